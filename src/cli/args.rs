@@ -1,0 +1,163 @@
+//! The command line (SPEC §5). Every console action is also scriptable.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "importdesk",
+    version,
+    about = "Import sellers' listing CSV files into PostgreSQL, review the history, roll back safely.",
+    long_about = None,
+    after_help = "Without a command, importdesk opens the console.\n\
+                  Exit codes: 0 success, 1 error, 2 usage, 3 rollback refused, 4 import rejected."
+)]
+pub struct Cli {
+    /// PostgreSQL connection URI (else DATABASE_URL, then PGHOST/PGPORT/PGUSER/PGDATABASE,
+    /// else the embedded private cluster).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Directory for importdesk's files and the embedded cluster
+    /// (default: ~/.local/share/importdesk, or /var/lib/importdesk as root).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start (or reuse) the database, load the demo data, open the console.
+    Demo,
+    /// Import a listing CSV file for one seller.
+    Import(ImportArgs),
+    /// List past imports, newest first.
+    History(HistoryArgs),
+    /// Show one import in detail.
+    Show(ShowArgs),
+    /// Roll back the most recent import of a seller.
+    Rollback(RollbackArgs),
+    /// Show the audit log, newest first.
+    Audit(AuditArgs),
+    /// Manage the database.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file to import.
+    pub file: PathBuf,
+    /// The seller whose listings the file holds.
+    #[arg(long)]
+    pub seller: String,
+    /// Column layout of the file.
+    #[arg(long, value_enum, default_value_t = ProfileArg::Auto)]
+    pub profile: ProfileArg,
+    /// Use this column (any header) as the listing key.
+    #[arg(long, value_name = "COLUMN")]
+    pub key: Option<String>,
+    /// Currency for prices when the file has no currency column (ISO 4217).
+    #[arg(long, value_name = "CODE")]
+    pub currency: Option<String>,
+    /// Show what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import the valid rows and record the rejected ones (with a rejects CSV).
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Print one JSON document on stdout and nothing else.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    Auto,
+    Native,
+    Ebay,
+    Etsy,
+    Shopify,
+    Woocommerce,
+    Magento,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[arg(long)]
+    pub seller: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    pub limit: i64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    pub id: i64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The import to roll back.
+    #[arg(required_unless_present = "last", conflicts_with = "last")]
+    pub id: Option<i64>,
+    /// Roll back the seller's most recent applied import.
+    #[arg(long, requires = "seller")]
+    pub last: bool,
+    #[arg(long)]
+    pub seller: Option<String>,
+    /// Show what the rollback would do; change nothing.
+    #[arg(long)]
+    pub preview: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// What to do with listings changed after the import.
+    #[arg(long, value_enum, default_value_t = ConflictArg::Skip)]
+    pub on_conflict: ConflictArg,
+    /// Refuse unless the plan still has this fingerprint (from --preview).
+    #[arg(long, value_name = "PLAN")]
+    pub expect: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConflictArg {
+    Skip,
+    Block,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Apply pending migrations (a no-op when up to date).
+    Migrate {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Where the database is, whether it runs, which migration is applied.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start the embedded cluster.
+    Start,
+    /// Stop the embedded cluster.
+    Stop,
+    /// Print a libpq URI for the database in use: psql "$(importdesk db url)".
+    Url,
+}

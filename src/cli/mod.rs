@@ -1,0 +1,134 @@
+//! Command-line entry point: parses arguments, opens the database, runs one
+//! command and maps its outcome to an exit code (SPEC §5).
+
+pub mod args;
+mod db_cmd;
+pub mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use color_eyre::eyre::Result;
+
+pub use args::{Cli, Command};
+
+use crate::db::{Database, Selection, Target};
+
+/// Exit codes of SPEC §5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    Error = 1,
+    Usage = 2,
+    RollbackRefused = 3,
+    ImportRejected = 4,
+}
+
+/// An expected, explained failure with its own exit code (as opposed to an
+/// unexpected error, which exits 1).
+#[derive(Debug)]
+pub struct Refusal {
+    pub exit: Exit,
+    pub message: String,
+    /// Printed instead of `{"error": message}` under `--json`.
+    pub json: Option<serde_json::Value>,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+pub fn main() -> ExitCode {
+    let _ = color_eyre::config::HookBuilder::default()
+        .display_env_section(false)
+        .install();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { Exit::Usage as u8 } else { 0 });
+        }
+    };
+    let json = wants_json(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("importdesk: cannot start the async runtime: {e}");
+            return ExitCode::from(Exit::Error as u8);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(exit) => ExitCode::from(exit as u8),
+        Err(report) => {
+            let (exit, message, doc) = match report.downcast_ref::<Refusal>() {
+                Some(r) => (r.exit, r.message.clone(), r.json.clone()),
+                None => (Exit::Error, format!("{report:#}"), None),
+            };
+            if json {
+                let doc = doc.unwrap_or_else(|| serde_json::json!({ "error": message }));
+                println!("{doc}");
+            } else {
+                eprintln!("importdesk: {}", output::sanitize_multiline(&message));
+            }
+            ExitCode::from(exit as u8)
+        }
+    }
+}
+
+fn wants_json(cli: &Cli) -> bool {
+    use args::DbCommand;
+    match &cli.command {
+        Some(Command::Import(a)) => a.json,
+        Some(Command::History(a)) => a.json,
+        Some(Command::Show(a)) => a.json,
+        Some(Command::Rollback(a)) => a.json,
+        Some(Command::Audit(a)) => a.json,
+        Some(Command::Db(DbCommand::Migrate { json } | DbCommand::Status { json })) => *json,
+        _ => false,
+    }
+}
+
+pub fn selection(cli: &Cli) -> Selection {
+    Selection {
+        database_url_flag: cli.database_url.clone(),
+        data_dir: cli.data_dir.clone(),
+    }
+}
+
+async fn run(cli: Cli) -> Result<Exit> {
+    let target = Target::select(&selection(&cli))?;
+    let files_dir = crate::db::target::files_dir(&target, cli.data_dir.as_deref()).ok();
+    let _log_guard = files_dir.as_deref().and_then(crate::logging::init);
+    tracing::info!(command = ?cli.command, target = %target.url, "importdesk started");
+
+    match cli.command {
+        Some(Command::Db(cmd)) => db_cmd::run(target, cmd).await,
+        Some(Command::Demo) | None => {
+            let db = open_migrated(target).await?;
+            db_cmd::print_overview(&db).await?;
+            Ok(Exit::Success)
+        }
+        Some(other) => Err(Refusal {
+            exit: Exit::Error,
+            message: format!("{other:?}: not implemented yet"),
+            json: None,
+        }
+        .into()),
+    }
+}
+
+/// Opens the database and applies pending migrations (every command needs
+/// the current schema; applying is a no-op when up to date).
+pub async fn open_migrated(target: Target) -> Result<Database> {
+    let db = Database::open(target).await?;
+    crate::db::migrate::migrate(&db).await?;
+    Ok(db)
+}

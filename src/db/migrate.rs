@@ -1,0 +1,105 @@
+//! Versioned migrations embedded in the binary (`migrations/V*__*.sql`),
+//! applied by refinery in one transaction, serialised between processes by an
+//! advisory lock, then `import_audit.sync_audit()` brings the log tables in
+//! line with the audited tables' current columns.
+
+use color_eyre::eyre::{Context, Result};
+use serde::Serialize;
+
+use super::Database;
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// Advisory lock key held while migrating ("importdesk migrate").
+const MIGRATION_LOCK: i64 = 0x1D0C_0001;
+const HISTORY_TABLE: &str = "importdesk_schema_history";
+
+#[derive(Debug, Serialize)]
+pub struct MigrationStatus {
+    pub applied_version: Option<i64>,
+    pub applied_name: Option<String>,
+    pub latest_version: i64,
+    pub pending: Vec<String>,
+}
+
+impl MigrationStatus {
+    pub fn is_current(&self) -> bool {
+        self.pending.is_empty()
+    }
+}
+
+fn runner() -> refinery::Runner {
+    let mut runner = embedded::migrations::runner()
+        .set_grouped(true)
+        .set_abort_divergent(true);
+    runner.set_migration_table_name(HISTORY_TABLE);
+    runner
+}
+
+/// Applies pending migrations; returns the names of those applied now.
+pub async fn migrate(db: &Database) -> Result<Vec<String>> {
+    let mut client = db.connect_dedicated().await?;
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    let result = async {
+        let report = runner()
+            .run_async(&mut client)
+            .await
+            .wrap_err("applying migrations failed (nothing was changed)")?;
+        client
+            .batch_execute("SELECT import_audit.sync_audit()")
+            .await
+            .wrap_err("synchronising the audit log tables failed")?;
+        Ok::<_, color_eyre::Report>(
+            report
+                .applied_migrations()
+                .iter()
+                .map(|m| format!("V{}__{}", m.version(), m.name()))
+                .collect(),
+        )
+    }
+    .await;
+    let _ = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await;
+    result
+}
+
+pub async fn status(db: &Database) -> Result<MigrationStatus> {
+    let mut client = db.connect_dedicated().await?;
+    let runner = runner();
+    let applied = runner
+        .get_applied_migrations_async(&mut client)
+        .await
+        .wrap_err("reading the migration history failed")?;
+    let last = applied.iter().max_by_key(|m| m.version());
+    let all = runner.get_migrations();
+    let latest_version = all.iter().map(|m| m.version() as i64).max().unwrap_or(0);
+    let pending = all
+        .iter()
+        .filter(|m| !applied.iter().any(|a| a.version() == m.version()))
+        .map(|m| format!("V{}__{}", m.version(), m.name()))
+        .collect();
+    Ok(MigrationStatus {
+        applied_version: last.map(|m| m.version() as i64),
+        applied_name: last.map(|m| m.name().to_string()),
+        latest_version,
+        pending,
+    })
+}
+
+/// A fingerprint of the embedded migrations, so a test template database
+/// built from older migrations is never reused.
+pub fn fingerprint() -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for m in runner().get_migrations() {
+        hasher.update(m.version().to_string());
+        hasher.update(m.name());
+        hasher.update(m.checksum().to_le_bytes());
+    }
+    hex::encode(&hasher.finalize()[..6])
+}

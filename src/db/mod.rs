@@ -1,0 +1,103 @@
+//! The database layer: which server, the embedded cluster, the connection
+//! pool and the migrations. SQL used by the domain lives in `sql/` files
+//! included by the modules that run it.
+
+pub mod cluster;
+pub mod migrate;
+pub mod target;
+
+use color_eyre::eyre::{Context, Result};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+pub use target::{Selection, Source, Target};
+
+/// An open database: where it is and a pool of connections to it.
+#[derive(Clone)]
+pub struct Database {
+    pub target: Target,
+    pub pool: Pool,
+}
+
+impl Database {
+    /// Connects to the target, starting (and creating) the embedded cluster
+    /// and its database first when that is the target.
+    pub async fn open(target: Target) -> Result<Self> {
+        if let Some(cluster) = target.cluster.clone() {
+            tokio::task::spawn_blocking(move || cluster.ensure_running())
+                .await
+                .wrap_err("the cluster start-up task failed")??;
+            create_embedded_database(&target).await?;
+        }
+        let manager = Manager::from_config(
+            target.config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(8)
+            .build()
+            .wrap_err("cannot build the connection pool")?;
+        let db = Self { target, pool };
+        // Fail here, with the target named, rather than at first use.
+        let _ = db.client().await?;
+        Ok(db)
+    }
+
+    pub async fn client(&self) -> Result<deadpool_postgres::Object> {
+        self.pool.get().await.wrap_err_with(|| {
+            format!(
+                "cannot connect to the database {} ({})",
+                self.target.url,
+                self.target.source.describe()
+            )
+        })
+    }
+
+    /// A connection outside the pool, for work that must own its session
+    /// (migrations, long imports holding a session lock).
+    pub async fn connect_dedicated(&self) -> Result<tokio_postgres::Client> {
+        connect(&self.target.config, &self.target.url).await
+    }
+}
+
+pub async fn connect(config: &tokio_postgres::Config, url: &str) -> Result<tokio_postgres::Client> {
+    let (client, connection) = config
+        .connect(NoTls)
+        .await
+        .wrap_err_with(|| format!("cannot connect to the database {url}"))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "database connection closed with an error");
+        }
+    });
+    Ok(client)
+}
+
+async fn create_embedded_database(target: &Target) -> Result<()> {
+    let mut admin = target.config.clone();
+    admin.dbname("postgres");
+    let client = connect(&admin, &target.url).await?;
+    let name = target.dbname();
+    let exists = client
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .await?
+        .is_some();
+    if !exists {
+        let sql = format!("CREATE DATABASE {}", quote_ident(name));
+        if let Err(e) = client.batch_execute(&sql).await {
+            // Another process may have created it a moment ago.
+            if e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) {
+                return Err(e).wrap_err_with(|| format!("cannot create database {name}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Quotes an SQL identifier (for the few statements that cannot take parameters).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

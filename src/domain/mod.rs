@@ -1,0 +1,2 @@
+//! The domain: import, rollback, history and audit. Nothing here knows about
+//! terminals; the CLI and the console call these functions.

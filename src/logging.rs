@@ -1,0 +1,24 @@
+//! Logs go to a file under the data directory, never to the terminal (the
+//! console owns the screen). `IMPORTDESK_LOG` sets the filter (default `info`).
+
+use std::path::Path;
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::EnvFilter;
+
+/// Starts file logging; keep the guard alive until exit so lines are flushed.
+pub fn init(dir: &Path) -> Option<WorkerGuard> {
+    let log_dir = dir.join("logs");
+    std::fs::create_dir_all(&log_dir).ok()?;
+    let appender = tracing_appender::rolling::never(&log_dir, "importdesk.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter =
+        EnvFilter::try_from_env("IMPORTDESK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}
