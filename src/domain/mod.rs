@@ -1,2 +1,3 @@
 //! The domain: import, rollback, history and audit. Nothing here knows about
 //! terminals; the CLI and the console call these functions.
+pub mod import;

@@ -1,0 +1,3 @@
+//! Importing a listing CSV file (SPEC §3).
+
+pub mod profile;
