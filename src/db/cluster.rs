@@ -133,7 +133,9 @@ impl Cluster {
         let out = self.pg_ctl(&["status"])?;
         // pg_ctl status: 0 running, 3 not running, 4 no accessible data directory.
         match out.status.code() {
-            Some(0) => Ok(true),
+            // A killed postmaster nobody reaped (no init in a container) still
+            // looks alive to pg_ctl: it is not.
+            Some(0) => Ok(self.postmaster_pid().is_some_and(is_live_postgres)),
             Some(3) => Ok(false),
             _ => bail!(
                 "cannot read the state of the database cluster in {}:\n{}",
@@ -283,9 +285,7 @@ impl Cluster {
             fs::remove_file(&pid_file)?;
             return Ok(true);
         };
-        let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        let alive_postgres = comm.trim() == "postgres" || comm.trim() == "postmaster";
-        if alive_postgres {
+        if is_live_postgres(pid) {
             return Ok(false);
         }
         tracing::warn!(
@@ -294,6 +294,11 @@ impl Cluster {
         );
         fs::remove_file(&pid_file)?;
         Ok(true)
+    }
+
+    fn postmaster_pid(&self) -> Option<i32> {
+        let text = fs::read_to_string(self.pgdata().join("postmaster.pid")).ok()?;
+        text.lines().next()?.trim().parse().ok()
     }
 
     fn pg_ctl(&self, args: &[&str]) -> Result<Output> {
@@ -321,6 +326,20 @@ impl Cluster {
         cmd.output()
             .wrap_err_with(|| format!("cannot run {}", path.display()))
     }
+}
+
+/// True when `pid` is a running (not zombie) PostgreSQL process.
+fn is_live_postgres(pid: i32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // Format: "pid (comm) state ..."; comm may contain spaces, so split at the last ')'.
+    let Some(close) = stat.rfind(')') else {
+        return false;
+    };
+    let comm = stat.find('(').map(|open| &stat[open + 1..close]).unwrap_or("");
+    let state = stat[close + 1..].trim_start().chars().next().unwrap_or('X');
+    (comm == "postgres" || comm == "postmaster") && !matches!(state, 'Z' | 'X')
 }
 
 /// As root, the server runs as `postgres`, which must be able to traverse every

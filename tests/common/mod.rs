@@ -1,0 +1,265 @@
+//! Test harness: one real PostgreSQL per `cargo test` run (the embedded
+//! cluster code importdesk itself uses, or `IMPORTDESK_TEST_DATABASE_URL`),
+//! one fresh database per test cloned from a migrated template.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use importdesk::db::cluster::Cluster;
+use importdesk::db::target::Source;
+use importdesk::db::{Database, Target, migrate, quote_ident};
+use tokio::sync::OnceCell;
+use tokio_postgres::Config;
+
+/// Server-wide facts shared by every test in this process.
+struct Server {
+    /// Connects to the server's maintenance database.
+    admin: Config,
+    admin_url: String,
+    cluster: Option<Cluster>,
+    template: String,
+}
+
+static SERVER: OnceCell<Server> = OnceCell::const_new();
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+const TEMPLATE_LOCK: i64 = 0x1D0C_7E57;
+
+/// The embedded test cluster's directory: IMPORTDESK_TEST_DATA_DIR, else a
+/// short path under the temp dir that every folder user can reach (so it also
+/// works as root, where the server runs as `postgres`).
+pub fn test_data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("IMPORTDESK_TEST_DATA_DIR") {
+        return PathBuf::from(dir);
+    }
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    env!("CARGO_MANIFEST_DIR").hash(&mut h);
+    let uid = nix::unistd::Uid::effective().as_raw();
+    std::env::temp_dir().join(format!("importdesk-test-{uid}-{:08x}", h.finish() as u32))
+}
+
+async fn server() -> &'static Server {
+    SERVER
+        .get_or_try_init(|| async {
+            let (admin, admin_url, cluster) = match std::env::var("IMPORTDESK_TEST_DATABASE_URL") {
+                Ok(url) if !url.is_empty() => {
+                    let t = Target::from_url(&url, Source::Flag)?;
+                    let mut cfg = t.config.clone();
+                    cfg.dbname("postgres");
+                    (cfg, t.url, None)
+                }
+                _ => {
+                    let cluster = Cluster::new(test_data_dir())?.with_settings(&[
+                        "fsync = off",
+                        "synchronous_commit = off",
+                        "full_page_writes = off",
+                        "max_connections = 300",
+                    ]);
+                    let c = cluster.clone();
+                    tokio::task::spawn_blocking(move || c.ensure_running()).await??;
+                    let t = Target::embedded_database(cluster.clone(), "postgres")?;
+                    (t.config.clone(), t.url, Some(cluster))
+                }
+            };
+            let template = format!("importdesk_tpl_{}", migrate::fingerprint());
+            prepare_template(&admin, &admin_url, &template, cluster.clone()).await?;
+            Ok::<_, color_eyre::Report>(Server {
+                admin,
+                admin_url,
+                cluster,
+                template,
+            })
+        })
+        .await
+        .expect("test database server")
+}
+
+async fn prepare_template(
+    admin: &Config,
+    admin_url: &str,
+    template: &str,
+    cluster: Option<Cluster>,
+) -> color_eyre::Result<()> {
+    let client = importdesk::db::connect(admin, admin_url).await?;
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&TEMPLATE_LOCK])
+        .await?;
+    drop_stale_test_databases(&client).await?;
+    let ready = client
+        .query_opt(
+            "SELECT datistemplate FROM pg_database WHERE datname = $1",
+            &[&template],
+        )
+        .await?
+        .map(|r| r.get::<_, bool>(0));
+    if ready != Some(true) {
+        client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {}", quote_ident(template)))
+            .await?;
+        client
+            .batch_execute(&format!("CREATE DATABASE {}", quote_ident(template)))
+            .await?;
+        let db = Database::open(target_for(admin, admin_url, cluster, template)?).await?;
+        migrate::migrate(&db).await?;
+        db.pool.close();
+        client
+            .batch_execute(&format!(
+                "ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false",
+                quote_ident(template)
+            ))
+            .await?;
+    }
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&TEMPLATE_LOCK])
+        .await?;
+    Ok(())
+}
+
+/// Databases of test processes that no longer run (a crashed or interrupted run).
+async fn drop_stale_test_databases(client: &tokio_postgres::Client) -> color_eyre::Result<()> {
+    let rows = client
+        .query("SELECT datname FROM pg_database WHERE datname LIKE 'importdesk_t\\_%'", &[])
+        .await?;
+    for row in rows {
+        let name: String = row.get(0);
+        let pid: Option<i32> = name.split('_').nth(2).and_then(|p| p.parse().ok());
+        let alive = pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+        if !alive {
+            let _ = client
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&name)))
+                .await;
+        }
+    }
+    Ok(())
+}
+
+fn target_for(
+    admin: &Config,
+    admin_url: &str,
+    cluster: Option<Cluster>,
+    dbname: &str,
+) -> color_eyre::Result<Target> {
+    match cluster {
+        Some(c) => Target::embedded_database(c, dbname),
+        None => {
+            let mut cfg = admin.clone();
+            cfg.dbname(dbname);
+            let url = admin_url.replacen("/postgres", &format!("/{dbname}"), 1);
+            Ok(Target {
+                source: Source::Flag,
+                config: cfg,
+                url,
+                cluster: None,
+            })
+        }
+    }
+}
+
+/// A fresh, migrated database for one test; dropped when the value is dropped.
+pub struct TestDb {
+    pub db: Database,
+    pub name: String,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let server = server().await;
+        let name = format!(
+            "importdesk_t_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let client = importdesk::db::connect(&server.admin, &server.admin_url)
+            .await
+            .expect("admin connection");
+        client
+            .batch_execute(&format!(
+                "CREATE DATABASE {} TEMPLATE {}",
+                quote_ident(&name),
+                quote_ident(&server.template)
+            ))
+            .await
+            .expect("create test database");
+        let target = target_for(&server.admin, &server.admin_url, server.cluster.clone(), &name)
+            .expect("target");
+        let db = Database::open(target).await.expect("open test database");
+        TestDb { db, name }
+    }
+
+    /// The libpq URL of this test's database (for the CLI's --database-url and psql).
+    pub fn url(&self) -> String {
+        self.db.target.url.clone()
+    }
+
+    pub async fn client(&self) -> deadpool_postgres::Object {
+        self.db.client().await.expect("client")
+    }
+
+    /// Runs the real binary against this database; returns (exit code, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> CliRun {
+        run_cli(&self.url(), args, None)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        self.db.pool.close();
+        let Some(server) = SERVER.get() else { return };
+        let admin = server.admin.clone();
+        let url = server.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime: do the async cleanup on a thread.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let client = importdesk::db::connect(&admin, &url).await.ok()?;
+                client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&name)))
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+pub struct CliRun {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CliRun {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("stdout is not one JSON document ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr)
+        })
+    }
+}
+
+pub fn run_cli(database_url: &str, args: &[&str], stdin: Option<&str>) -> CliRun {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_importdesk"));
+    cmd.arg("--database-url")
+        .arg(database_url)
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("IMPORTDESK_DATA_DIR", test_data_dir().join("files"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn importdesk");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    let out = child.wait_with_output().expect("wait importdesk");
+    CliRun {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

@@ -1,0 +1,314 @@
+//! Foundation (issue 2): migrations, change capture, the append-only audit
+//! log and the embedded cluster's life cycle, against a real PostgreSQL.
+
+mod common;
+
+use common::TestDb;
+use importdesk::db::cluster::Cluster;
+use importdesk::db::{Database, Target, migrate};
+
+#[tokio::test]
+async fn migrations_apply_twice_and_report_status() {
+    let t = TestDb::new().await;
+    // The template was migrated; a second run applies nothing.
+    let applied = migrate::migrate(&t.db).await.unwrap();
+    assert!(applied.is_empty(), "second migrate applied {applied:?}");
+    let status = migrate::status(&t.db).await.unwrap();
+    assert!(status.is_current());
+    assert_eq!(status.applied_version, Some(status.latest_version));
+    assert!(status.latest_version >= 2);
+
+    let run = t.cli(&["db", "migrate"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("up to date"), "{}", run.stdout);
+}
+
+#[tokio::test]
+async fn manual_changes_are_captured_with_before_images() {
+    let t = TestDb::new().await;
+    let c = t.client().await;
+    c.batch_execute(
+        "INSERT INTO listings (seller_id, sku, title, price, quantity) VALUES
+             ('s1', 'A-1', 'Lamp', 19.99, 3), ('s1', 'B-2', 'Desk', 120.50, 1);
+         UPDATE listings SET price = 17.00, title = NULL WHERE sku = 'A-1';
+         DELETE FROM listings WHERE sku = 'B-2';",
+    )
+    .await
+    .unwrap();
+
+    let rows = c
+        .query(
+            "SELECT operation, primary_key->>'sku', before_image, after_image, import_id, rollback_of
+               FROM import_audit.row_changes ORDER BY change_id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let ops: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        ops,
+        [
+            ("INSERT".into(), "A-1".into()),
+            ("INSERT".into(), "B-2".into()),
+            ("UPDATE".into(), "A-1".into()),
+            ("DELETE".into(), "B-2".into())
+        ]
+    );
+    for r in &rows {
+        assert_eq!(r.get::<_, Option<i64>>(4), None, "manual edits carry no import id");
+        assert_eq!(r.get::<_, Option<i64>>(5), None);
+    }
+    let update_before: serde_json::Value = rows[2].get(2);
+    let update_after: serde_json::Value = rows[2].get(3);
+    assert_eq!(update_before["price"], serde_json::json!(19.99));
+    assert_eq!(update_before["title"], "Lamp");
+    assert_eq!(update_after["price"], serde_json::json!(17.00));
+    assert_eq!(update_after["title"], serde_json::Value::Null);
+    let delete_before: serde_json::Value = rows[3].get(2);
+    assert_eq!(delete_before["title"], "Desk");
+    assert_eq!(rows[3].get::<_, Option<serde_json::Value>>(3), None);
+
+    // Exact decimals in the typed log: no float round trip.
+    let price: String = c
+        .query_one(
+            "SELECT price::text FROM import_audit.log_listings WHERE sku = 'B-2' AND audit_op = 'D'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(price, "120.50");
+}
+
+#[tokio::test]
+async fn a_statement_of_a_running_import_is_tagged_with_its_id() {
+    let t = TestDb::new().await;
+    let mut c = t.client().await;
+    let import_id: i64 = c
+        .query_one(
+            "INSERT INTO import_audit.imports (seller_id, file_name, profile, actor)
+             VALUES ('s1', 'a.csv', 'native', 'tester') RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let tx = c.transaction().await.unwrap();
+    tx.execute(
+        "UPDATE import_audit.imports SET data_txid = pg_current_xact_id() WHERE id = $1",
+        &[&import_id],
+    )
+    .await
+    .unwrap();
+    tx.execute("SELECT set_config('importdesk.import_id', $1, true)", &[&import_id.to_string()])
+        .await
+        .unwrap();
+    tx.execute("SELECT set_config('importdesk.actor', 'alice', true)", &[])
+        .await
+        .unwrap();
+    tx.batch_execute("INSERT INTO listings (seller_id, sku, title) VALUES ('s1', 'X', 'tagged')")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let row = c
+        .query_one(
+            "SELECT audit_import_id, audit_actor, audit_op::text FROM import_audit.log_listings WHERE sku = 'X'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Option<i64>>(0), Some(import_id));
+    assert_eq!(row.get::<_, String>(1), "alice");
+    assert_eq!(row.get::<_, String>(2), "I");
+}
+
+#[tokio::test]
+async fn a_forged_import_tag_is_recorded_as_a_manual_edit() {
+    let t = TestDb::new().await;
+    let mut c = t.client().await;
+    let import_id: i64 = c
+        .query_one(
+            "INSERT INTO import_audit.imports (seller_id, file_name, profile, actor, status)
+             VALUES ('s1', 'a.csv', 'native', 'tester', 'completed') RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let tx = c.transaction().await.unwrap();
+    tx.execute("SELECT set_config('importdesk.import_id', $1, true)", &[&import_id.to_string()])
+        .await
+        .unwrap();
+    tx.batch_execute("INSERT INTO listings (seller_id, sku) VALUES ('s1', 'forged')")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let tag: Option<i64> = c
+        .query_one("SELECT audit_import_id FROM import_audit.log_listings WHERE sku = 'forged'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tag, None);
+}
+
+#[tokio::test]
+async fn the_audit_log_is_append_only_in_the_database() {
+    let t = TestDb::new().await;
+    let c = t.client().await;
+    c.execute(
+        "INSERT INTO import_audit.audit_log (actor, action) VALUES ('tester', 'import started')",
+        &[],
+    )
+    .await
+    .unwrap();
+    for sql in [
+        "UPDATE import_audit.audit_log SET actor = 'someone else'",
+        "DELETE FROM import_audit.audit_log",
+        "DELETE FROM import_audit.audit_log WHERE false",
+        "TRUNCATE import_audit.audit_log",
+    ] {
+        let err = c.batch_execute(sql).await.expect_err(sql);
+        let msg = err.as_db_error().map(|e| e.message().to_string()).unwrap_or_default();
+        assert!(msg.contains("append-only"), "{sql}: {msg}");
+    }
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM import_audit.audit_log WHERE actor = 'tester'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn truncate_of_an_audited_table_logs_every_row() {
+    let t = TestDb::new().await;
+    let c = t.client().await;
+    c.batch_execute(
+        "INSERT INTO listings (seller_id, sku) VALUES ('s1', 'a'), ('s1', 'b'), ('s2', 'c');
+         TRUNCATE listings;",
+    )
+    .await
+    .unwrap();
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM import_audit.log_listings WHERE audit_op = 'T'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 3);
+}
+
+#[tokio::test]
+async fn any_table_with_a_primary_key_can_be_audited_and_its_log_follows_new_columns() {
+    let t = TestDb::new().await;
+    let c = t.client().await;
+    c.batch_execute(
+        "CREATE TABLE shipping_rules (id int PRIMARY KEY, region text, fee numeric);
+         SELECT import_audit.enable_audit('shipping_rules');
+         INSERT INTO shipping_rules VALUES (1, 'EU', 4.90);
+         ALTER TABLE shipping_rules ADD COLUMN carrier text;
+         SELECT import_audit.sync_audit();
+         UPDATE shipping_rules SET carrier = 'DHL' WHERE id = 1;",
+    )
+    .await
+    .unwrap();
+    let after: serde_json::Value = c
+        .query_one(
+            "SELECT after_image FROM import_audit.row_changes
+              WHERE table_name = 'public.shipping_rules' AND operation = 'UPDATE'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(after["carrier"], "DHL");
+    assert_eq!(after["region"], "EU");
+
+    let err = c
+        .batch_execute("CREATE TABLE no_key (a int); SELECT import_audit.enable_audit('no_key');")
+        .await
+        .unwrap_err();
+    assert!(err.as_db_error().unwrap().message().contains("no primary key"));
+}
+
+/// The embedded cluster life cycle, in a cluster of its own (not the shared one).
+#[tokio::test]
+async fn embedded_cluster_survives_stop_start_and_a_killed_postmaster() {
+    let dir = tempfile::Builder::new()
+        .prefix("idk-life-")
+        .tempdir_in(std::env::temp_dir())
+        .unwrap();
+    // As root the server runs as postgres, which must traverse the folder.
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let cluster = Cluster::new(dir.path().to_path_buf())
+        .unwrap()
+        .with_settings(&["fsync = off"]);
+
+    let db = Database::open(Target::embedded(cluster.clone()).unwrap()).await.unwrap();
+    migrate::migrate(&db).await.unwrap();
+    db.client()
+        .await
+        .unwrap()
+        .batch_execute("INSERT INTO listings (seller_id, sku, title) VALUES ('s', 'k', 'kept')")
+        .await
+        .unwrap();
+    db.pool.close();
+
+    // Clean stop and start.
+    let c = cluster.clone();
+    assert!(tokio::task::spawn_blocking(move || c.stop()).await.unwrap().unwrap());
+    assert!(!cluster.is_running().unwrap());
+    let db = Database::open(Target::embedded(cluster.clone()).unwrap()).await.unwrap();
+    db.pool.close();
+
+    // Kill the postmaster: the pid file stays behind.
+    let pid_text = std::fs::read_to_string(cluster.pgdata().join("postmaster.pid")).unwrap();
+    let pid: i32 = pid_text.lines().next().unwrap().trim().parse().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    for _ in 0..100 {
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(cluster.pgdata().join("postmaster.pid").exists());
+
+    let db = Database::open(Target::embedded(cluster.clone()).unwrap()).await.unwrap();
+    let title: String = db
+        .client()
+        .await
+        .unwrap()
+        .query_one("SELECT title FROM listings WHERE sku = 'k'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(title, "kept");
+    db.pool.close();
+    let c = cluster.clone();
+    tokio::task::spawn_blocking(move || c.stop()).await.unwrap().unwrap();
+}
+
+#[test]
+fn db_url_opens_the_same_database_in_psql() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let t = rt.block_on(TestDb::new());
+    let run = t.cli(&["db", "url"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let url = run.stdout.trim().to_string();
+    let psql = std::process::Command::new("psql")
+        .arg(&url)
+        .args(["-XAtc", "SELECT current_database()"])
+        .output()
+        .expect("psql is installed");
+    assert!(psql.status.success(), "{}", String::from_utf8_lossy(&psql.stderr));
+    assert_eq!(String::from_utf8_lossy(&psql.stdout).trim(), t.name);
+    drop(t);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let run = common::run_cli("postgresql:///unused", &["rollback"], None);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
