@@ -337,7 +337,10 @@ fn is_live_postgres(pid: i32) -> bool {
     let Some(close) = stat.rfind(')') else {
         return false;
     };
-    let comm = stat.find('(').map(|open| &stat[open + 1..close]).unwrap_or("");
+    let comm = stat
+        .find('(')
+        .map(|open| &stat[open + 1..close])
+        .unwrap_or("");
     let state = stat[close + 1..].trim_start().chars().next().unwrap_or('X');
     (comm == "postgres" || comm == "postmaster") && !matches!(state, 'Z' | 'X')
 }

@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod migrate;
+pub mod queries;
 pub mod target;
 
 use color_eyre::eyre::{Context, Result};

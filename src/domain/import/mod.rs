@@ -1,3 +1,179 @@
-//! Importing a listing CSV file (SPEC §3).
+//! Importing a listing CSV file (SPEC §3): streamed, validated,
+//! all-or-nothing, captured by the audit triggers, recorded in the history.
+//!
+//! Flow: a parser thread reads and maps records and encodes the valid ones as
+//! COPY text; the async side streams them into a temporary staging table in
+//! one transaction tagged with the import id, then merges the staging table
+//! into `listings` with two set-based statements (update what really changed,
+//! insert what is new). Memory is bounded by the channel between the two.
 
+pub mod copy_text;
+mod parse;
+mod pipeline;
 pub mod profile;
+pub mod reader;
+pub mod rejects;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use pipeline::run;
+pub use profile::{MapOptions, ProfileKind};
+
+use crate::domain::actor::Actor;
+
+/// How many row errors an outcome (and the history entry) keeps in full.
+pub const KEPT_ERRORS: usize = 100;
+
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    pub path: PathBuf,
+    pub seller: String,
+    /// `None` detects the profile from the header.
+    pub profile: Option<ProfileKind>,
+    pub options: MapOptions,
+    pub dry_run: bool,
+    pub skip_invalid: bool,
+    pub actor: Actor,
+    /// Where `--skip-invalid` writes its rejects CSV.
+    pub rejects_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Counts {
+    /// Listing records read (every data record except ignored non-listing rows).
+    pub rows_read: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+    /// Rows that are not listings by the profile's rules (Shopify image rows...).
+    pub ignored: u64,
+}
+
+/// One rejected row (or a problem with the whole file, without a line).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RowError {
+    pub line: Option<u64>,
+    pub column: Option<usize>,
+    pub column_name: Option<String>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(line) = self.line {
+            write!(f, "line {line}")?;
+            match (&self.column, &self.column_name) {
+                (Some(c), Some(name)) => write!(f, ", column {c} ({name})")?,
+                (Some(c), None) => write!(f, ", column {c}")?,
+                _ => {}
+            }
+            write!(f, ": ")?;
+        }
+        f.write_str(&self.reason)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    Completed,
+    /// Rejected by validation (or interrupted): nothing changed.
+    Failed,
+    /// `--dry-run`: what would change; nothing changed.
+    DryRun,
+}
+
+/// A listing an import would update, with its changed fields as [old, new].
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FieldChanges {
+    pub sku: String,
+    pub changes: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportOutcome {
+    pub import_id: Option<i64>,
+    pub status: ImportStatus,
+    pub seller: String,
+    pub file: String,
+    pub file_sha256: Option<String>,
+    pub profile: Option<String>,
+    pub profile_detected: bool,
+    pub key: Option<String>,
+    pub unknown_columns: Vec<String>,
+    pub counts: Counts,
+    pub duration_seconds: f64,
+    pub rows_per_second: f64,
+    /// The first [`KEPT_ERRORS`] errors, in file order.
+    pub errors: Vec<RowError>,
+    /// All errors, including those not kept.
+    pub error_count: u64,
+    pub error_summary: Option<String>,
+    pub rejects_file: Option<PathBuf>,
+    /// Dry run only: the first listings that would be updated, field by field.
+    pub changes: Option<Vec<FieldChanges>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub rows_read: u64,
+    pub bytes_read: u64,
+    pub total_bytes: u64,
+    pub elapsed: Duration,
+    pub phase: Phase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Phase {
+    Reading,
+    Merging,
+    Done,
+}
+
+impl Progress {
+    pub fn rows_per_second(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.rows_read as f64 / secs
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Called from the import's worker thread; must be cheap.
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// Refusals before anything starts (exit 1 in the CLI).
+#[derive(Debug)]
+pub enum ImportRefused {
+    SellerBusy {
+        seller: String,
+        running: Option<String>,
+    },
+}
+
+impl std::fmt::Display for ImportRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImportRefused::SellerBusy { seller, running } => {
+                write!(
+                    f,
+                    "another import or rollback for seller {} is in progress",
+                    crate::text::sanitize(seller)
+                )?;
+                if let Some(r) = running {
+                    write!(f, " ({r})")?;
+                }
+                write!(f, "; try again when it has finished")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ImportRefused {}

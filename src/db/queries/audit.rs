@@ -1,0 +1,9 @@
+pub const APPEND: &str =
+    "INSERT INTO import_audit.audit_log (actor, action, seller_id, import_id, details)
+     VALUES ($1, $2, $3, $4, $5)";
+
+pub const LIST: &str = "SELECT id, at, actor, db_role, action, seller_id, import_id, details
+       FROM import_audit.audit_log
+      WHERE ($1::bigint IS NULL OR id < $1)
+      ORDER BY id DESC
+      LIMIT $2";

@@ -1,0 +1,182 @@
+//! SQL of the import: history row, staging table, COPY, duplicate check and
+//! the set-based merge into `listings`.
+
+/// Data columns of `listings` an import can write, in staging/COPY order
+/// (after `line` and `sku`).
+pub const DATA_COLUMNS: [&str; 10] = [
+    "title",
+    "description",
+    "price",
+    "currency",
+    "quantity",
+    "status",
+    "condition",
+    "category",
+    "listing_number",
+    "end_date",
+];
+
+pub const INSERT_IMPORT: &str = "INSERT INTO import_audit.imports
+        (seller_id, file_name, file_size, profile, options, actor, os_user, client_addr)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     RETURNING id";
+
+/// Ties the import to this transaction: the triggers trust its tag only here.
+pub const ATTACH_TRANSACTION: &str =
+    "UPDATE import_audit.imports SET data_txid = pg_current_xact_id()
+      WHERE id = $1 AND status = 'running'";
+
+pub const SET_IMPORT_TAG: &str = "SELECT set_config('importdesk.import_id', $1, true),
+            set_config('importdesk.actor', $2, true)";
+
+pub const CREATE_STAGING: &str = "CREATE TEMP TABLE import_staging (
+        line           bigint NOT NULL,
+        sku            text   NOT NULL,
+        title          text,
+        description    text,
+        price          numeric,
+        currency       text,
+        quantity       integer,
+        status         text,
+        condition      text,
+        category       text,
+        listing_number text,
+        end_date       timestamptz
+     ) ON COMMIT DROP";
+
+pub const COPY_STAGING: &str =
+    "COPY import_staging (line, sku, title, description, price, currency, quantity,
+        status, condition, category, listing_number, end_date) FROM STDIN";
+
+/// Temp tables are never auto-analysed; the merge's join plan needs counts.
+pub const ANALYZE_STAGING: &str = "ANALYZE import_staging";
+
+/// Keys that appear on more than one line: (sku, lines), first $1 of them.
+pub const DUPLICATE_KEYS: &str = "SELECT sku, array_agg(line ORDER BY line) AS lines
+       FROM import_staging
+      GROUP BY sku HAVING count(*) > 1
+      ORDER BY min(line)
+      LIMIT $1";
+
+pub const COUNT_DUPLICATE_ROWS: &str = "SELECT coalesce(sum(n), 0)::bigint FROM (
+        SELECT count(*) AS n FROM import_staging GROUP BY sku HAVING count(*) > 1) d";
+
+/// Lines of all duplicated keys (for --skip-invalid: every copy is rejected).
+pub const DUPLICATE_LINES: &str = "SELECT s.line, s.sku, d.lines FROM import_staging s
+       JOIN (SELECT sku, array_agg(line ORDER BY line) AS lines FROM import_staging
+              GROUP BY sku HAVING count(*) > 1) d USING (sku)
+      ORDER BY s.line";
+
+pub const DELETE_DUPLICATES: &str = "DELETE FROM import_staging WHERE sku IN (
+        SELECT sku FROM import_staging GROUP BY sku HAVING count(*) > 1)";
+
+pub const COUNT_STAGED: &str = "SELECT count(*) FROM import_staging";
+
+/// `status` is NOT NULL: an empty status keeps the current one on update and
+/// means `active` for a new listing.
+fn staged_value(column: &str) -> String {
+    if column == "status" {
+        "coalesce(s.status, l.status)".to_string()
+    } else {
+        format!("s.{column}")
+    }
+}
+
+/// Updates listings whose provided columns really change; returns one row per
+/// updated listing (counted by the caller). `$1` is the seller.
+pub fn update_changed(columns: &[&str]) -> String {
+    let set: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{c} = {}", staged_value(c)))
+        .collect();
+    let current: Vec<String> = columns.iter().map(|c| format!("l.{c}")).collect();
+    let staged: Vec<String> = columns.iter().map(|c| staged_value(c)).collect();
+    format!(
+        "WITH changed AS (
+            UPDATE listings l SET {}, updated_at = now()
+              FROM import_staging s
+             WHERE l.seller_id = $1 AND l.sku = s.sku
+               AND ({}) IS DISTINCT FROM ({})
+            RETURNING 1)
+         SELECT count(*) FROM changed",
+        set.join(", "),
+        current.join(", "),
+        staged.join(", ")
+    )
+}
+
+/// Inserts the staged keys the seller does not have yet.
+pub fn insert_new(columns: &[&str]) -> String {
+    let values: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            if *c == "status" {
+                "coalesce(s.status, 'active')".to_string()
+            } else {
+                format!("s.{c}")
+            }
+        })
+        .collect();
+    let list = if columns.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", columns.join(", "))
+    };
+    let vals = if values.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", values.join(", "))
+    };
+    format!(
+        "WITH created AS (
+            INSERT INTO listings (seller_id, sku{list})
+            SELECT $1, s.sku{vals}
+              FROM import_staging s
+             WHERE NOT EXISTS (SELECT 1 FROM listings l WHERE l.seller_id = $1 AND l.sku = s.sku)
+            RETURNING 1)
+         SELECT count(*) FROM created"
+    )
+}
+
+/// What an update would change, field by field (dry run): (sku, {field: [old, new]}).
+pub fn preview_changes(columns: &[&str]) -> String {
+    let pairs: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            let staged = staged_value(c);
+            format!(
+                "'{c}', CASE WHEN l.{c} IS DISTINCT FROM {staged} \
+                 THEN jsonb_build_array(to_jsonb(l.{c}), to_jsonb({staged})) END"
+            )
+        })
+        .collect();
+    let current: Vec<String> = columns.iter().map(|c| format!("l.{c}")).collect();
+    let staged: Vec<String> = columns.iter().map(|c| staged_value(c)).collect();
+    format!(
+        "SELECT s.sku, jsonb_strip_nulls(jsonb_build_object({}))
+           FROM import_staging s
+           JOIN listings l ON l.seller_id = $1 AND l.sku = s.sku
+          WHERE ({}) IS DISTINCT FROM ({})
+          ORDER BY s.sku
+          LIMIT $2",
+        pairs.join(", "),
+        current.join(", "),
+        staged.join(", ")
+    )
+}
+
+pub const COMPLETE_IMPORT: &str = "UPDATE import_audit.imports
+        SET status = 'completed', finished_at = clock_timestamp(), file_sha256 = $2,
+            rows_read = $3, created = $4, updated = $5, unchanged = $6, rejected = $7,
+            ignored_rows = $8, unknown_columns = $9, errors = $10, error_summary = $11
+      WHERE id = $1";
+
+pub const FAIL_IMPORT: &str = "UPDATE import_audit.imports
+        SET status = 'failed', finished_at = clock_timestamp(), file_sha256 = $2,
+            rows_read = $3, created = 0, updated = 0, unchanged = 0, rejected = $4,
+            ignored_rows = $5, unknown_columns = $6, errors = $7, error_summary = $8
+      WHERE id = $1 AND status = 'running'";
+
+/// The running import of a seller, to name it when the seller's lock is taken.
+pub const RUNNING_FOR_SELLER: &str = "SELECT id, actor, started_at FROM import_audit.imports
+      WHERE seller_id = $1 AND status = 'running' ORDER BY id DESC LIMIT 1";

@@ -1,0 +1,259 @@
+//! The parser thread: file -> records -> listings -> COPY text chunks.
+//! Runs on a blocking thread; talks to the async side through a bounded
+//! channel, so a slow database slows the reader instead of filling memory.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+use super::profile::{MapOptions, Mapping, ProfileKind, RowOutcome};
+use super::reader::{CsvFile, FileError};
+use super::rejects::RejectsWriter;
+use super::{KEPT_ERRORS, Phase, Progress, ProgressFn, RowError, copy_text};
+
+/// COPY data is sent in chunks of about this size.
+const CHUNK_BYTES: usize = 512 * 1024;
+const PROGRESS_EVERY: u64 = 20_000;
+
+pub(super) struct ParseRequest {
+    pub path: PathBuf,
+    pub profile: Option<ProfileKind>,
+    pub options: MapOptions,
+    pub skip_invalid: bool,
+    pub rejects_path: PathBuf,
+}
+
+pub(super) struct HeaderInfo {
+    pub kind: ProfileKind,
+    pub detected: bool,
+    pub key: String,
+    pub unknown_columns: Vec<String>,
+    pub size: u64,
+}
+
+pub(super) enum Event {
+    Header(HeaderInfo),
+    Chunk(String),
+}
+
+#[derive(Default)]
+pub(super) struct ParseSummary {
+    pub rows_read: u64,
+    pub rejected: u64,
+    pub ignored: u64,
+    pub errors: Vec<RowError>,
+    pub error_count: u64,
+    /// A problem with the whole file: the import cannot go on.
+    pub file_error: Option<RowError>,
+    pub sha256: Option<String>,
+    pub rejects_file: Option<PathBuf>,
+    pub delimiter: u8,
+    pub headers: Vec<String>,
+    /// The receiver went away (the import was aborted).
+    pub aborted: bool,
+}
+
+impl ParseSummary {
+    fn record_error(&mut self, error: RowError) {
+        self.error_count += 1;
+        if self.errors.len() < KEPT_ERRORS {
+            self.errors.push(error);
+        }
+    }
+}
+
+fn from_file_error(e: FileError) -> RowError {
+    RowError {
+        line: e.line,
+        column: e.column,
+        column_name: None,
+        reason: e.message,
+    }
+}
+
+pub(super) fn parse_file(
+    req: ParseRequest,
+    tx: mpsc::Sender<Event>,
+    progress: Option<ProgressFn>,
+    started: Instant,
+) -> ParseSummary {
+    let mut summary = ParseSummary::default();
+    let mut csv = match CsvFile::open(&req.path) {
+        Ok(csv) => csv,
+        Err(e) => {
+            summary.file_error = Some(from_file_error(e));
+            return summary;
+        }
+    };
+    summary.delimiter = csv.delimiter;
+    summary.headers = csv.headers.clone();
+    let mut mapping = match Mapping::from_headers(&csv.headers, req.profile, &req.options) {
+        Ok(m) => m,
+        Err(e) => {
+            summary.file_error = Some(RowError {
+                line: Some(1),
+                column: None,
+                column_name: None,
+                reason: e.message,
+            });
+            return summary;
+        }
+    };
+    let header = HeaderInfo {
+        kind: mapping.kind,
+        detected: mapping.detected,
+        key: mapping.key_description(),
+        unknown_columns: mapping.unknown_columns.clone(),
+        size: csv.size,
+    };
+    if tx.blocking_send(Event::Header(header)).is_err() {
+        summary.aborted = true;
+        return summary;
+    }
+
+    let mut rejects = None;
+    let width = csv.headers.len();
+    let mut chunk = String::with_capacity(CHUNK_BYTES + 64 * 1024);
+    let report = |rows: u64, bytes: u64, phase: Phase| {
+        if let Some(p) = &progress {
+            p(Progress {
+                rows_read: rows,
+                bytes_read: bytes,
+                total_bytes: 0,
+                elapsed: started.elapsed(),
+                phase,
+            });
+        }
+    };
+
+    loop {
+        let record = match csv.next_record() {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => {
+                summary.file_error = Some(from_file_error(e));
+                return summary;
+            }
+        };
+        let fields: Vec<&str> = record.fields.iter().collect();
+        let outcome = if fields.len() != width && !only_empty_beyond(&fields, width) {
+            RowOutcome::Rejected(vec![super::profile::FieldError {
+                column: None,
+                column_name: None,
+                reason: ragged_reason(&fields, width),
+            }])
+        } else {
+            mapping.map_record(&fields[..fields.len().min(width)], record.line)
+        };
+        match outcome {
+            RowOutcome::Listing(row) => {
+                summary.rows_read += 1;
+                copy_text::push_row(&mut chunk, record.line, &row);
+                if chunk.len() >= CHUNK_BYTES {
+                    let full = std::mem::replace(
+                        &mut chunk,
+                        String::with_capacity(CHUNK_BYTES + 64 * 1024),
+                    );
+                    if tx.blocking_send(Event::Chunk(full)).is_err() {
+                        summary.aborted = true;
+                        return summary;
+                    }
+                }
+            }
+            RowOutcome::Ignored { .. } => summary.ignored += 1,
+            RowOutcome::Rejected(problems) => {
+                summary.rows_read += 1;
+                summary.rejected += 1;
+                for p in &problems {
+                    summary.record_error(RowError {
+                        line: Some(record.line),
+                        column: p.column,
+                        column_name: p.column_name.clone(),
+                        reason: p.reason.clone(),
+                    });
+                }
+                if req.skip_invalid {
+                    if rejects.is_none() {
+                        match RejectsWriter::create(
+                            req.rejects_path.clone(),
+                            csv.delimiter,
+                            &csv.headers,
+                        ) {
+                            Ok(w) => rejects = Some(w),
+                            Err(e) => {
+                                summary.file_error = Some(RowError {
+                                    line: None,
+                                    column: None,
+                                    column_name: None,
+                                    reason: format!("{e:#}"),
+                                });
+                                return summary;
+                            }
+                        }
+                    }
+                    let reason = problems
+                        .iter()
+                        .map(|p| p.reason.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    let column = problems.first().and_then(|p| p.column);
+                    if let Some(w) = rejects.as_mut()
+                        && let Err(e) = w.write(&record.fields, record.line, column, &reason)
+                    {
+                        summary.file_error = Some(RowError {
+                            line: None,
+                            column: None,
+                            column_name: None,
+                            reason: format!("cannot write the rejects file: {e:#}"),
+                        });
+                        return summary;
+                    }
+                }
+            }
+        }
+        let seen = summary.rows_read + summary.ignored;
+        if seen % PROGRESS_EVERY == 0 {
+            report(summary.rows_read, csv.bytes_read(), Phase::Reading);
+        }
+    }
+    if !chunk.is_empty() && tx.blocking_send(Event::Chunk(chunk)).is_err() {
+        summary.aborted = true;
+        return summary;
+    }
+    report(summary.rows_read, csv.bytes_read(), Phase::Merging);
+    if let Some(w) = rejects {
+        match w.finish() {
+            Ok(path) => summary.rejects_file = Some(path),
+            Err(e) => {
+                summary.file_error = Some(RowError {
+                    line: None,
+                    column: None,
+                    column_name: None,
+                    reason: format!("cannot write the rejects file: {e:#}"),
+                })
+            }
+        }
+    }
+    match csv.finish_sha256() {
+        Ok(sha) => summary.sha256 = Some(sha),
+        Err(e) => summary.file_error = Some(from_file_error(e)),
+    }
+    summary
+}
+
+/// Some exports end every row with a delimiter: extra empty fields are fine.
+fn only_empty_beyond(fields: &[&str], width: usize) -> bool {
+    fields.len() > width && fields[width..].iter().all(|f| f.trim().is_empty())
+}
+
+fn ragged_reason(fields: &[&str], width: usize) -> String {
+    let mut reason = format!(
+        "the row has {} fields but the header has {width}",
+        fields.len()
+    );
+    if fields.len() < width && fields.iter().any(|f| f.contains('\n')) {
+        reason.push_str(" (a quoted field spans several lines: is a closing quote missing?)");
+    }
+    reason
+}

@@ -1,0 +1,361 @@
+//! Reading a CSV file as a stream of records with line numbers: UTF-8 with or
+//! without BOM, comma/semicolon/tab detected from the header, quoted fields
+//! with delimiters, quotes and newlines, CRLF. Memory is bounded: a record
+//! larger than [`MAX_RECORD_BYTES`] (an unterminated quote, binary garbage) is
+//! an error, not an allocation.
+
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+use std::rc::Rc;
+
+use sha2::{Digest, Sha256};
+
+/// Largest record accepted (all fields together).
+pub const MAX_RECORD_BYTES: u64 = 16 * 1024 * 1024;
+/// Most columns accepted in a header.
+pub const MAX_COLUMNS: usize = 2_000;
+
+/// A problem with the file itself (not with one value): the import stops.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FileError {
+    pub line: Option<u64>,
+    pub column: Option<usize>,
+    pub byte_offset: Option<u64>,
+    pub message: String,
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "line {l}, column {c}: {}", self.message),
+            (Some(l), None) => write!(f, "line {l}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+fn file_error(line: Option<u64>, column: Option<usize>, message: impl Into<String>) -> FileError {
+    FileError {
+        line,
+        column,
+        byte_offset: None,
+        message: message.into(),
+    }
+}
+
+/// Counts and hashes the bytes the CSV parser consumes, and refuses to feed
+/// one record more than [`MAX_RECORD_BYTES`].
+struct MeteredReader<R> {
+    inner: R,
+    hasher: Sha256,
+    consumed: Rc<Cell<u64>>,
+    record_start: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for MeteredReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let consumed = self.consumed.get();
+        if consumed - self.record_start.get() > MAX_RECORD_BYTES {
+            return Err(io::Error::other(RecordTooLarge));
+        }
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.consumed.set(consumed + n as u64);
+        Ok(n)
+    }
+}
+
+#[derive(Debug)]
+struct RecordTooLarge;
+
+impl std::fmt::Display for RecordTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("record too large")
+    }
+}
+
+impl std::error::Error for RecordTooLarge {}
+
+/// One data record: its fields (valid UTF-8) and the line it starts on.
+pub struct Record {
+    pub line: u64,
+    pub fields: csv::StringRecord,
+}
+
+pub struct CsvFile {
+    reader: csv::Reader<MeteredReader<BufReader<File>>>,
+    consumed: Rc<Cell<u64>>,
+    record_start: Rc<Cell<u64>>,
+    pub headers: Vec<String>,
+    pub delimiter: u8,
+    pub size: u64,
+    raw: csv::ByteRecord,
+    done: bool,
+}
+
+impl CsvFile {
+    /// Opens `path`, detects the delimiter and reads the header row.
+    pub fn open(path: &Path) -> Result<Self, FileError> {
+        let file = File::open(path)
+            .map_err(|e| file_error(None, None, format!("cannot open the file: {e}")))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if size == 0 {
+            return Err(file_error(
+                None,
+                None,
+                "the file is empty: expected a header row and at least one listing",
+            ));
+        }
+        let mut buffered = BufReader::with_capacity(256 * 1024, file);
+        let delimiter = detect_delimiter(buffered.fill_buf().map_err(io_error)?);
+        let consumed = Rc::new(Cell::new(0));
+        let record_start = Rc::new(Cell::new(0));
+        let metered = MeteredReader {
+            inner: buffered,
+            hasher: Sha256::new(),
+            consumed: consumed.clone(),
+            record_start: record_start.clone(),
+        };
+        let reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(256 * 1024)
+            .from_reader(metered);
+        let mut file = Self {
+            reader,
+            consumed,
+            record_start,
+            headers: Vec::new(),
+            delimiter,
+            size,
+            raw: csv::ByteRecord::new(),
+            done: false,
+        };
+        file.read_header()?;
+        Ok(file)
+    }
+
+    fn read_header(&mut self) -> Result<(), FileError> {
+        if !self.read_raw()? {
+            return Err(file_error(Some(1), None, "the file has no header row"));
+        }
+        if self.raw.len() > MAX_COLUMNS {
+            return Err(file_error(
+                Some(1),
+                None,
+                format!(
+                    "the header has {} columns; at most {MAX_COLUMNS} are supported",
+                    self.raw.len()
+                ),
+            ));
+        }
+        let record = self.to_utf8(1)?;
+        let mut headers: Vec<String> = record.iter().map(|h| h.trim().to_string()).collect();
+        // The csv crate strips a UTF-8 BOM; strip a stray one left inside quotes.
+        if let Some(first) = headers.first_mut()
+            && let Some(rest) = first.strip_prefix('\u{feff}')
+        {
+            *first = rest.trim().to_string();
+        }
+        if headers.iter().all(|h| h.is_empty()) {
+            return Err(file_error(Some(1), None, "the header row is empty"));
+        }
+        self.headers = headers;
+        Ok(())
+    }
+
+    /// Bytes of the file consumed so far (for progress).
+    pub fn bytes_read(&self) -> u64 {
+        self.consumed.get()
+    }
+
+    /// The next data record, `None` at the end of the file. A record with the
+    /// wrong number of fields is returned as is: the caller reports it.
+    pub fn next_record(&mut self) -> Result<Option<Record>, FileError> {
+        if self.done || !self.read_raw()? {
+            self.done = true;
+            return Ok(None);
+        }
+        let line = self.raw.position().map(|p| p.line()).unwrap_or(0);
+        // A blank line at the end of a file is not a record.
+        if self.raw.len() == 1 && self.raw[0].is_empty() {
+            return self.next_record();
+        }
+        let fields = self.to_utf8(line)?;
+        Ok(Some(Record { line, fields }))
+    }
+
+    /// The SHA-256 of the whole file; reads what the parser has not (call at the end).
+    pub fn finish_sha256(mut self) -> Result<String, FileError> {
+        let metered = self.reader.get_mut();
+        io::copy(&mut metered.inner, &mut io::sink()).map_err(io_error)?;
+        let digest = metered.hasher.clone().finalize();
+        Ok(hex::encode(digest))
+    }
+
+    fn read_raw(&mut self) -> Result<bool, FileError> {
+        let start_line = self.reader.position().line();
+        self.record_start.set(self.consumed.get());
+        match self.reader.read_byte_record(&mut self.raw) {
+            Ok(more) => Ok(more),
+            Err(e) => {
+                if let csv::ErrorKind::Io(io) = e.kind()
+                    && io
+                        .get_ref()
+                        .is_some_and(|inner| inner.is::<RecordTooLarge>())
+                {
+                    return Err(file_error(
+                        Some(start_line),
+                        None,
+                        format!(
+                            "the record starting here is larger than {} MiB: \
+                             is a quote left open, or is this not a CSV file?",
+                            MAX_RECORD_BYTES / 1024 / 1024
+                        ),
+                    ));
+                }
+                Err(file_error(
+                    Some(start_line),
+                    None,
+                    format!("cannot read the file: {e}"),
+                ))
+            }
+        }
+    }
+
+    fn to_utf8(&self, line: u64) -> Result<csv::StringRecord, FileError> {
+        for (i, field) in self.raw.iter().enumerate() {
+            if let Err(e) = std::str::from_utf8(field) {
+                let offset = self.raw.position().map(|p| p.byte()).unwrap_or(0);
+                return Err(FileError {
+                    line: Some(line),
+                    column: Some(i + 1),
+                    byte_offset: Some(offset),
+                    message: format!(
+                        "the file is not valid UTF-8 (bad byte 0x{:02X} in this field, \
+                         record starting at byte {offset}). Save it as UTF-8, or convert it, \
+                         e.g. iconv -f WINDOWS-1252 -t UTF-8 file.csv > file-utf8.csv",
+                        field[e.valid_up_to()]
+                    ),
+                });
+            }
+            if field.contains(&0) {
+                return Err(file_error(
+                    Some(line),
+                    Some(i + 1),
+                    "the field contains a NUL byte: this looks like a binary file, not CSV",
+                ));
+            }
+        }
+        Ok(
+            csv::StringRecord::from_byte_record(self.raw.clone())
+                .expect("validated as UTF-8 above"),
+        )
+    }
+}
+
+fn io_error(e: io::Error) -> FileError {
+    file_error(None, None, format!("cannot read the file: {e}"))
+}
+
+/// The delimiter is the most frequent of `,` `;` TAB outside quotes on the
+/// first line (comma on a tie).
+pub fn detect_delimiter(head: &[u8]) -> u8 {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let mut counts = [0usize; 3];
+    let mut in_quotes = false;
+    for &b in head {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' | b'\r' if !in_quotes => break,
+            b',' if !in_quotes => counts[0] += 1,
+            b';' if !in_quotes => counts[1] += 1,
+            b'\t' if !in_quotes => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let candidates = [b',', b';', b'\t'];
+    let best = (0..3).max_by_key(|&i| (counts[i], 3 - i)).unwrap_or(0);
+    candidates[best]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file_with(bytes: &[u8]) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(bytes).unwrap();
+        f
+    }
+
+    fn read_all(bytes: &[u8]) -> Result<(Vec<String>, Vec<(u64, Vec<String>)>), FileError> {
+        let f = file_with(bytes);
+        let mut csv = CsvFile::open(f.path())?;
+        let mut rows = Vec::new();
+        while let Some(r) = csv.next_record()? {
+            rows.push((r.line, r.fields.iter().map(String::from).collect()));
+        }
+        Ok((csv.headers.clone(), rows))
+    }
+
+    #[test]
+    fn detects_delimiters() {
+        assert_eq!(detect_delimiter(b"sku,title;x\n"), b',');
+        assert_eq!(detect_delimiter(b"sku;title;price\n1,5;a"), b';');
+        assert_eq!(detect_delimiter(b"sku\ttitle\tprice\n"), b'\t');
+        assert_eq!(detect_delimiter(b"\"a;b;c\",d\n"), b',');
+        assert_eq!(detect_delimiter(b"sku\n"), b',');
+    }
+
+    #[test]
+    fn bom_semicolons_crlf_and_multiline_quotes() {
+        let (headers, rows) =
+            read_all(b"\xEF\xBB\xBFsku;title\r\nA;\"two\r\nlines; \"\"quoted\"\"\"\r\nB;x\r\n")
+                .unwrap();
+        assert_eq!(headers, ["sku", "title"]);
+        assert_eq!(
+            rows[0],
+            (2, vec!["A".into(), "two\r\nlines; \"quoted\"".into()])
+        );
+        assert_eq!(rows[1], (4, vec!["B".into(), "x".into()]));
+    }
+
+    #[test]
+    fn empty_file_and_non_utf8_are_clear_errors() {
+        let err = read_all(b"").unwrap_err();
+        assert!(err.message.contains("empty"), "{err}");
+        let err = read_all(b"sku,title\nA,caf\xE9\n").unwrap_err();
+        assert_eq!((err.line, err.column), (Some(2), Some(2)));
+        assert!(
+            err.message.contains("0xE9") && err.message.contains("iconv"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unterminated_quote_in_a_huge_file_is_bounded() {
+        let mut data = b"sku,title\nA,\"open quote\n".to_vec();
+        data.extend(std::iter::repeat_n(
+            b'x',
+            (MAX_RECORD_BYTES + 1024 * 1024) as usize,
+        ));
+        let err = read_all(&data).unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(err.message.contains("quote left open"), "{err}");
+    }
+
+    #[test]
+    fn sha256_covers_the_whole_file() {
+        let f = file_with(b"sku\nA\n");
+        let csv = CsvFile::open(f.path()).unwrap();
+        assert_eq!(
+            csv.finish_sha256().unwrap(),
+            hex::encode(Sha256::digest(b"sku\nA\n"))
+        );
+    }
+}
