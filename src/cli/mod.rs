@@ -3,7 +3,10 @@
 
 pub mod args;
 mod db_cmd;
+mod history_cmd;
+mod import_cmd;
 pub mod output;
+mod rollback_cmd;
 
 use std::process::ExitCode;
 
@@ -116,12 +119,21 @@ async fn run(cli: Cli) -> Result<Exit> {
             db_cmd::print_overview(&db).await?;
             Ok(Exit::Success)
         }
-        Some(other) => Err(Refusal {
-            exit: Exit::Error,
-            message: format!("{other:?}: not implemented yet"),
-            json: None,
+        Some(Command::Import(args)) => {
+            let files = files_dir.ok_or_else(|| {
+                color_eyre::eyre::eyre!("no data directory for importdesk's files; pass --data-dir")
+            })?;
+            let db = open_migrated(target).await?;
+            import_cmd::run(&db, args, files).await
         }
-        .into()),
+        Some(Command::History(args)) => {
+            history_cmd::history(&open_migrated(target).await?, args).await
+        }
+        Some(Command::Show(args)) => history_cmd::show(&open_migrated(target).await?, args).await,
+        Some(Command::Audit(args)) => history_cmd::audit(&open_migrated(target).await?, args).await,
+        Some(Command::Rollback(args)) => {
+            rollback_cmd::run(&open_migrated(target).await?, args).await
+        }
     }
 }
 

@@ -5,3 +5,4 @@ pub mod actor;
 pub mod audit;
 pub mod history;
 pub mod import;
+pub mod rollback;

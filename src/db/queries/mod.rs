@@ -5,3 +5,4 @@ pub mod audit;
 pub mod history;
 pub mod import;
 pub mod locks;
+pub mod rollback;

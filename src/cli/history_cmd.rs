@@ -1,0 +1,183 @@
+//! `importdesk history`, `show ID` and `audit`.
+
+use color_eyre::eyre::Result;
+
+use super::args::{AuditArgs, HistoryArgs, ShowArgs};
+use super::output::{print_json, sanitize, truncate};
+use super::{Exit, Refusal};
+use crate::db::Database;
+use crate::domain::audit;
+use crate::domain::history::{self, HistoryFilter, ImportSummary};
+
+pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
+    history::recover_abandoned(db).await?;
+    let client = db.client().await?;
+    let imports = history::list(
+        &**client,
+        &HistoryFilter {
+            seller: args.seller.clone(),
+            limit: args.limit.clamp(1, 10_000),
+            ..Default::default()
+        },
+    )
+    .await?;
+    if args.json {
+        print_json(&imports)?;
+        return Ok(Exit::Success);
+    }
+    if imports.is_empty() {
+        println!("no imports yet");
+        return Ok(Exit::Success);
+    }
+    println!(
+        "{:>6}  {:<16}  {:<12}  {:<24}  {:>7} {:>7} {:>7} {:>7}  {:<11}  {}",
+        "ID",
+        "STARTED (UTC)",
+        "SELLER",
+        "FILE",
+        "CREATED",
+        "UPDATED",
+        "SAME",
+        "REJECT",
+        "STATUS",
+        "ACTOR"
+    );
+    for i in &imports {
+        println!(
+            "{:>6}  {:<16}  {:<12}  {:<24}  {:>7} {:>7} {:>7} {:>7}  {:<11}  {}",
+            i.id,
+            i.started_at.format("%Y-%m-%d %H:%M"),
+            truncate(&i.seller_id, 12),
+            truncate(&file_label(&i.file_name), 24),
+            i.created,
+            i.updated,
+            i.unchanged,
+            i.rejected,
+            i.status,
+            truncate(&i.actor, 24)
+        );
+    }
+    Ok(Exit::Success)
+}
+
+/// The file's own name (the path is in `show`).
+pub fn file_label(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string())
+}
+
+pub async fn show(db: &Database, args: ShowArgs) -> Result<Exit> {
+    history::recover_abandoned(db).await?;
+    let client = db.client().await?;
+    let Some(i) = history::get(&**client, args.id).await? else {
+        return Err(Refusal {
+            exit: Exit::Error,
+            message: format!("there is no import #{}", args.id),
+            json: None,
+        }
+        .into());
+    };
+    if args.json {
+        print_json(&i)?;
+    } else {
+        print_import(&i);
+    }
+    Ok(Exit::Success)
+}
+
+pub fn print_import(i: &ImportSummary) {
+    println!("import #{} — {}", i.id, i.status);
+    println!("  seller:    {}", sanitize(&i.seller_id));
+    println!("  file:      {}", sanitize(&i.file_name));
+    if let Some(sha) = &i.file_sha256 {
+        println!("  sha256:    {sha}");
+    }
+    if let Some(size) = i.file_size {
+        println!("  size:      {size} bytes");
+    }
+    println!("  profile:   {}", sanitize(&i.profile));
+    println!(
+        "  by:        {} (database role {})",
+        sanitize(&i.actor),
+        sanitize(&i.db_role)
+    );
+    println!(
+        "  started:   {}",
+        i.started_at.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    if let Some(f) = i.finished_at {
+        println!(
+            "  finished:  {} ({:.2} s)",
+            f.format("%Y-%m-%d %H:%M:%S UTC"),
+            i.duration_seconds().unwrap_or(0.0)
+        );
+    }
+    println!(
+        "  rows:      {} read: {} created, {} updated, {} unchanged, {} rejected, {} ignored",
+        i.rows_read, i.created, i.updated, i.unchanged, i.rejected, i.ignored_rows
+    );
+    if !i.unknown_columns.is_empty() {
+        let cols: Vec<String> = i
+            .unknown_columns
+            .iter()
+            .map(|c| sanitize(c).into_owned())
+            .collect();
+        println!("  unknown columns: {}", cols.join(", "));
+    }
+    if let Some(s) = &i.error_summary {
+        println!("  summary:   {}", sanitize(s));
+    }
+    if let Some(errors) = i.errors.as_array().filter(|a| !a.is_empty()) {
+        println!("  errors:");
+        for e in errors.iter().take(50) {
+            let line = e
+                .get("line")
+                .and_then(|v| v.as_u64())
+                .map(|l| format!("line {l}: "))
+                .unwrap_or_default();
+            let col = e
+                .get("column")
+                .and_then(|v| v.as_u64())
+                .map(|c| format!("column {c}: "))
+                .unwrap_or_default();
+            let reason = e.get("reason").and_then(|v| v.as_str()).unwrap_or("");
+            println!("    {}{}{}", line, col, sanitize(reason));
+        }
+    }
+    if let Some(at) = i.rolled_back_at {
+        println!(
+            "  rolled back {} by {}: {} restored, {} deleted, {} skipped",
+            at.format("%Y-%m-%d %H:%M:%S UTC"),
+            sanitize(i.rolled_back_by.as_deref().unwrap_or("?")),
+            i.rollback_restored.unwrap_or(0),
+            i.rollback_deleted.unwrap_or(0),
+            i.rollback_skipped.unwrap_or(0)
+        );
+    }
+}
+
+pub async fn audit(db: &Database, args: AuditArgs) -> Result<Exit> {
+    let client = db.client().await?;
+    let entries = audit::list(&**client, None, args.limit.clamp(1, 10_000)).await?;
+    if args.json {
+        print_json(&entries)?;
+        return Ok(Exit::Success);
+    }
+    for e in &entries {
+        println!(
+            "{:>6}  {}  {:<20}  {:<34}  seller {:<12}  import {:>6}  {}",
+            e.id,
+            e.at.format("%Y-%m-%d %H:%M:%S"),
+            truncate(&e.actor, 20),
+            e.action,
+            truncate(e.seller_id.as_deref().unwrap_or("-"), 12),
+            e.import_id
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| "-".into()),
+            truncate(&e.details.to_string(), 60)
+        );
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,179 @@
+//! `importdesk import FILE --seller S ...`
+
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use color_eyre::eyre::Result;
+
+use super::args::{ImportArgs, ProfileArg};
+use super::output::{print_json, sanitize};
+use super::{Exit, Refusal};
+use crate::db::Database;
+use crate::domain::actor::Actor;
+use crate::domain::import::{
+    self, ImportOutcome, ImportRefused, ImportRequest, ImportStatus, MapOptions, ProfileKind,
+};
+
+pub fn profile_kind(arg: ProfileArg) -> Option<ProfileKind> {
+    match arg {
+        ProfileArg::Auto => None,
+        ProfileArg::Native => Some(ProfileKind::Native),
+        ProfileArg::Ebay => Some(ProfileKind::Ebay),
+        ProfileArg::Etsy => Some(ProfileKind::Etsy),
+        ProfileArg::Shopify => Some(ProfileKind::Shopify),
+        ProfileArg::Woocommerce => Some(ProfileKind::Woocommerce),
+        ProfileArg::Magento => Some(ProfileKind::Magento),
+    }
+}
+
+pub async fn run(db: &Database, args: ImportArgs, files_dir: std::path::PathBuf) -> Result<Exit> {
+    let req = ImportRequest {
+        path: args.file.clone(),
+        seller: args.seller.clone(),
+        profile: profile_kind(args.profile),
+        options: MapOptions {
+            key_column: args.key.clone(),
+            default_currency: args.currency.clone(),
+        },
+        dry_run: args.dry_run,
+        skip_invalid: args.skip_invalid,
+        actor: Actor::from_environment(),
+        rejects_dir: files_dir.join("rejects"),
+    };
+    let show_progress = !args.json && std::io::stderr().is_terminal();
+    let progress = show_progress.then(progress_printer);
+    let outcome = match import::run(db, req, progress).await {
+        Ok(o) => o,
+        Err(e) => {
+            if show_progress {
+                eprintln!();
+            }
+            if let Some(refused) = e.downcast_ref::<ImportRefused>() {
+                return Err(Refusal {
+                    exit: Exit::Error,
+                    message: refused.to_string(),
+                    json: None,
+                }
+                .into());
+            }
+            return Err(e);
+        }
+    };
+    if show_progress {
+        eprint!("\r\x1b[2K");
+    }
+    if args.json {
+        print_json(&outcome)?;
+    } else {
+        print_outcome(&outcome);
+    }
+    Ok(match outcome.status {
+        ImportStatus::Failed => Exit::ImportRejected,
+        _ => Exit::Success,
+    })
+}
+
+/// One self-overwriting line on stderr, at most five times a second.
+fn progress_printer() -> import::ProgressFn {
+    let last = Arc::new(Mutex::new(Instant::now() - Duration::from_secs(1)));
+    Arc::new(move |p: import::Progress| {
+        let mut last = last.lock().expect("progress lock");
+        if last.elapsed() < Duration::from_millis(200) {
+            return;
+        }
+        *last = Instant::now();
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[2K{:?}: {} rows, {:.1} MB, {:.0} rows/s",
+            p.phase,
+            p.rows_read,
+            p.bytes_read as f64 / 1e6,
+            p.rows_per_second()
+        );
+        let _ = err.flush();
+    })
+}
+
+pub fn print_outcome(o: &ImportOutcome) {
+    let what = match o.status {
+        ImportStatus::Completed => "completed".to_string(),
+        ImportStatus::Failed => "REJECTED: nothing was changed".to_string(),
+        ImportStatus::DryRun => "dry run: nothing was changed".to_string(),
+    };
+    let id = o.import_id.map(|i| format!("#{i} ")).unwrap_or_default();
+    println!("import {id}{what}");
+    println!("  file:    {}", sanitize(&o.file));
+    println!("  seller:  {}", sanitize(&o.seller));
+    if let Some(p) = &o.profile {
+        println!(
+            "  profile: {p}{}; key: {}",
+            if o.profile_detected {
+                " (detected from the header)"
+            } else {
+                ""
+            },
+            o.key.as_deref().unwrap_or("?")
+        );
+    }
+    let c = &o.counts;
+    let verb = if o.status == ImportStatus::DryRun {
+        "would be "
+    } else {
+        ""
+    };
+    println!(
+        "  rows:    {} read: {} {verb}created, {} {verb}updated, {} unchanged, {} rejected",
+        c.rows_read, c.created, c.updated, c.unchanged, c.rejected
+    );
+    if c.ignored > 0 {
+        println!(
+            "           {} rows ignored (not listings by the profile's rules)",
+            c.ignored
+        );
+    }
+    println!(
+        "  time:    {:.2} s ({:.0} rows/s)",
+        o.duration_seconds, o.rows_per_second
+    );
+    if !o.unknown_columns.is_empty() {
+        let cols: Vec<String> = o
+            .unknown_columns
+            .iter()
+            .map(|c| sanitize(c).into_owned())
+            .collect();
+        println!("  unknown columns (not imported): {}", cols.join(", "));
+    }
+    if let Some(s) = &o.error_summary {
+        println!("  {}", sanitize(s));
+    }
+    if !o.errors.is_empty() {
+        println!(
+            "  errors ({} shown of {}):",
+            o.errors.len().min(20),
+            o.error_count
+        );
+        for e in o.errors.iter().take(20) {
+            println!("    {}", sanitize(&e.to_string()));
+        }
+    }
+    if let Some(path) = &o.rejects_file {
+        println!(
+            "  rejected rows written to {}",
+            sanitize(&path.to_string_lossy())
+        );
+    }
+    if let Some(changes) = &o.changes {
+        if !changes.is_empty() {
+            println!("  first changes:");
+        }
+        for ch in changes.iter().take(20) {
+            println!(
+                "    {}: {}",
+                sanitize(&ch.sku),
+                sanitize(&ch.changes.to_string())
+            );
+        }
+    }
+}

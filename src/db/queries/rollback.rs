@@ -1,0 +1,229 @@
+//! SQL of the rollback: eligibility, the plan (which listings to delete,
+//! restore or skip), its fingerprint, and the restoring statements.
+//!
+//! The plan compares each listing the import touched with the import's own
+//! after-image: equal means nobody changed it since, so it can be reverted;
+//! different (or gone) means it was changed afterwards, so it is skipped.
+
+/// Every column of `listings`, compared and restored exactly.
+pub const LISTING_COLUMNS: [&str; 14] = [
+    "seller_id",
+    "sku",
+    "title",
+    "description",
+    "price",
+    "currency",
+    "quantity",
+    "status",
+    "condition",
+    "category",
+    "listing_number",
+    "end_date",
+    "created_at",
+    "updated_at",
+];
+
+/// Columns a restore writes back (the key stays).
+const RESTORED_COLUMNS: [&str; 12] = [
+    "title",
+    "description",
+    "price",
+    "currency",
+    "quantity",
+    "status",
+    "condition",
+    "category",
+    "listing_number",
+    "end_date",
+    "created_at",
+    "updated_at",
+];
+
+pub const IMPORT_FOR_UPDATE: &str =
+    "SELECT status, seller_id FROM import_audit.imports WHERE id = $1 FOR UPDATE";
+
+/// The newest import of the seller that is still applied or running, other than $1.
+pub const NEWER_APPLIED: &str = "SELECT id, status FROM import_audit.imports
+      WHERE seller_id = $1 AND id > $2 AND status IN ('completed', 'running')
+      ORDER BY id DESC LIMIT 1";
+
+pub const LAST_APPLIED: &str = "SELECT id FROM import_audit.imports
+      WHERE seller_id = $1 AND status = 'completed' ORDER BY id DESC LIMIT 1";
+
+/// Foreign keys from other tables that reference `listings`:
+/// (referencing table, its columns, the referenced listing columns).
+pub const REFERENCING_KEYS: &str = "SELECT c.conrelid::regclass::text,
+            array_agg(fa.attname::text ORDER BY k.ord),
+            array_agg(pa.attname::text ORDER BY k.ord)
+       FROM pg_constraint c
+       CROSS JOIN LATERAL unnest(c.conkey, c.confkey) WITH ORDINALITY AS k(fk, pk, ord)
+       JOIN pg_attribute fa ON fa.attrelid = c.conrelid AND fa.attnum = k.fk
+       JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = k.pk
+      WHERE c.contype = 'f' AND c.confrelid = 'public.listings'::regclass
+      GROUP BY c.oid, c.conrelid";
+
+/// Quotes an identifier taken from the catalog.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `EXISTS` over every referencing table, for the created listing `a`; or `false`.
+pub fn referenced_expr(fks: &[(String, Vec<String>, Vec<String>)]) -> String {
+    if fks.is_empty() {
+        return "false".to_string();
+    }
+    let parts: Vec<String> = fks
+        .iter()
+        .map(|(table, fk_cols, pk_cols)| {
+            let cond: Vec<String> = fk_cols
+                .iter()
+                .zip(pk_cols)
+                .map(|(f, p)| format!("f.{} = a.{}", ident(f), ident(p)))
+                .collect();
+            // `table` is regclass output: already quoted where needed.
+            format!(
+                "EXISTS (SELECT 1 FROM {table} f WHERE {})",
+                cond.join(" AND ")
+            )
+        })
+        .collect();
+    format!("({})", parts.join(" OR "))
+}
+
+fn row_of(alias: &str) -> String {
+    let cols: Vec<String> = LISTING_COLUMNS
+        .iter()
+        .map(|c| format!("{alias}.{c}"))
+        .collect();
+    format!("ROW({})", cols.join(", "))
+}
+
+/// One row per listing the import touched: sku, what the import did
+/// ('I'/'U'), the action ('delete'/'restore'/'skip') and the skip reason
+/// ('edited'/'deleted'/'referenced'). `$1` is the import id.
+pub fn classify(referenced: &str) -> String {
+    let changed = format!("{} IS DISTINCT FROM {}", row_of("l"), row_of("a"));
+    format!(
+        "SELECT a.sku, a.audit_op::text AS import_op, a.audit_change_id,
+                CASE WHEN l.sku IS NULL THEN 'skip'
+                     WHEN {changed} THEN 'skip'
+                     WHEN a.audit_op = 'I' AND {referenced} THEN 'skip'
+                     WHEN a.audit_op = 'I' THEN 'delete'
+                     ELSE 'restore' END AS action,
+                CASE WHEN l.sku IS NULL THEN 'deleted'
+                     WHEN {changed} THEN 'edited'
+                     WHEN a.audit_op = 'I' AND {referenced} THEN 'referenced' END AS reason
+           FROM import_audit.log_listings a
+           LEFT JOIN listings l ON l.seller_id = a.seller_id AND l.sku = a.sku
+          WHERE a.audit_import_id = $1 AND a.audit_image = 'N'"
+    )
+}
+
+/// Counts per action and reason, and an order-independent fingerprint of
+/// the whole plan (which key gets which action).
+pub fn summarise(plan_source: &str) -> String {
+    format!(
+        "SELECT count(*) FILTER (WHERE action = 'delete'),
+                count(*) FILTER (WHERE action = 'restore'),
+                count(*) FILTER (WHERE action = 'skip'),
+                count(*) FILTER (WHERE reason = 'edited'),
+                count(*) FILTER (WHERE reason = 'deleted'),
+                count(*) FILTER (WHERE reason = 'referenced'),
+                coalesce(sum(hashtextextended(action || ':' || sku, 7)::numeric), 0)::text
+           FROM ({plan_source}) p"
+    )
+}
+
+/// One page of the plan in key order, for one action, after `$2` (keyset
+/// pagination), `$3` rows; with, for skipped listings, the latest later
+/// change (who, when, what) and, for restored ones, the per-field diff
+/// current -> restored.
+pub fn page(referenced: &str) -> String {
+    let diff_pairs: Vec<String> = RESTORED_COLUMNS
+        .iter()
+        .map(|c| {
+            format!(
+                "'{c}', CASE WHEN l.{c} IS DISTINCT FROM b.{c} \
+                 THEN jsonb_build_array(to_jsonb(l.{c}), to_jsonb(b.{c})) END"
+            )
+        })
+        .collect();
+    format!(
+        "SELECT p.sku, p.action, p.reason, later.audit_actor, later.audit_at, later.audit_op::text,
+                CASE WHEN p.action = 'restore' THEN jsonb_strip_nulls(jsonb_build_object({diff})) END
+           FROM ({classify}) p
+           LEFT JOIN listings l
+                  ON p.action = 'restore' AND l.seller_id = $5 AND l.sku = p.sku
+           LEFT JOIN import_audit.log_listings b
+                  ON p.action = 'restore' AND b.audit_import_id = $1 AND b.audit_image = 'O'
+                 AND b.seller_id = $5 AND b.sku = p.sku
+           LEFT JOIN LATERAL (
+                SELECT x.audit_actor, x.audit_at, x.audit_op
+                  FROM import_audit.log_listings x
+                 WHERE p.action = 'skip' AND x.seller_id = $5 AND x.sku = p.sku
+                   AND x.audit_change_id > p.audit_change_id
+                   AND x.audit_rollback_of IS NULL
+                 ORDER BY x.audit_change_id DESC LIMIT 1) later ON true
+          WHERE p.action = $4 AND ($2::text IS NULL OR p.sku > $2)
+          ORDER BY p.sku
+          LIMIT $3",
+        diff = diff_pairs.join(", "),
+        classify = classify(referenced)
+    )
+}
+
+pub const ATTACH_ROLLBACK: &str =
+    "UPDATE import_audit.imports SET rollback_txid = pg_current_xact_id() WHERE id = $1";
+
+pub const SET_ROLLBACK_TAG: &str = "SELECT set_config('importdesk.rollback_of', $1, true),
+            set_config('importdesk.actor', $2, true)";
+
+/// Row locks on every listing the import touched: a manual edit either
+/// committed before (and is seen as a conflict) or waits for the rollback.
+pub const LOCK_TOUCHED: &str = "WITH locked AS (
+        SELECT 1 FROM listings l
+          JOIN import_audit.log_listings a ON l.seller_id = a.seller_id AND l.sku = a.sku
+         WHERE a.audit_import_id = $1 AND a.audit_image = 'N'
+           FOR UPDATE OF l)
+     SELECT count(*) FROM locked";
+
+pub fn create_plan(referenced: &str) -> String {
+    format!(
+        "CREATE TEMP TABLE rollback_plan ON COMMIT DROP AS {}",
+        classify(referenced)
+    )
+}
+
+pub const PLAN_SOURCE: &str = "SELECT * FROM rollback_plan";
+
+pub const SKIPPED_IN_PLAN: &str = "SELECT sku, reason FROM rollback_plan WHERE action = 'skip'
+      ORDER BY sku LIMIT $1";
+
+pub const DELETE_CREATED: &str = "WITH gone AS (
+        DELETE FROM listings l USING rollback_plan p
+         WHERE p.action = 'delete' AND l.seller_id = $1 AND l.sku = p.sku
+        RETURNING 1)
+     SELECT count(*) FROM gone";
+
+pub fn restore_updated() -> String {
+    let set: Vec<String> = RESTORED_COLUMNS
+        .iter()
+        .map(|c| format!("{c} = b.{c}"))
+        .collect();
+    format!(
+        "WITH restored AS (
+            UPDATE listings l SET {}
+              FROM rollback_plan p
+              JOIN import_audit.log_listings b
+                ON b.audit_import_id = $2 AND b.audit_image = 'O' AND b.sku = p.sku AND b.seller_id = $1
+             WHERE p.action = 'restore' AND l.seller_id = $1 AND l.sku = p.sku
+            RETURNING 1)
+         SELECT count(*) FROM restored",
+        set.join(", ")
+    )
+}
+
+pub const MARK_ROLLED_BACK: &str = "UPDATE import_audit.imports
+        SET status = 'rolled_back', rolled_back_at = clock_timestamp(), rolled_back_by = $2,
+            rollback_restored = $3, rollback_deleted = $4, rollback_skipped = $5
+      WHERE id = $1 AND status = 'completed'";

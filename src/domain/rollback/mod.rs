@@ -1,0 +1,219 @@
+//! Rolling back a seller's most recent import (SPEC §4): eligibility, the
+//! preview (counts, fingerprint, pages of details), and the execution in one
+//! transaction under the seller's lock.
+
+mod execute;
+mod plan;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub use execute::{RollbackOutcome, RollbackRequest, execute};
+pub use plan::{eligibility, last_applied, preview, preview_page};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConflictMode {
+    /// Roll back everything else; list the skipped listings.
+    Skip,
+    /// Refuse and change nothing when any listing would be skipped.
+    Block,
+}
+
+/// Why an import cannot be rolled back (shown as is by the CLI and console).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Ineligible {
+    NotFound {
+        id: i64,
+    },
+    StillRunning {
+        id: i64,
+    },
+    Failed {
+        id: i64,
+    },
+    AlreadyRolledBack {
+        id: i64,
+        at: Option<DateTime<Utc>>,
+        by: Option<String>,
+    },
+    NewerApplied {
+        id: i64,
+        newer: i64,
+    },
+    NewerRunning {
+        id: i64,
+        newer: i64,
+    },
+    NothingApplied {
+        seller: String,
+    },
+}
+
+impl std::fmt::Display for Ineligible {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ineligible::NotFound { id } => write!(f, "there is no import #{id}"),
+            Ineligible::StillRunning { id } => write!(f, "import #{id} is still running"),
+            Ineligible::Failed { id } => {
+                write!(
+                    f,
+                    "import #{id} failed and changed nothing: there is nothing to roll back"
+                )
+            }
+            Ineligible::AlreadyRolledBack { id, at, by } => {
+                write!(f, "import #{id} was already rolled back")?;
+                if let Some(at) = at {
+                    write!(f, " at {}", at.format("%Y-%m-%d %H:%M:%S UTC"))?;
+                }
+                if let Some(by) = by {
+                    write!(f, " by {}", crate::text::sanitize(by))?;
+                }
+                Ok(())
+            }
+            Ineligible::NewerApplied { id, newer } => write!(
+                f,
+                "import #{id} is not the seller's newest applied import: import #{newer} is applied; \
+                 roll that back first (newest first, one at a time)"
+            ),
+            Ineligible::NewerRunning { id, newer } => {
+                write!(
+                    f,
+                    "import #{id} cannot be rolled back while import #{newer} is running"
+                )
+            }
+            Ineligible::NothingApplied { seller } => write!(
+                f,
+                "seller {} has no applied import to roll back",
+                crate::text::sanitize(seller)
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PlanCounts {
+    pub delete: i64,
+    pub restore: i64,
+    pub skip: i64,
+    pub skipped_edited: i64,
+    pub skipped_deleted: i64,
+    pub skipped_referenced: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    pub import_id: i64,
+    pub seller: String,
+    pub file_name: String,
+    pub imported_at: DateTime<Utc>,
+    pub imported_by: String,
+    pub counts: PlanCounts,
+    /// Pass back to `execute` (`--expect`): a changed plan is refused.
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Section {
+    Delete,
+    Restore,
+    Skip,
+}
+
+impl Section {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Section::Delete => "delete",
+            Section::Restore => "restore",
+            Section::Skip => "skip",
+        }
+    }
+}
+
+/// One listing of the plan, as the preview pages show it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PlanItem {
+    pub sku: String,
+    pub action: Section,
+    /// For skipped listings: edited, deleted, referenced.
+    pub reason: Option<String>,
+    /// For skipped listings: the latest change after the import, if captured.
+    pub changed_by: Option<String>,
+    pub changed_at: Option<DateTime<Utc>>,
+    pub change: Option<String>,
+    /// For restored listings: field -> [current, restored], differing fields only.
+    pub diff: Option<serde_json::Value>,
+}
+
+impl PlanItem {
+    /// A sentence for the skip reason.
+    pub fn explain(&self) -> String {
+        let who = match (&self.changed_by, &self.changed_at) {
+            (Some(by), Some(at)) => format!(
+                " by {} at {}",
+                crate::text::sanitize(by),
+                at.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            _ => String::new(),
+        };
+        match self.reason.as_deref() {
+            Some("edited") if who.is_empty() => {
+                "changed after the import (not through importdesk's change capture)".to_string()
+            }
+            Some("edited") => format!("edited after the import{who}"),
+            Some("deleted") => format!("deleted after the import{who}; it is not resurrected"),
+            Some("referenced") => {
+                "created by the import and now referenced by other rows".to_string()
+            }
+            Some(other) => other.to_string(),
+            None => String::new(),
+        }
+    }
+}
+
+/// A refusal of the rollback (exit 3 in the CLI).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "refused", rename_all = "snake_case")]
+pub enum RollbackRefused {
+    Ineligible {
+        detail: Ineligible,
+        message: String,
+    },
+    Blocked {
+        import_id: i64,
+        conflicts: Vec<PlanItem>,
+        total: i64,
+        message: String,
+    },
+    PlanChanged {
+        import_id: i64,
+        expected: String,
+        actual: String,
+        message: String,
+    },
+    Busy {
+        seller: String,
+        message: String,
+    },
+}
+
+impl RollbackRefused {
+    pub fn message(&self) -> &str {
+        match self {
+            RollbackRefused::Ineligible { message, .. }
+            | RollbackRefused::Blocked { message, .. }
+            | RollbackRefused::PlanChanged { message, .. }
+            | RollbackRefused::Busy { message, .. } => message,
+        }
+    }
+}
+
+impl std::fmt::Display for RollbackRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for RollbackRefused {}
