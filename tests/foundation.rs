@@ -55,7 +55,11 @@ async fn manual_changes_are_captured_with_before_images() {
         ]
     );
     for r in &rows {
-        assert_eq!(r.get::<_, Option<i64>>(4), None, "manual edits carry no import id");
+        assert_eq!(
+            r.get::<_, Option<i64>>(4),
+            None,
+            "manual edits carry no import id"
+        );
         assert_eq!(r.get::<_, Option<i64>>(5), None);
     }
     let update_before: serde_json::Value = rows[2].get(2);
@@ -100,9 +104,12 @@ async fn a_statement_of_a_running_import_is_tagged_with_its_id() {
     )
     .await
     .unwrap();
-    tx.execute("SELECT set_config('importdesk.import_id', $1, true)", &[&import_id.to_string()])
-        .await
-        .unwrap();
+    tx.execute(
+        "SELECT set_config('importdesk.import_id', $1, true)",
+        &[&import_id.to_string()],
+    )
+    .await
+    .unwrap();
     tx.execute("SELECT set_config('importdesk.actor', 'alice', true)", &[])
         .await
         .unwrap();
@@ -137,15 +144,21 @@ async fn a_forged_import_tag_is_recorded_as_a_manual_edit() {
         .unwrap()
         .get(0);
     let tx = c.transaction().await.unwrap();
-    tx.execute("SELECT set_config('importdesk.import_id', $1, true)", &[&import_id.to_string()])
-        .await
-        .unwrap();
+    tx.execute(
+        "SELECT set_config('importdesk.import_id', $1, true)",
+        &[&import_id.to_string()],
+    )
+    .await
+    .unwrap();
     tx.batch_execute("INSERT INTO listings (seller_id, sku) VALUES ('s1', 'forged')")
         .await
         .unwrap();
     tx.commit().await.unwrap();
     let tag: Option<i64> = c
-        .query_one("SELECT audit_import_id FROM import_audit.log_listings WHERE sku = 'forged'", &[])
+        .query_one(
+            "SELECT audit_import_id FROM import_audit.log_listings WHERE sku = 'forged'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -169,11 +182,17 @@ async fn the_audit_log_is_append_only_in_the_database() {
         "TRUNCATE import_audit.audit_log",
     ] {
         let err = c.batch_execute(sql).await.expect_err(sql);
-        let msg = err.as_db_error().map(|e| e.message().to_string()).unwrap_or_default();
+        let msg = err
+            .as_db_error()
+            .map(|e| e.message().to_string())
+            .unwrap_or_default();
         assert!(msg.contains("append-only"), "{sql}: {msg}");
     }
     let n: i64 = c
-        .query_one("SELECT count(*) FROM import_audit.audit_log WHERE actor = 'tester'", &[])
+        .query_one(
+            "SELECT count(*) FROM import_audit.audit_log WHERE actor = 'tester'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -191,7 +210,10 @@ async fn truncate_of_an_audited_table_logs_every_row() {
     .await
     .unwrap();
     let n: i64 = c
-        .query_one("SELECT count(*) FROM import_audit.log_listings WHERE audit_op = 'T'", &[])
+        .query_one(
+            "SELECT count(*) FROM import_audit.log_listings WHERE audit_op = 'T'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -228,7 +250,12 @@ async fn any_table_with_a_primary_key_can_be_audited_and_its_log_follows_new_col
         .batch_execute("CREATE TABLE no_key (a int); SELECT import_audit.enable_audit('no_key');")
         .await
         .unwrap_err();
-    assert!(err.as_db_error().unwrap().message().contains("no primary key"));
+    assert!(
+        err.as_db_error()
+            .unwrap()
+            .message()
+            .contains("no primary key")
+    );
 }
 
 /// The embedded cluster life cycle, in a cluster of its own (not the shared one).
@@ -239,12 +266,18 @@ async fn embedded_cluster_survives_stop_start_and_a_killed_postmaster() {
         .tempdir_in(std::env::temp_dir())
         .unwrap();
     // As root the server runs as postgres, which must traverse the folder.
-    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     let cluster = Cluster::new(dir.path().to_path_buf())
         .unwrap()
         .with_settings(&["fsync = off"]);
 
-    let db = Database::open(Target::embedded(cluster.clone()).unwrap()).await.unwrap();
+    let db = Database::open(Target::embedded(cluster.clone()).unwrap())
+        .await
+        .unwrap();
     migrate::migrate(&db).await.unwrap();
     db.client()
         .await
@@ -256,18 +289,30 @@ async fn embedded_cluster_survives_stop_start_and_a_killed_postmaster() {
 
     // Clean stop and start.
     let c = cluster.clone();
-    assert!(tokio::task::spawn_blocking(move || c.stop()).await.unwrap().unwrap());
+    assert!(
+        tokio::task::spawn_blocking(move || c.stop())
+            .await
+            .unwrap()
+            .unwrap()
+    );
     assert!(!cluster.is_running().unwrap());
-    let db = Database::open(Target::embedded(cluster.clone()).unwrap()).await.unwrap();
+    let db = Database::open(Target::embedded(cluster.clone()).unwrap())
+        .await
+        .unwrap();
     db.pool.close();
 
     // Kill the postmaster: the pid file stays behind.
     let pid_text = std::fs::read_to_string(cluster.pgdata().join("postmaster.pid")).unwrap();
     let pid: i32 = pid_text.lines().next().unwrap().trim().parse().unwrap();
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     for _ in 0..100 {
         if !std::path::Path::new(&format!("/proc/{pid}")).exists()
-            || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))
         {
             break;
         }
@@ -275,7 +320,9 @@ async fn embedded_cluster_survives_stop_start_and_a_killed_postmaster() {
     }
     assert!(cluster.pgdata().join("postmaster.pid").exists());
 
-    let db = Database::open(Target::embedded(cluster.clone()).unwrap()).await.unwrap();
+    let db = Database::open(Target::embedded(cluster.clone()).unwrap())
+        .await
+        .unwrap();
     let title: String = db
         .client()
         .await
@@ -287,7 +334,10 @@ async fn embedded_cluster_survives_stop_start_and_a_killed_postmaster() {
     assert_eq!(title, "kept");
     db.pool.close();
     let c = cluster.clone();
-    tokio::task::spawn_blocking(move || c.stop()).await.unwrap().unwrap();
+    tokio::task::spawn_blocking(move || c.stop())
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 #[test]
@@ -302,7 +352,11 @@ fn db_url_opens_the_same_database_in_psql() {
         .args(["-XAtc", "SELECT current_database()"])
         .output()
         .expect("psql is installed");
-    assert!(psql.status.success(), "{}", String::from_utf8_lossy(&psql.stderr));
+    assert!(
+        psql.status.success(),
+        "{}",
+        String::from_utf8_lossy(&psql.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&psql.stdout).trim(), t.name);
     drop(t);
 }

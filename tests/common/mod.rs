@@ -95,7 +95,10 @@ async fn prepare_template(
         .map(|r| r.get::<_, bool>(0));
     if ready != Some(true) {
         client
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {}", quote_ident(template)))
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {}",
+                quote_ident(template)
+            ))
             .await?;
         client
             .batch_execute(&format!("CREATE DATABASE {}", quote_ident(template)))
@@ -119,7 +122,10 @@ async fn prepare_template(
 /// Databases of test processes that no longer run (a crashed or interrupted run).
 async fn drop_stale_test_databases(client: &tokio_postgres::Client) -> color_eyre::Result<()> {
     let rows = client
-        .query("SELECT datname FROM pg_database WHERE datname LIKE 'importdesk_t\\_%'", &[])
+        .query(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'importdesk_t\\_%'",
+            &[],
+        )
         .await?;
     for row in rows {
         let name: String = row.get(0);
@@ -127,7 +133,10 @@ async fn drop_stale_test_databases(client: &tokio_postgres::Client) -> color_eyr
         let alive = pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
         if !alive {
             let _ = client
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&name)))
+                .batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    quote_ident(&name)
+                ))
                 .await;
         }
     }
@@ -181,8 +190,13 @@ impl TestDb {
             ))
             .await
             .expect("create test database");
-        let target = target_for(&server.admin, &server.admin_url, server.cluster.clone(), &name)
-            .expect("target");
+        let target = target_for(
+            &server.admin,
+            &server.admin_url,
+            server.cluster.clone(),
+            &name,
+        )
+        .expect("target");
         let db = Database::open(target).await.expect("open test database");
         TestDb { db, name }
     }
@@ -211,11 +225,17 @@ impl Drop for TestDb {
         let name = self.name.clone();
         // Drop runs inside the test's runtime: do the async cleanup on a thread.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 let client = importdesk::db::connect(&admin, &url).await.ok()?;
                 client
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&name)))
+                    .batch_execute(&format!(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                        quote_ident(&name)
+                    ))
                     .await
                     .ok()
             })
@@ -233,7 +253,10 @@ pub struct CliRun {
 impl CliRun {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!("stdout is not one JSON document ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr)
+            panic!(
+                "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
         })
     }
 }
@@ -252,7 +275,12 @@ pub fn run_cli(database_url: &str, args: &[&str], stdin: Option<&str>) -> CliRun
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn importdesk");
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     } else {
         drop(child.stdin.take());
     }
@@ -263,3 +291,42 @@ pub fn run_cli(database_url: &str, args: &[&str], stdin: Option<&str>) -> CliRun
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// Writes a CSV file into a fresh temp dir (kept alive by the returned guard).
+pub fn csv_file(name: &str, content: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).expect("write csv");
+    (dir, path)
+}
+
+/// Every listing, every column, as text, in key order: equal dumps mean
+/// equal tables, field by field.
+pub async fn dump_listings(t: &TestDb) -> Vec<String> {
+    t.client()
+        .await
+        .query(
+            "SELECT (l.*)::text FROM listings l ORDER BY seller_id, sku",
+            &[],
+        )
+        .await
+        .expect("dump listings")
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+pub async fn count(t: &TestDb, sql: &str) -> i64 {
+    t.client().await.query_one(sql, &[]).await.expect(sql).get(0)
+}
+
+/// Runs `importdesk import` and returns its JSON outcome (asserting the exit code).
+pub fn import_json(t: &TestDb, path: &std::path::Path, seller: &str, extra: &[&str], expect_code: i32) -> serde_json::Value {
+    let mut args = vec!["import", path.to_str().unwrap(), "--seller", seller, "--json"];
+    args.extend_from_slice(extra);
+    let run = t.cli(&args);
+    assert_eq!(run.code, expect_code, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    run.json()
+}
+
+pub const NATIVE_HEADER: &str = "sku,title,description,price,currency,quantity,status,condition,category,listing_number,end_date\n";
