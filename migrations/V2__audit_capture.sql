@@ -121,14 +121,16 @@ BEGIN
       FROM pg_attribute a
      WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped;
 
-    -- Rollback finds an import's rows by import id (in key order, for paging);
-    -- conflict details look up later changes of one key.
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON import_audit.%I (audit_import_id, audit_image, %s) WHERE audit_import_id IS NOT NULL',
-                   log_name || '_by_import', log_name,
-                   (SELECT string_agg(quote_ident(k), ', ') FROM unnest(keys) k));
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON import_audit.%I (%s, audit_change_id)',
-                   log_name || '_by_key', log_name,
-                   (SELECT string_agg(quote_ident(k), ', ') FROM unnest(keys) k));
+    -- Block-range indexes only: import ids and change ids grow with insertion
+    -- order, so BRIN finds an import's rows (and the changes after it) at
+    -- almost no cost to the bulk insert; a b-tree per key measured ~25 percent
+    -- slower imports here (docs/architecture.md).
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON import_audit.%I USING brin (audit_import_id)',
+                   log_name || '_import_brin', log_name);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON import_audit.%I USING brin (audit_change_id)',
+                   log_name || '_change_brin', log_name);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON import_audit.%I USING brin (audit_rollback_of)',
+                   log_name || '_rollback_brin', log_name);
 
     EXECUTE format($fn$
         CREATE OR REPLACE FUNCTION import_audit.%1$I() RETURNS trigger
