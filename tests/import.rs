@@ -1,0 +1,297 @@
+//! CSV import (issue 3) against a real PostgreSQL, through the real binary.
+
+mod common;
+
+use common::{NATIVE_HEADER, TestDb, count, csv_file, dump_listings, import_json};
+
+fn sample() -> String {
+    format!(
+        "{NATIVE_HEADER}\
+         LAMP-1,Brass desk lamp,\"Warm light, <b>solid</b> brass\",19.99,USD,3,active,new,Home > Lighting,110012345678,2027-01-31T12:00:00Z\n\
+         MUG-2,Mug ☕,,4.5,usd,0,draft,used,Kitchen,,\n\
+         BIKE-3,\"Bike \"\"Roadster\"\"\",\"two\nlines\",1200.005,EUR,1,active,,,,\n"
+    )
+}
+
+#[tokio::test]
+async fn a_new_file_creates_every_listing_with_exact_values() {
+    let t = TestDb::new().await;
+    let (_dir, path) = csv_file("listings.csv", &sample());
+    let out = import_json(&t, &path, "acme", &[], 0);
+    assert_eq!(out["status"], "completed");
+    assert_eq!(out["counts"]["rows_read"], 3);
+    assert_eq!(out["counts"]["created"], 3);
+    assert_eq!(out["profile"], "native");
+    let id = out["import_id"].as_i64().unwrap();
+
+    let c = t.client().await;
+    let row = c
+        .query_one(
+            "SELECT title, description, price::text, currency, quantity, status, condition, category,
+                    listing_number, end_date::text FROM listings WHERE seller_id = 'acme' AND sku = 'LAMP-1'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "Brass desk lamp");
+    assert_eq!(row.get::<_, String>(1), "Warm light, <b>solid</b> brass");
+    assert_eq!(row.get::<_, String>(2), "19.99");
+    assert_eq!(row.get::<_, String>(3), "USD");
+    assert_eq!(row.get::<_, i32>(4), 3);
+    assert_eq!(row.get::<_, String>(5), "active");
+    assert_eq!(row.get::<_, String>(6), "new");
+    assert_eq!(row.get::<_, String>(7), "Home > Lighting");
+    assert_eq!(row.get::<_, String>(8), "110012345678");
+    assert_eq!(row.get::<_, String>(9), "2027-01-31 12:00:00+00");
+
+    let bike = c
+        .query_one(
+            "SELECT title, description, price::text FROM listings WHERE sku = 'BIKE-3'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(bike.get::<_, String>(0), "Bike \"Roadster\"");
+    assert_eq!(bike.get::<_, String>(1), "two\nlines");
+    assert_eq!(bike.get::<_, String>(2), "1200.005", "decimals are kept exactly");
+    let mug_currency: String = c
+        .query_one("SELECT currency FROM listings WHERE sku = 'MUG-2'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(mug_currency, "USD");
+
+    // History and audit say the same.
+    let show = t.cli(&["show", &id.to_string(), "--json"]).json();
+    assert_eq!(show["status"], "completed");
+    assert_eq!(show["created"], 3);
+    assert_eq!(show["file_size"].as_i64().unwrap(), sample().len() as i64);
+    assert_eq!(show["file_sha256"].as_str().unwrap().len(), 64);
+    let actions: Vec<String> = t.cli(&["audit", "--json"]).json().as_array().unwrap()
+        .iter().map(|e| e["action"].as_str().unwrap().to_string()).collect();
+    assert_eq!(actions, ["import completed", "import started"]);
+    // Every created row was captured, tagged with the import.
+    assert_eq!(
+        count(&t, &format!("SELECT count(*) FROM import_audit.log_listings WHERE audit_import_id = {id}")).await,
+        3
+    );
+}
+
+#[tokio::test]
+async fn reimporting_the_same_file_changes_and_logs_nothing() {
+    let t = TestDb::new().await;
+    let (_dir, path) = csv_file("listings.csv", &sample());
+    import_json(&t, &path, "acme", &[], 0);
+    let before = dump_listings(&t).await;
+    let logged = count(&t, "SELECT count(*) FROM import_audit.log_listings").await;
+
+    let out = import_json(&t, &path, "acme", &[], 0);
+    assert_eq!(out["counts"]["unchanged"], 3);
+    assert_eq!(out["counts"]["created"], 0);
+    assert_eq!(out["counts"]["updated"], 0);
+    assert_eq!(dump_listings(&t).await, before, "not even updated_at moves");
+    assert_eq!(count(&t, "SELECT count(*) FROM import_audit.log_listings").await, logged);
+}
+
+#[tokio::test]
+async fn a_changed_file_updates_only_changed_rows_and_logs_exact_before_images() {
+    let t = TestDb::new().await;
+    let (_dir, path) = csv_file("listings.csv", &sample());
+    import_json(&t, &path, "acme", &[], 0);
+    let changed = sample().replace("19.99,USD,3", "17.50,USD,2");
+    let (_dir2, path2) = csv_file("listings-v2.csv", &changed);
+    let out = import_json(&t, &path2, "acme", &[], 0);
+    assert_eq!(out["counts"]["updated"], 1);
+    assert_eq!(out["counts"]["unchanged"], 2);
+    let id = out["import_id"].as_i64().unwrap();
+    let c = t.client().await;
+    let rows = c
+        .query(
+            "SELECT sku, audit_image::text, price::text, quantity FROM import_audit.log_listings
+              WHERE audit_import_id = $1 ORDER BY audit_image DESC",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    let seen: Vec<(String, String, String, i32)> =
+        rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+    assert_eq!(
+        seen,
+        [
+            ("LAMP-1".into(), "O".into(), "19.99".into(), 3),
+            ("LAMP-1".into(), "N".into(), "17.50".into(), 2)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_row_rejects_the_whole_import_and_names_line_and_column() {
+    let t = TestDb::new().await;
+    let csv = format!("{NATIVE_HEADER}OK-1,Fine,,5.00,USD,1,active,,,,\nBAD-2,Broken,,abc,USD,1,active,,,,\n");
+    let (_dir, path) = csv_file("bad.csv", &csv);
+    let out = import_json(&t, &path, "acme", &[], 4);
+    assert_eq!(out["status"], "failed");
+    assert_eq!(out["counts"]["rejected"], 1);
+    assert_eq!(out["counts"]["rows_read"], 2);
+    assert_eq!(out["errors"][0]["line"], 3);
+    assert_eq!(out["errors"][0]["column"], 4);
+    assert_eq!(count(&t, "SELECT count(*) FROM listings").await, 0, "nothing changed");
+    let id = out["import_id"].as_i64().unwrap();
+    let show = t.cli(&["show", &id.to_string(), "--json"]).json();
+    assert_eq!(show["status"], "failed");
+    assert!(show["error_summary"].as_str().unwrap().contains("nothing was imported"));
+}
+
+#[tokio::test]
+async fn skip_invalid_imports_valid_rows_and_writes_a_rejects_file() {
+    let t = TestDb::new().await;
+    let csv = format!(
+        "{NATIVE_HEADER}OK-1,Fine,,5.00,USD,1,active,,,,\nBAD-2,Broken,,abc,USD,1,active,,,,\n\
+         DUP,One,,1,USD,1,active,,,,\nDUP,Two,,2,USD,1,active,,,,\nOK-5,=HYPERLINK(\"x\"),,1,USD,-4,active,,,,\n"
+    );
+    let (_dir, path) = csv_file("mixed.csv", &csv);
+    let out = import_json(&t, &path, "acme", &["--skip-invalid"], 0);
+    assert_eq!(out["status"], "completed");
+    let counts = &out["counts"];
+    assert_eq!(counts["rows_read"], 5);
+    assert_eq!(counts["created"], 1);
+    assert_eq!(counts["rejected"], 4, "bad price, negative quantity and both duplicate lines");
+    assert_eq!(
+        counts["rows_read"].as_u64(),
+        Some(["created", "updated", "unchanged", "rejected"].iter().map(|k| counts[k].as_u64().unwrap()).sum())
+    );
+    let rejects = out["rejects_file"].as_str().expect("rejects file");
+    let mut reader = csv::Reader::from_path(rejects).unwrap();
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(&headers[headers.len() - 3..], ["_line", "_column", "_reason"]);
+    let mut lines: Vec<String> = reader.records().map(|r| r.unwrap()[11].to_string()).collect();
+    lines.sort();
+    assert_eq!(lines, ["3", "4", "5", "6"]);
+    let skus: Vec<String> = t.client().await
+        .query("SELECT sku FROM listings ORDER BY sku", &[]).await.unwrap()
+        .iter().map(|r| r.get(0)).collect();
+    assert_eq!(skus, ["OK-1"]);
+}
+
+#[tokio::test]
+async fn dry_run_reports_per_field_changes_and_changes_nothing() {
+    let t = TestDb::new().await;
+    let (_dir, path) = csv_file("listings.csv", &sample());
+    import_json(&t, &path, "acme", &[], 0);
+    let before = dump_listings(&t).await;
+    let history_before = count(&t, "SELECT count(*) FROM import_audit.imports").await;
+    let changed = sample().replace("19.99,USD,3", "17.50,USD,2") + "NEW-9,New,,1,USD,1,active,,,,\n";
+    let (_dir2, path2) = csv_file("v2.csv", &changed);
+    let out = import_json(&t, &path2, "acme", &["--dry-run"], 0);
+    assert_eq!(out["status"], "dry_run");
+    assert_eq!(out["counts"]["created"], 1);
+    assert_eq!(out["counts"]["updated"], 1);
+    assert_eq!(out["changes"][0]["sku"], "LAMP-1");
+    assert_eq!(out["changes"][0]["changes"]["price"], serde_json::json!([19.99, 17.50]));
+    assert_eq!(out["changes"][0]["changes"]["quantity"], serde_json::json!([3, 2]));
+    assert_eq!(dump_listings(&t).await, before);
+    assert_eq!(count(&t, "SELECT count(*) FROM import_audit.imports").await, history_before);
+}
+
+#[tokio::test]
+async fn an_import_only_touches_its_own_seller() {
+    let t = TestDb::new().await;
+    let (_dir, path) = csv_file("listings.csv", &sample());
+    import_json(&t, &path, "acme", &[], 0);
+    let out = import_json(&t, &path, "globex", &[], 0);
+    assert_eq!(out["counts"]["created"], 3);
+    assert_eq!(count(&t, "SELECT count(*) FROM listings").await, 6);
+}
+
+#[tokio::test]
+async fn a_missing_file_is_a_clear_error() {
+    let t = TestDb::new().await;
+    let run = t.cli(&["import", "/nonexistent/listings.csv", "--seller", "acme"]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(run.stdout.contains("cannot open the file"), "{}", run.stdout);
+}
+
+/// Generates `rows` native rows (for the kill and concurrency tests).
+fn big_file(rows: usize) -> (tempfile::TempDir, std::path::PathBuf) {
+    let mut s = String::from(NATIVE_HEADER);
+    for i in 0..rows {
+        s.push_str(&format!(
+            "SKU-{i:08},Generated listing number {i},\"A description, with a comma, for row {i}\",{}.{:02},USD,{},active,new,Bench,,\n",
+            i % 1000,
+            i % 100,
+            i % 50
+        ));
+    }
+    csv_file("big.csv", &s)
+}
+
+async fn wait_for_running_import(t: &TestDb) -> i64 {
+    for _ in 0..400 {
+        let c = t.client().await;
+        if let Some(r) = c
+            .query_opt("SELECT id FROM import_audit.imports WHERE status = 'running'", &[])
+            .await
+            .unwrap()
+        {
+            return r.get(0);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("no import started");
+}
+
+#[tokio::test]
+async fn a_killed_import_leaves_no_listing_and_ends_failed() {
+    let t = TestDb::new().await;
+    let (_dir, path) = big_file(400_000);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
+        .args(["--database-url", &t.url(), "import", path.to_str().unwrap(), "--seller", "acme", "--json"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let id = wait_for_running_import(&t).await;
+    // Let COPY get going, then kill the process mid-stream.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The server notices the dead client and rolls its transaction back.
+    let mut status = String::new();
+    for _ in 0..200 {
+        let history = t.cli(&["show", &id.to_string(), "--json"]).json();
+        status = history["status"].as_str().unwrap().to_string();
+        if status != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "failed");
+    assert_eq!(count(&t, "SELECT count(*) FROM listings").await, 0);
+    assert_eq!(
+        count(&t, &format!("SELECT count(*) FROM import_audit.log_listings WHERE audit_import_id = {id}")).await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn two_imports_for_one_seller_never_interleave() {
+    let t = TestDb::new().await;
+    let (_dir, path) = big_file(150_000);
+    let first = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
+        .args(["--database-url", &t.url(), "import", path.to_str().unwrap(), "--seller", "acme", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_running_import(&t).await;
+    let (_dir2, small) = csv_file("small.csv", &sample());
+    let second = t.cli(&["import", small.to_str().unwrap(), "--seller", "acme"]);
+    assert_eq!(second.code, 1, "{}", second.stderr);
+    assert!(second.stderr.contains("in progress"), "{}", second.stderr);
+    // Another seller is not blocked by acme's lock.
+    let other = t.cli(&["import", small.to_str().unwrap(), "--seller", "globex"]);
+    assert_eq!(other.code, 0, "{}", other.stderr);
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(count(&t, "SELECT count(*) FROM listings WHERE seller_id = 'acme'").await, 150_000);
+}
