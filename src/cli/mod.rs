@@ -114,7 +114,18 @@ async fn run(cli: Cli) -> Result<Exit> {
 
     match cli.command {
         Some(Command::Db(cmd)) => db_cmd::run(target, cmd).await,
-        Some(Command::Demo) | None => {
+        Some(Command::Demo) => {
+            let files = files_dir.ok_or_else(|| {
+                color_eyre::eyre::eyre!("no data directory for importdesk's files; pass --data-dir")
+            })?;
+            let db = open_migrated(target).await?;
+            if crate::demo::load_if_empty(&db, &files).await? {
+                println!("demo data loaded");
+            }
+            db_cmd::print_overview(&db).await?;
+            Ok(Exit::Success)
+        }
+        None => {
             let db = open_migrated(target).await?;
             db_cmd::print_overview(&db).await?;
             Ok(Exit::Success)
