@@ -212,8 +212,8 @@ async fn load_and_merge(
     }
     tx.batch_execute(sql::CREATE_STAGING).await?;
 
-    let sink = tx.copy_in::<_, bytes::Bytes>(sql::COPY_STAGING).await?;
-    futures_util::pin_mut!(sink);
+    // Boxed so an early return can drop it: dropping the sink aborts the COPY.
+    let mut sink = Box::pin(tx.copy_in::<_, bytes::Bytes>(sql::COPY_STAGING).await?);
     while let Some(event) = rx.recv().await {
         if let Event::Chunk(text) = event {
             sink.send(bytes::Bytes::from(text))

@@ -293,7 +293,9 @@ mod tests {
         f
     }
 
-    fn read_all(bytes: &[u8]) -> Result<(Vec<String>, Vec<(u64, Vec<String>)>), FileError> {
+    type Rows = Vec<(u64, Vec<String>)>;
+
+    fn read_all(bytes: &[u8]) -> Result<(Vec<String>, Rows), FileError> {
         let f = file_with(bytes);
         let mut csv = CsvFile::open(f.path())?;
         let mut rows = Vec::new();
