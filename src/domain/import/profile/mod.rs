@@ -10,6 +10,8 @@
 //! - Values are parsed and validated here (price, quantity, status, currency,
 //!   dates, lengths); duplicate keys are detected later, in the database.
 
+mod interim_native;
+
 use serde::Serialize;
 
 /// A listing field of the native layout.
@@ -96,7 +98,9 @@ pub enum RowOutcome {
     Listing(ListingRow),
     /// A row that is not a listing by the profile's rules (a Shopify
     /// image-only row, a WooCommerce variable-product parent). Counted apart.
-    Ignored { reason: String },
+    Ignored {
+        reason: String,
+    },
     Rejected(Vec<FieldError>),
 }
 
@@ -113,6 +117,7 @@ pub struct Mapping {
     /// Headers no field of the profile uses, as written in the file.
     pub unknown_columns: Vec<String>,
     // private state added by the implementation
+    interim: interim_native::Native,
 }
 
 impl Mapping {
@@ -123,19 +128,25 @@ impl Mapping {
         requested: Option<ProfileKind>,
         options: &MapOptions,
     ) -> Result<Mapping, MappingError> {
-        let _ = (headers, requested, options);
-        todo!("profile mapping")
+        let _ = requested;
+        let (interim, unknown_columns) = interim_native::from_headers(headers, options)?;
+        Ok(Mapping {
+            kind: ProfileKind::Native,
+            detected: true,
+            unknown_columns,
+            interim,
+        })
     }
 
     /// Maps one record (its fields as read, already valid UTF-8).
     pub fn map_record(&mut self, fields: &[&str], line: u64) -> RowOutcome {
-        let _ = (fields, line);
-        todo!("record mapping")
+        let _ = line;
+        self.interim.map(fields)
     }
 
     /// A short description of the key this mapping uses, for messages
     /// ("custom label (SKU), else item number").
     pub fn key_description(&self) -> String {
-        todo!()
+        format!("the {} column", self.interim.key_name())
     }
 }
