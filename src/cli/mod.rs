@@ -46,6 +46,14 @@ impl std::fmt::Display for Refusal {
 impl std::error::Error for Refusal {}
 
 pub fn main() -> ExitCode {
+    // `importdesk history | head` must end quietly, like any Unix tool.
+    // SAFETY: setting a signal disposition before any thread is started.
+    unsafe {
+        let _ = nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        );
+    }
     let _ = color_eyre::config::HookBuilder::default()
         .display_env_section(false)
         .install();

@@ -146,7 +146,7 @@ pub fn preview_changes(columns: &[&str]) -> String {
             let staged = staged_value(c);
             format!(
                 "'{c}', CASE WHEN l.{c} IS DISTINCT FROM {staged} \
-                 THEN jsonb_build_array(to_jsonb(l.{c}), to_jsonb({staged})) END"
+                 THEN jsonb_build_array(l.{c}::text, ({staged})::text) END"
             )
         })
         .collect();

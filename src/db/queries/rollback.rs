@@ -144,7 +144,7 @@ pub fn page(referenced: &str) -> String {
         .map(|c| {
             format!(
                 "'{c}', CASE WHEN l.{c} IS DISTINCT FROM b.{c} \
-                 THEN jsonb_build_array(to_jsonb(l.{c}), to_jsonb(b.{c})) END"
+                 THEN jsonb_build_array(l.{c}::text, b.{c}::text) END"
             )
         })
         .collect();
