@@ -92,6 +92,9 @@ pub struct CsvFile {
     pub delimiter: u8,
     pub size: u64,
     raw: csv::ByteRecord,
+    /// The csv crate counts a CRLF record's line break at the start of the
+    /// next record, so every data record of a CRLF file reads one line low.
+    crlf_line_shift: u64,
     done: bool,
 }
 
@@ -109,7 +112,9 @@ impl CsvFile {
             ));
         }
         let mut buffered = BufReader::with_capacity(256 * 1024, file);
-        let delimiter = detect_delimiter(buffered.fill_buf().map_err(io_error)?);
+        let head = buffered.fill_buf().map_err(io_error)?;
+        let delimiter = detect_delimiter(head);
+        let crlf_line_shift = u64::from(first_line_ends_with_crlf(head));
         let consumed = Rc::new(Cell::new(0));
         let record_start = Rc::new(Cell::new(0));
         let metered = MeteredReader {
@@ -132,6 +137,7 @@ impl CsvFile {
             delimiter,
             size,
             raw: csv::ByteRecord::new(),
+            crlf_line_shift,
             done: false,
         };
         file.read_header()?;
@@ -179,7 +185,7 @@ impl CsvFile {
             self.done = true;
             return Ok(None);
         }
-        let line = self.raw.position().map(|p| p.line()).unwrap_or(0);
+        let line = self.raw.position().map(|p| p.line()).unwrap_or(0) + self.crlf_line_shift;
         // A blank line at the end of a file is not a record.
         if self.raw.len() == 1 && self.raw[0].is_empty() {
             return self.next_record();
@@ -197,7 +203,12 @@ impl CsvFile {
     }
 
     fn read_raw(&mut self) -> Result<bool, FileError> {
-        let start_line = self.reader.position().line();
+        let shift = if self.headers.is_empty() {
+            0
+        } else {
+            self.crlf_line_shift
+        };
+        let start_line = self.reader.position().line() + shift;
         self.record_start.set(self.consumed.get());
         match self.reader.read_byte_record(&mut self.raw) {
             Ok(more) => Ok(more),
@@ -259,6 +270,18 @@ impl CsvFile {
 
 fn io_error(e: io::Error) -> FileError {
     file_error(None, None, format!("cannot read the file: {e}"))
+}
+
+fn first_line_ends_with_crlf(head: &[u8]) -> bool {
+    let mut in_quotes = false;
+    for (i, &b) in head.iter().enumerate() {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' if !in_quotes => return i > 0 && head[i - 1] == b'\r',
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The delimiter is the most frequent of `,` `;` TAB outside quotes on the
@@ -325,6 +348,9 @@ mod tests {
             (2, vec!["A".into(), "two\r\nlines; \"quoted\"".into()])
         );
         assert_eq!(rows[1], (4, vec!["B".into(), "x".into()]));
+        let (_, rows) = read_all(b"sku,title\r\nA,x\r\nB,\"y\r\nz\"\r\nC,w\r\n").unwrap();
+        let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
+        assert_eq!(lines, [2, 3, 5]);
     }
 
     #[test]
