@@ -30,7 +30,7 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
         return Ok(Exit::Success);
     }
     println!(
-        "{:>6}  {:<16}  {:<12}  {:<24}  {:>7} {:>7} {:>7} {:>7}  {:<11}  {}",
+        "{:>6}  {:<16}  {:<12}  {:<24}  {:>7} {:>7} {:>7} {:>7}  {:<11}  ACTOR",
         "ID",
         "STARTED (UTC)",
         "SELLER",
@@ -39,8 +39,7 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
         "UPDATED",
         "SAME",
         "REJECT",
-        "STATUS",
-        "ACTOR"
+        "STATUS"
     );
     for i in &imports {
         println!(

@@ -94,6 +94,9 @@ pub struct FieldError {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+// One value per record, moved straight into the COPY buffer: boxing the
+// listing would cost an allocation per row for no gain.
+#[allow(clippy::large_enum_variant)]
 pub enum RowOutcome {
     Listing(ListingRow),
     /// A row that is not a listing by the profile's rules (a Shopify
