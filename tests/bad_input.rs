@@ -8,29 +8,64 @@ use std::path::{Path, PathBuf};
 use common::{TestDb, count, csv_file};
 
 fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bad").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/bad")
+        .join(name)
 }
 
 /// Imports `path`; asserts the exit code and that the first error mentions
 /// every `needles`; for rejections, asserts nothing changed and history says failed.
-async fn check(t: &TestDb, path: &Path, code: i32, needles: &[&str], line: Option<u64>) -> serde_json::Value {
-    let run = t.cli(&["import", path.to_str().unwrap(), "--seller", "acme", "--json"]);
-    assert_eq!(run.code, code, "{}: {}\n{}", path.display(), run.stdout, run.stderr);
+async fn check(
+    t: &TestDb,
+    path: &Path,
+    code: i32,
+    needles: &[&str],
+    line: Option<u64>,
+) -> serde_json::Value {
+    let run = t.cli(&[
+        "import",
+        path.to_str().unwrap(),
+        "--seller",
+        "acme",
+        "--json",
+    ]);
+    assert_eq!(
+        run.code,
+        code,
+        "{}: {}\n{}",
+        path.display(),
+        run.stdout,
+        run.stderr
+    );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     let out = run.json();
     if code == 4 {
         let first = &out["errors"][0];
         let reason = first["reason"].as_str().unwrap_or_default();
         for needle in needles {
-            assert!(reason.contains(needle), "{}: {reason:?} lacks {needle:?}", path.display());
+            assert!(
+                reason.contains(needle),
+                "{}: {reason:?} lacks {needle:?}",
+                path.display()
+            );
         }
         if let Some(line) = line {
-            assert_eq!(first["line"].as_u64(), Some(line), "{}: {first}", path.display());
+            assert_eq!(
+                first["line"].as_u64(),
+                Some(line),
+                "{}: {first}",
+                path.display()
+            );
         }
         assert_eq!(out["status"], "failed");
         assert_eq!(count(t, "SELECT count(*) FROM listings").await, 0);
-        assert_eq!(count(t, "SELECT count(*) FROM import_audit.log_listings").await, 0);
-        let id = out["import_id"].as_i64().expect("a failed import has a history entry");
+        assert_eq!(
+            count(t, "SELECT count(*) FROM import_audit.log_listings").await,
+            0
+        );
+        let id = out["import_id"]
+            .as_i64()
+            .expect("a failed import has a history entry");
         let show = t.cli(&["show", &id.to_string(), "--json"]).json();
         assert_eq!(show["status"], "failed");
     }
@@ -41,13 +76,53 @@ async fn check(t: &TestDb, path: &Path, code: i32, needles: &[&str], line: Optio
 async fn rejected_files_name_the_problem_and_change_nothing() {
     let t = TestDb::new().await;
     check(&t, &corpus("empty.csv"), 4, &["the file is empty"], None).await;
-    check(&t, &corpus("header_only.csv"), 4, &["no listing rows"], None).await;
-    check(&t, &corpus("ragged_rows.csv"), 4, &["the row has 3 fields but the header has 11"], Some(3)).await;
-    check(&t, &corpus("unterminated_quote.csv"), 4, &["closing quote missing"], Some(3)).await;
-    let latin = check(&t, &corpus("latin1.csv"), 4, &["not valid UTF-8", "0xE9", "iconv"], Some(2)).await;
+    check(
+        &t,
+        &corpus("header_only.csv"),
+        4,
+        &["no listing rows"],
+        None,
+    )
+    .await;
+    check(
+        &t,
+        &corpus("ragged_rows.csv"),
+        4,
+        &["the row has 3 fields but the header has 11"],
+        Some(3),
+    )
+    .await;
+    check(
+        &t,
+        &corpus("unterminated_quote.csv"),
+        4,
+        &["closing quote missing"],
+        Some(3),
+    )
+    .await;
+    let latin = check(
+        &t,
+        &corpus("latin1.csv"),
+        4,
+        &["not valid UTF-8", "0xE9", "iconv"],
+        Some(2),
+    )
+    .await;
     assert_eq!(latin["errors"][0]["column"], 2);
-    let dup = check(&t, &corpus("duplicate_keys.csv"), 4, &["duplicate key \"A-1\"", "line 4"], Some(2)).await;
-    assert!(dup["errors"][1]["reason"].as_str().unwrap().contains("line 2"));
+    let dup = check(
+        &t,
+        &corpus("duplicate_keys.csv"),
+        4,
+        &["duplicate key \"A-1\"", "line 4"],
+        Some(2),
+    )
+    .await;
+    assert!(
+        dup["errors"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("line 2")
+    );
     let garbage = check(&t, &corpus("binary_garbage.bin"), 4, &[], None).await;
     let reason = garbage["errors"][0]["reason"].as_str().unwrap();
     assert!(
@@ -87,7 +162,10 @@ async fn bom_semicolons_and_crlf_import_cleanly() {
     let title: String = t
         .client()
         .await
-        .query_one("SELECT title || '|' || description FROM listings WHERE sku = 'A-1'", &[])
+        .query_one(
+            "SELECT title || '|' || description FROM listings WHERE sku = 'A-1'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -124,9 +202,17 @@ async fn escape_sequences_are_stored_verbatim_but_never_printed_raw() {
     // A hostile file name and hostile values, printed for a person.
     let (_dir, path) = csv_file(
         "evil\u{1b}[2Jname.csv",
-        &std::fs::read_to_string(corpus("escape_payload.csv")).unwrap().replace("A-1", "A-2"),
+        &std::fs::read_to_string(corpus("escape_payload.csv"))
+            .unwrap()
+            .replace("A-1", "A-2"),
     );
-    let run = t.cli(&["import", path.to_str().unwrap(), "--seller", "acme", "--dry-run"]);
+    let run = t.cli(&[
+        "import",
+        path.to_str().unwrap(),
+        "--seller",
+        "acme",
+        "--dry-run",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stdout.contains('\u{1b}'), "{:?}", run.stdout);
     assert!(run.stdout.contains("evil␛[2Jname.csv"), "{}", run.stdout);

@@ -53,7 +53,11 @@ async fn a_new_file_creates_every_listing_with_exact_values() {
         .unwrap();
     assert_eq!(bike.get::<_, String>(0), "Bike \"Roadster\"");
     assert_eq!(bike.get::<_, String>(1), "two\nlines");
-    assert_eq!(bike.get::<_, String>(2), "1200.005", "decimals are kept exactly");
+    assert_eq!(
+        bike.get::<_, String>(2),
+        "1200.005",
+        "decimals are kept exactly"
+    );
     let mug_currency: String = c
         .query_one("SELECT currency FROM listings WHERE sku = 'MUG-2'", &[])
         .await
@@ -67,12 +71,22 @@ async fn a_new_file_creates_every_listing_with_exact_values() {
     assert_eq!(show["created"], 3);
     assert_eq!(show["file_size"].as_i64().unwrap(), sample().len() as i64);
     assert_eq!(show["file_sha256"].as_str().unwrap().len(), 64);
-    let actions: Vec<String> = t.cli(&["audit", "--json"]).json().as_array().unwrap()
-        .iter().map(|e| e["action"].as_str().unwrap().to_string()).collect();
+    let actions: Vec<String> = t
+        .cli(&["audit", "--json"])
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(actions, ["import completed", "import started"]);
     // Every created row was captured, tagged with the import.
     assert_eq!(
-        count(&t, &format!("SELECT count(*) FROM import_audit.log_listings WHERE audit_import_id = {id}")).await,
+        count(
+            &t,
+            &format!("SELECT count(*) FROM import_audit.log_listings WHERE audit_import_id = {id}")
+        )
+        .await,
         3
     );
 }
@@ -90,7 +104,10 @@ async fn reimporting_the_same_file_changes_and_logs_nothing() {
     assert_eq!(out["counts"]["created"], 0);
     assert_eq!(out["counts"]["updated"], 0);
     assert_eq!(dump_listings(&t).await, before, "not even updated_at moves");
-    assert_eq!(count(&t, "SELECT count(*) FROM import_audit.log_listings").await, logged);
+    assert_eq!(
+        count(&t, "SELECT count(*) FROM import_audit.log_listings").await,
+        logged
+    );
 }
 
 #[tokio::test]
@@ -113,8 +130,10 @@ async fn a_changed_file_updates_only_changed_rows_and_logs_exact_before_images()
         )
         .await
         .unwrap();
-    let seen: Vec<(String, String, String, i32)> =
-        rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+    let seen: Vec<(String, String, String, i32)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
     assert_eq!(
         seen,
         [
@@ -127,7 +146,9 @@ async fn a_changed_file_updates_only_changed_rows_and_logs_exact_before_images()
 #[tokio::test]
 async fn a_rejected_row_rejects_the_whole_import_and_names_line_and_column() {
     let t = TestDb::new().await;
-    let csv = format!("{NATIVE_HEADER}OK-1,Fine,,5.00,USD,1,active,,,,\nBAD-2,Broken,,abc,USD,1,active,,,,\n");
+    let csv = format!(
+        "{NATIVE_HEADER}OK-1,Fine,,5.00,USD,1,active,,,,\nBAD-2,Broken,,abc,USD,1,active,,,,\n"
+    );
     let (_dir, path) = csv_file("bad.csv", &csv);
     let out = import_json(&t, &path, "acme", &[], 4);
     assert_eq!(out["status"], "failed");
@@ -135,11 +156,20 @@ async fn a_rejected_row_rejects_the_whole_import_and_names_line_and_column() {
     assert_eq!(out["counts"]["rows_read"], 2);
     assert_eq!(out["errors"][0]["line"], 3);
     assert_eq!(out["errors"][0]["column"], 4);
-    assert_eq!(count(&t, "SELECT count(*) FROM listings").await, 0, "nothing changed");
+    assert_eq!(
+        count(&t, "SELECT count(*) FROM listings").await,
+        0,
+        "nothing changed"
+    );
     let id = out["import_id"].as_i64().unwrap();
     let show = t.cli(&["show", &id.to_string(), "--json"]).json();
     assert_eq!(show["status"], "failed");
-    assert!(show["error_summary"].as_str().unwrap().contains("nothing was imported"));
+    assert!(
+        show["error_summary"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was imported")
+    );
 }
 
 #[tokio::test]
@@ -155,21 +185,41 @@ async fn skip_invalid_imports_valid_rows_and_writes_a_rejects_file() {
     let counts = &out["counts"];
     assert_eq!(counts["rows_read"], 5);
     assert_eq!(counts["created"], 1);
-    assert_eq!(counts["rejected"], 4, "bad price, negative quantity and both duplicate lines");
+    assert_eq!(
+        counts["rejected"], 4,
+        "bad price, negative quantity and both duplicate lines"
+    );
     assert_eq!(
         counts["rows_read"].as_u64(),
-        Some(["created", "updated", "unchanged", "rejected"].iter().map(|k| counts[k].as_u64().unwrap()).sum())
+        Some(
+            ["created", "updated", "unchanged", "rejected"]
+                .iter()
+                .map(|k| counts[k].as_u64().unwrap())
+                .sum()
+        )
     );
     let rejects = out["rejects_file"].as_str().expect("rejects file");
     let mut reader = csv::Reader::from_path(rejects).unwrap();
     let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(&headers[headers.len() - 3..], ["_line", "_column", "_reason"]);
-    let mut lines: Vec<String> = reader.records().map(|r| r.unwrap()[11].to_string()).collect();
+    assert_eq!(
+        &headers[headers.len() - 3..],
+        ["_line", "_column", "_reason"]
+    );
+    let mut lines: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[11].to_string())
+        .collect();
     lines.sort();
     assert_eq!(lines, ["3", "4", "5", "6"]);
-    let skus: Vec<String> = t.client().await
-        .query("SELECT sku FROM listings ORDER BY sku", &[]).await.unwrap()
-        .iter().map(|r| r.get(0)).collect();
+    let skus: Vec<String> = t
+        .client()
+        .await
+        .query("SELECT sku FROM listings ORDER BY sku", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     assert_eq!(skus, ["OK-1"]);
 }
 
@@ -180,17 +230,27 @@ async fn dry_run_reports_per_field_changes_and_changes_nothing() {
     import_json(&t, &path, "acme", &[], 0);
     let before = dump_listings(&t).await;
     let history_before = count(&t, "SELECT count(*) FROM import_audit.imports").await;
-    let changed = sample().replace("19.99,USD,3", "17.50,USD,2") + "NEW-9,New,,1,USD,1,active,,,,\n";
+    let changed =
+        sample().replace("19.99,USD,3", "17.50,USD,2") + "NEW-9,New,,1,USD,1,active,,,,\n";
     let (_dir2, path2) = csv_file("v2.csv", &changed);
     let out = import_json(&t, &path2, "acme", &["--dry-run"], 0);
     assert_eq!(out["status"], "dry_run");
     assert_eq!(out["counts"]["created"], 1);
     assert_eq!(out["counts"]["updated"], 1);
     assert_eq!(out["changes"][0]["sku"], "LAMP-1");
-    assert_eq!(out["changes"][0]["changes"]["price"], serde_json::json!(["19.99", "17.50"]));
-    assert_eq!(out["changes"][0]["changes"]["quantity"], serde_json::json!(["3", "2"]));
+    assert_eq!(
+        out["changes"][0]["changes"]["price"],
+        serde_json::json!(["19.99", "17.50"])
+    );
+    assert_eq!(
+        out["changes"][0]["changes"]["quantity"],
+        serde_json::json!(["3", "2"])
+    );
     assert_eq!(dump_listings(&t).await, before);
-    assert_eq!(count(&t, "SELECT count(*) FROM import_audit.imports").await, history_before);
+    assert_eq!(
+        count(&t, "SELECT count(*) FROM import_audit.imports").await,
+        history_before
+    );
 }
 
 #[tokio::test]
@@ -208,7 +268,11 @@ async fn a_missing_file_is_a_clear_error() {
     let t = TestDb::new().await;
     let run = t.cli(&["import", "/nonexistent/listings.csv", "--seller", "acme"]);
     assert_eq!(run.code, 4, "{}", run.stderr);
-    assert!(run.stdout.contains("cannot open the file"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("cannot open the file"),
+        "{}",
+        run.stdout
+    );
 }
 
 /// Generates `rows` native rows (for the kill and concurrency tests).
@@ -229,7 +293,10 @@ async fn wait_for_running_import(t: &TestDb) -> i64 {
     for _ in 0..400 {
         let c = t.client().await;
         if let Some(r) = c
-            .query_opt("SELECT id FROM import_audit.imports WHERE status = 'running'", &[])
+            .query_opt(
+                "SELECT id FROM import_audit.imports WHERE status = 'running'",
+                &[],
+            )
             .await
             .unwrap()
         {
@@ -245,7 +312,15 @@ async fn a_killed_import_leaves_no_listing_and_ends_failed() {
     let t = TestDb::new().await;
     let (_dir, path) = big_file(400_000);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
-        .args(["--database-url", &t.url(), "import", path.to_str().unwrap(), "--seller", "acme", "--json"])
+        .args([
+            "--database-url",
+            &t.url(),
+            "import",
+            path.to_str().unwrap(),
+            "--seller",
+            "acme",
+            "--json",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -268,7 +343,11 @@ async fn a_killed_import_leaves_no_listing_and_ends_failed() {
     assert_eq!(status, "failed");
     assert_eq!(count(&t, "SELECT count(*) FROM listings").await, 0);
     assert_eq!(
-        count(&t, &format!("SELECT count(*) FROM import_audit.log_listings WHERE audit_import_id = {id}")).await,
+        count(
+            &t,
+            &format!("SELECT count(*) FROM import_audit.log_listings WHERE audit_import_id = {id}")
+        )
+        .await,
         0
     );
 }
@@ -278,7 +357,15 @@ async fn two_imports_for_one_seller_never_interleave() {
     let t = TestDb::new().await;
     let (_dir, path) = big_file(150_000);
     let first = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
-        .args(["--database-url", &t.url(), "import", path.to_str().unwrap(), "--seller", "acme", "--json"])
+        .args([
+            "--database-url",
+            &t.url(),
+            "import",
+            path.to_str().unwrap(),
+            "--seller",
+            "acme",
+            "--json",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -292,6 +379,14 @@ async fn two_imports_for_one_seller_never_interleave() {
     let other = t.cli(&["import", small.to_str().unwrap(), "--seller", "globex"]);
     assert_eq!(other.code, 0, "{}", other.stderr);
     let first = first.wait_with_output().unwrap();
-    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
-    assert_eq!(count(&t, "SELECT count(*) FROM listings WHERE seller_id = 'acme'").await, 150_000);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(
+        count(&t, "SELECT count(*) FROM listings WHERE seller_id = 'acme'").await,
+        150_000
+    );
 }

@@ -51,8 +51,19 @@ async fn rollback_restores_every_listing_field_by_field_and_deletes_created_ones
     let run = rollback(&t, &[&id.to_string(), "--yes", "--json"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let out = run.json();
-    assert_eq!((out["restored"].as_i64(), out["deleted"].as_i64(), out["skipped"].as_i64()), (Some(2), Some(2), Some(0)));
-    assert_eq!(dump_listings(&t).await, before, "every column, timestamps and decimals included");
+    assert_eq!(
+        (
+            out["restored"].as_i64(),
+            out["deleted"].as_i64(),
+            out["skipped"].as_i64()
+        ),
+        (Some(2), Some(2), Some(0))
+    );
+    assert_eq!(
+        dump_listings(&t).await,
+        before,
+        "every column, timestamps and decimals included"
+    );
 
     let show = t.cli(&["show", &id.to_string(), "--json"]).json();
     assert_eq!(show["status"], "rolled_back");
@@ -65,7 +76,13 @@ async fn rollback_restores_every_listing_field_by_field_and_deletes_created_ones
     assert_eq!(audit[0]["details"]["deleted"], 2);
     // The rollback's own changes are captured, tagged as the rollback of the import.
     assert_eq!(
-        count(&t, &format!("SELECT count(*) FROM import_audit.log_listings WHERE audit_rollback_of = {id}")).await,
+        count(
+            &t,
+            &format!(
+                "SELECT count(*) FROM import_audit.log_listings WHERE audit_rollback_of = {id}"
+            )
+        )
+        .await,
         2 + 2 * 2
     );
     assert_eq!(
@@ -76,33 +93,63 @@ async fn rollback_restores_every_listing_field_by_field_and_deletes_created_ones
     // Rolled back already: refused with the reason.
     let again = rollback(&t, &[&id.to_string(), "--yes"]);
     assert_eq!(again.code, 3);
-    assert!(again.stderr.contains("already rolled back"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("already rolled back"),
+        "{}",
+        again.stderr
+    );
 }
 
 #[tokio::test]
 async fn two_imports_rolled_back_newest_first_restore_the_state_before_both() {
     let (t, _dirs, first, before) = seeded().await;
-    let third = bad().replace("LAMP!!!", "Lamp v3").replace("New shelf", "Shelf v3") + "F,Fresh,,1,USD,1,active,,,,\n";
+    let third = bad()
+        .replace("LAMP!!!", "Lamp v3")
+        .replace("New shelf", "Shelf v3")
+        + "F,Fresh,,1,USD,1,active,,,,\n";
     let (_d3, p3) = csv_file("third.csv", &third);
-    let second = import_json(&t, &p3, "acme", &[], 0)["import_id"].as_i64().unwrap();
+    let second = import_json(&t, &p3, "acme", &[], 0)["import_id"]
+        .as_i64()
+        .unwrap();
 
     let older = rollback(&t, &[&first.to_string(), "--yes"]);
     assert_eq!(older.code, 3, "an older import is refused");
-    assert!(older.stderr.contains(&format!("import #{second} is applied")), "{}", older.stderr);
+    assert!(
+        older
+            .stderr
+            .contains(&format!("import #{second} is applied")),
+        "{}",
+        older.stderr
+    );
 
-    assert_eq!(rollback(&t, &["--last", "--seller", "acme", "--yes"]).code, 0);
-    assert_eq!(rollback(&t, &["--last", "--seller", "acme", "--yes"]).code, 0);
+    assert_eq!(
+        rollback(&t, &["--last", "--seller", "acme", "--yes"]).code,
+        0
+    );
+    assert_eq!(
+        rollback(&t, &["--last", "--seller", "acme", "--yes"]).code,
+        0
+    );
     assert_eq!(dump_listings(&t).await, before);
     // The base import is the only one left applied.
     let history = t.cli(&["history", "--json"]).json();
-    let statuses: Vec<&str> = history.as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses, ["rolled_back", "rolled_back", "completed"]);
 }
 
 #[tokio::test]
 async fn an_edited_listing_is_skipped_and_keeps_the_edit() {
     let (t, _dirs, id, before) = seeded().await;
-    t.client().await.batch_execute("UPDATE listings SET price = 7.77 WHERE sku = 'A'").await.unwrap();
+    t.client()
+        .await
+        .batch_execute("UPDATE listings SET price = 7.77 WHERE sku = 'A'")
+        .await
+        .unwrap();
 
     let preview = rollback(&t, &[&id.to_string(), "--preview", "--json"]).json();
     assert_eq!(preview["preview"]["counts"]["skip"], 1);
@@ -112,14 +159,25 @@ async fn an_edited_listing_is_skipped_and_keeps_the_edit() {
     assert!(preview["details"]["skip"][0]["changed_by"].is_string());
     // Restored listings show current -> restored per field.
     assert_eq!(preview["details"]["restore"][0]["sku"], "B");
-    assert_eq!(preview["details"]["restore"][0]["diff"]["description"], serde_json::json!(["Stoneware", null]));
-    assert_eq!(preview["details"]["restore"][0]["diff"]["status"], serde_json::json!(["active", "draft"]));
+    assert_eq!(
+        preview["details"]["restore"][0]["diff"]["description"],
+        serde_json::json!(["Stoneware", null])
+    );
+    assert_eq!(
+        preview["details"]["restore"][0]["diff"]["status"],
+        serde_json::json!(["active", "draft"])
+    );
 
     let out = rollback(&t, &[&id.to_string(), "--yes", "--json"]).json();
     assert_eq!(out["skipped"], 1);
     assert_eq!(out["skipped_listings"][0]["sku"], "A");
-    let price: String = t.client().await
-        .query_one("SELECT price::text FROM listings WHERE sku = 'A'", &[]).await.unwrap().get(0);
+    let price: String = t
+        .client()
+        .await
+        .query_one("SELECT price::text FROM listings WHERE sku = 'A'", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(price, "7.77", "the manual edit is kept");
     let now = dump_listings(&t).await;
     assert_eq!(now[1..], before[1..], "everything else is back");
@@ -130,15 +188,25 @@ async fn an_edited_listing_is_skipped_and_keeps_the_edit() {
 #[tokio::test]
 async fn block_mode_refuses_and_changes_nothing_when_a_listing_was_edited() {
     let (t, _dirs, id, _before) = seeded().await;
-    t.client().await.batch_execute("UPDATE listings SET title = 'hand edit' WHERE sku = 'D'").await.unwrap();
+    t.client()
+        .await
+        .batch_execute("UPDATE listings SET title = 'hand edit' WHERE sku = 'D'")
+        .await
+        .unwrap();
     let after_edit = dump_listings(&t).await;
-    let run = rollback(&t, &[&id.to_string(), "--yes", "--on-conflict", "block", "--json"]);
+    let run = rollback(
+        &t,
+        &[&id.to_string(), "--yes", "--on-conflict", "block", "--json"],
+    );
     assert_eq!(run.code, 3);
     let out = run.json();
     assert_eq!(out["refused"], "blocked");
     assert_eq!(out["conflicts"][0]["sku"], "D");
     assert_eq!(dump_listings(&t).await, after_edit);
-    assert_eq!(t.cli(&["show", &id.to_string(), "--json"]).json()["status"], "completed");
+    assert_eq!(
+        t.cli(&["show", &id.to_string(), "--json"]).json()["status"],
+        "completed"
+    );
     let audit = t.cli(&["audit", "--json"]).json();
     assert_eq!(audit[0]["action"], "rollback refused");
 }
@@ -146,11 +214,18 @@ async fn block_mode_refuses_and_changes_nothing_when_a_listing_was_edited() {
 #[tokio::test]
 async fn a_listing_deleted_after_the_import_is_reported_not_resurrected() {
     let (t, _dirs, id, _before) = seeded().await;
-    t.client().await.batch_execute("DELETE FROM listings WHERE sku IN ('A', 'E')").await.unwrap();
+    t.client()
+        .await
+        .batch_execute("DELETE FROM listings WHERE sku IN ('A', 'E')")
+        .await
+        .unwrap();
     let out = rollback(&t, &[&id.to_string(), "--yes", "--json"]).json();
     assert_eq!(out["skipped"], 2);
     assert_eq!(out["counts"]["skipped_deleted"], 2);
-    assert_eq!(count(&t, "SELECT count(*) FROM listings WHERE sku IN ('A', 'E')").await, 0);
+    assert_eq!(
+        count(&t, "SELECT count(*) FROM listings WHERE sku IN ('A', 'E')").await,
+        0
+    );
     assert_eq!(out["restored"], 1);
     assert_eq!(out["deleted"], 1);
 }
@@ -158,34 +233,61 @@ async fn a_listing_deleted_after_the_import_is_reported_not_resurrected() {
 #[tokio::test]
 async fn a_created_listing_referenced_by_another_table_is_skipped() {
     let (t, _dirs, id, _before) = seeded().await;
-    t.client().await.batch_execute(
-        "CREATE TABLE orders (id int PRIMARY KEY, seller_id text, sku text,
+    t.client()
+        .await
+        .batch_execute(
+            "CREATE TABLE orders (id int PRIMARY KEY, seller_id text, sku text,
              FOREIGN KEY (seller_id, sku) REFERENCES listings ON DELETE CASCADE);
          INSERT INTO orders VALUES (1, 'acme', 'D');",
-    ).await.unwrap();
+        )
+        .await
+        .unwrap();
     let out = rollback(&t, &[&id.to_string(), "--yes", "--json"]).json();
     assert_eq!(out["counts"]["skipped_referenced"], 1);
     assert_eq!(out["deleted"], 1, "E is deleted, D is kept");
-    assert_eq!(count(&t, "SELECT count(*) FROM orders WHERE sku = 'D'").await, 1, "no cascade");
-    assert_eq!(count(&t, "SELECT count(*) FROM listings WHERE sku = 'D'").await, 1);
+    assert_eq!(
+        count(&t, "SELECT count(*) FROM orders WHERE sku = 'D'").await,
+        1,
+        "no cascade"
+    );
+    assert_eq!(
+        count(&t, "SELECT count(*) FROM listings WHERE sku = 'D'").await,
+        1
+    );
 }
 
 #[tokio::test]
 async fn a_changed_plan_is_refused() {
     let (t, _dirs, id, _before) = seeded().await;
     let preview = rollback(&t, &[&id.to_string(), "--preview", "--json"]).json();
-    let fingerprint = preview["preview"]["fingerprint"].as_str().unwrap().to_string();
-    t.client().await.batch_execute("UPDATE listings SET quantity = 1 WHERE sku = 'E'").await.unwrap();
+    let fingerprint = preview["preview"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.client()
+        .await
+        .batch_execute("UPDATE listings SET quantity = 1 WHERE sku = 'E'")
+        .await
+        .unwrap();
     let before = dump_listings(&t).await;
-    let run = rollback(&t, &[&id.to_string(), "--yes", "--expect", &fingerprint, "--json"]);
+    let run = rollback(
+        &t,
+        &[&id.to_string(), "--yes", "--expect", &fingerprint, "--json"],
+    );
     assert_eq!(run.code, 3);
     assert_eq!(run.json()["refused"], "plan_changed");
     assert_eq!(dump_listings(&t).await, before);
     // The fingerprint of an unchanged plan is accepted.
     let fresh = rollback(&t, &[&id.to_string(), "--preview", "--json"]).json();
-    let fp = fresh["preview"]["fingerprint"].as_str().unwrap().to_string();
+    let fp = fresh["preview"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_ne!(fp, fingerprint);
-    assert_eq!(rollback(&t, &[&id.to_string(), "--yes", "--expect", &fp]).code, 0);
+    assert_eq!(
+        rollback(&t, &[&id.to_string(), "--yes", "--expect", &fp]).code,
+        0
+    );
 }
 
 #[tokio::test]
@@ -193,8 +295,16 @@ async fn without_yes_and_without_a_terminal_rollback_refuses() {
     let (t, _dirs, id, before) = seeded().await;
     let run = rollback(&t, &[&id.to_string()]);
     assert_eq!(run.code, 3);
-    assert!(run.stderr.contains("without confirmation"), "{}", run.stderr);
-    assert_ne!(dump_listings(&t).await, before, "the import is still applied");
+    assert!(
+        run.stderr.contains("without confirmation"),
+        "{}",
+        run.stderr
+    );
+    assert_ne!(
+        dump_listings(&t).await,
+        before,
+        "the import is still applied"
+    );
 }
 
 #[tokio::test]
@@ -202,7 +312,13 @@ async fn two_concurrent_rollbacks_exactly_one_succeeds() {
     let (t, _dirs, id, before) = seeded().await;
     let spawn = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
-            .args(["--database-url", &t.url(), "rollback", &id.to_string(), "--yes"])
+            .args([
+                "--database-url",
+                &t.url(),
+                "rollback",
+                &id.to_string(),
+                "--yes",
+            ])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -212,9 +328,22 @@ async fn two_concurrent_rollbacks_exactly_one_succeeds() {
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     let mut codes = [a.status.code().unwrap(), b.status.code().unwrap()];
     codes.sort();
-    assert_eq!(codes, [0, 3], "a: {}\nb: {}", String::from_utf8_lossy(&a.stderr), String::from_utf8_lossy(&b.stderr));
+    assert_eq!(
+        codes,
+        [0, 3],
+        "a: {}\nb: {}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
+    );
     assert_eq!(dump_listings(&t).await, before);
-    assert_eq!(count(&t, "SELECT count(*) FROM import_audit.audit_log WHERE action = 'rollback executed'").await, 1);
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) FROM import_audit.audit_log WHERE action = 'rollback executed'"
+        )
+        .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -224,9 +353,17 @@ async fn a_rollback_whose_backend_is_terminated_changes_nothing_and_can_be_retri
     // Hold a row lock so the rollback waits inside its transaction.
     let mut blocker = t.db.connect_dedicated().await.unwrap();
     let tx = blocker.transaction().await.unwrap();
-    tx.batch_execute("SELECT 1 FROM listings WHERE sku = 'C' FOR UPDATE").await.unwrap();
+    tx.batch_execute("SELECT 1 FROM listings WHERE sku = 'C' FOR UPDATE")
+        .await
+        .unwrap();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
-        .args(["--database-url", &t.url(), "rollback", &id.to_string(), "--yes"])
+        .args([
+            "--database-url",
+            &t.url(),
+            "rollback",
+            &id.to_string(),
+            "--yes",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -251,10 +388,18 @@ async fn a_rollback_whose_backend_is_terminated_changes_nothing_and_can_be_retri
     }
     assert!(terminated, "the rollback never waited on the row lock");
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     tx.rollback().await.unwrap();
     assert_eq!(dump_listings(&t).await, applied, "nothing changed");
-    assert_eq!(t.cli(&["show", &id.to_string(), "--json"]).json()["status"], "completed");
+    assert_eq!(
+        t.cli(&["show", &id.to_string(), "--json"]).json()["status"],
+        "completed"
+    );
     let retry = rollback(&t, &[&id.to_string(), "--yes"]);
     assert_eq!(retry.code, 0, "{}", retry.stderr);
     assert_eq!(dump_listings(&t).await, before);

@@ -31,15 +31,7 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
     }
     println!(
         "{:>6}  {:<16}  {:<12}  {:<24}  {:>7} {:>7} {:>7} {:>7}  {:<11}  ACTOR",
-        "ID",
-        "STARTED (UTC)",
-        "SELLER",
-        "FILE",
-        "CREATED",
-        "UPDATED",
-        "SAME",
-        "REJECT",
-        "STATUS"
+        "ID", "STARTED (UTC)", "SELLER", "FILE", "CREATED", "UPDATED", "SAME", "REJECT", "STATUS"
     );
     for i in &imports {
         println!(

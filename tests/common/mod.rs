@@ -317,15 +317,36 @@ pub async fn dump_listings(t: &TestDb) -> Vec<String> {
 }
 
 pub async fn count(t: &TestDb, sql: &str) -> i64 {
-    t.client().await.query_one(sql, &[]).await.expect(sql).get(0)
+    t.client()
+        .await
+        .query_one(sql, &[])
+        .await
+        .expect(sql)
+        .get(0)
 }
 
 /// Runs `importdesk import` and returns its JSON outcome (asserting the exit code).
-pub fn import_json(t: &TestDb, path: &std::path::Path, seller: &str, extra: &[&str], expect_code: i32) -> serde_json::Value {
-    let mut args = vec!["import", path.to_str().unwrap(), "--seller", seller, "--json"];
+pub fn import_json(
+    t: &TestDb,
+    path: &std::path::Path,
+    seller: &str,
+    extra: &[&str],
+    expect_code: i32,
+) -> serde_json::Value {
+    let mut args = vec![
+        "import",
+        path.to_str().unwrap(),
+        "--seller",
+        seller,
+        "--json",
+    ];
     args.extend_from_slice(extra);
     let run = t.cli(&args);
-    assert_eq!(run.code, expect_code, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, expect_code,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
     run.json()
 }
 
