@@ -353,7 +353,7 @@ async fn a_rollback_whose_backend_is_terminated_changes_nothing_and_can_be_retri
     // Hold a row lock so the rollback waits inside its transaction.
     let mut blocker = t.db.connect_dedicated().await.unwrap();
     let tx = blocker.transaction().await.unwrap();
-    tx.batch_execute("SELECT 1 FROM listings WHERE sku = 'C' FOR UPDATE")
+    tx.batch_execute("SELECT 1 FROM listings WHERE sku = 'A' FOR UPDATE")
         .await
         .unwrap();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))

@@ -160,4 +160,8 @@ pub enum DbCommand {
     Stop,
     /// Print a libpq URI for the database in use: psql "$(importdesk db url)".
     Url,
+    /// Let an existing login role act as one seller (sees and rolls back only its own data).
+    GrantSeller { role: String, seller: String },
+    /// Let an existing login role act as support (every seller).
+    GrantSupport { role: String },
 }

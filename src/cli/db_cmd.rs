@@ -50,6 +50,23 @@ pub async fn run(target: Target, cmd: DbCommand) -> Result<Exit> {
                 }
             );
         }
+        DbCommand::GrantSeller { role, seller } => {
+            let db = crate::cli::open_migrated(target).await?;
+            crate::domain::identity::grant_seller(&db, &role, &seller).await?;
+            println!(
+                "role {} now acts for seller {}",
+                crate::text::sanitize(&role),
+                crate::text::sanitize(&seller)
+            );
+        }
+        DbCommand::GrantSupport { role } => {
+            let db = crate::cli::open_migrated(target).await?;
+            crate::domain::identity::grant_support(&db, &role).await?;
+            println!(
+                "role {} now acts as support (every seller)",
+                crate::text::sanitize(&role)
+            );
+        }
         DbCommand::Migrate { json } => {
             let db = Database::open(target).await?;
             let applied = migrate::migrate(&db).await?;
@@ -80,11 +97,17 @@ pub async fn run(target: Target, cmd: DbCommand) -> Result<Exit> {
                 None => None,
             };
             // Status must not start a stopped cluster: only look when it runs.
-            let migrations = if running == Some(false) {
-                None
+            let (migrations, identity) = if running == Some(false) {
+                (None, None)
             } else {
                 let db = Database::open(target.clone()).await?;
-                Some(migrate::status(&db).await?)
+                let status = migrate::status(&db).await?;
+                let identity = if status.is_current() {
+                    Some(crate::domain::identity::current(&**db.client().await?).await?)
+                } else {
+                    None
+                };
+                (Some(status), identity)
             };
             if json {
                 print_json(&json!({
@@ -93,6 +116,7 @@ pub async fn run(target: Target, cmd: DbCommand) -> Result<Exit> {
                     "data_dir": target.cluster.as_ref().map(|c| c.data_dir().display().to_string()),
                     "running": running,
                     "migrations": migrations,
+                    "identity": identity,
                 }))?;
             } else {
                 println!("database:   {} ({})", target.url, target.source.describe());
@@ -121,6 +145,9 @@ pub async fn run(target: Target, cmd: DbCommand) -> Result<Exit> {
                         );
                     }
                     None => println!("schema:     unknown while the server is stopped"),
+                }
+                if let Some(id) = identity {
+                    println!("identity:   {}", id.describe());
                 }
             }
         }

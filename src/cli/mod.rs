@@ -11,7 +11,7 @@ mod rollback_cmd;
 use std::process::ExitCode;
 
 use clap::Parser;
-use color_eyre::eyre::Result;
+use color_eyre::eyre::{Result, WrapErr};
 
 pub use args::{Cli, Command};
 
@@ -160,6 +160,11 @@ async fn run(cli: Cli) -> Result<Exit> {
 /// the current schema; applying is a no-op when up to date).
 pub async fn open_migrated(target: Target) -> Result<Database> {
     let db = Database::open(target).await?;
-    crate::db::migrate::migrate(&db).await?;
+    if !crate::db::migrate::is_current(&db).await? {
+        crate::db::migrate::migrate(&db).await.wrap_err(
+            "the database schema is not up to date and could not be migrated; \
+             run `importdesk db migrate` as the database owner",
+        )?;
+    }
     Ok(db)
 }

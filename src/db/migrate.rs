@@ -91,6 +91,30 @@ pub async fn status(db: &Database) -> Result<MigrationStatus> {
     })
 }
 
+/// True when the database already has every embedded migration. Reads the
+/// history table directly, so roles that may not create tables (sellers,
+/// support) can check it too.
+pub async fn is_current(db: &Database) -> Result<bool> {
+    let client = db.client().await?;
+    let applied: Option<i64> = client
+        .query_one(
+            &format!(
+                "SELECT CASE WHEN to_regclass('public.{HISTORY_TABLE}') IS NULL THEN NULL
+                        ELSE (SELECT max(version)::bigint FROM public.{HISTORY_TABLE}) END"
+            ),
+            &[],
+        )
+        .await?
+        .get(0);
+    let latest = runner()
+        .get_migrations()
+        .iter()
+        .map(|m| m.version() as i64)
+        .max()
+        .unwrap_or(0);
+    Ok(applied.is_some_and(|v| v >= latest))
+}
+
 /// A fingerprint of the embedded migrations, so a test template database
 /// built from older migrations is never reused.
 pub fn fingerprint() -> String {

@@ -4,5 +4,6 @@
 pub mod actor;
 pub mod audit;
 pub mod history;
+pub mod identity;
 pub mod import;
 pub mod rollback;

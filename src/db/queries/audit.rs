@@ -1,6 +1,5 @@
-pub const APPEND: &str =
-    "INSERT INTO import_audit.audit_log (actor, action, seller_id, import_id, details)
-     VALUES ($1, $2, $3, $4, $5)";
+/// Appends through the checking function: the audit log is not writable directly.
+pub const APPEND: &str = "SELECT import_audit.append_audit($1, $2, $3, $4, $5)";
 
 pub const LIST: &str = "SELECT id, at, actor, db_role, action, seller_id, import_id, details
        FROM import_audit.audit_log

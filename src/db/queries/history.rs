@@ -28,8 +28,4 @@ pub const SELLERS_WITH_RUNNING: &str =
 
 /// Marks a seller's `running` imports failed; only called while holding the
 /// seller's lock, which proves no process is still working on them.
-pub const FAIL_ABANDONED: &str = "UPDATE import_audit.imports
-        SET status = 'failed', finished_at = clock_timestamp(),
-            error_summary = 'interrupted: the importing process or its connection ended before the import finished; nothing was changed'
-      WHERE seller_id = $1 AND status = 'running'
-      RETURNING id";
+pub const FAIL_ABANDONED: &str = "SELECT import_audit.fail_abandoned($1)";

@@ -16,18 +16,12 @@ pub const DATA_COLUMNS: [&str; 10] = [
     "end_date",
 ];
 
-pub const INSERT_IMPORT: &str = "INSERT INTO import_audit.imports
-        (seller_id, file_name, file_size, profile, options, actor, os_user, client_addr)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-     RETURNING id";
+/// Records the import as `running` (checks the caller may act for the seller).
+pub const INSERT_IMPORT: &str = "SELECT import_audit.begin_import($1, $2, $3, $4, $5, $6, $7, $8)";
 
-/// Ties the import to this transaction: the triggers trust its tag only here.
-pub const ATTACH_TRANSACTION: &str =
-    "UPDATE import_audit.imports SET data_txid = pg_current_xact_id()
-      WHERE id = $1 AND status = 'running'";
-
-pub const SET_IMPORT_TAG: &str = "SELECT set_config('importdesk.import_id', $1, true),
-            set_config('importdesk.actor', $2, true)";
+/// Ties the import to this transaction and tags it: the triggers trust the
+/// tag only here.
+pub const ATTACH_TRANSACTION: &str = "SELECT import_audit.attach_import($1, $2)";
 
 pub const CREATE_STAGING: &str = "CREATE TEMP TABLE import_staging (
         line           bigint NOT NULL,
@@ -165,17 +159,10 @@ pub fn preview_changes(columns: &[&str]) -> String {
     )
 }
 
-pub const COMPLETE_IMPORT: &str = "UPDATE import_audit.imports
-        SET status = 'completed', finished_at = clock_timestamp(), file_sha256 = $2,
-            rows_read = $3, created = $4, updated = $5, unchanged = $6, rejected = $7,
-            ignored_rows = $8, unknown_columns = $9, errors = $10, error_summary = $11
-      WHERE id = $1";
+pub const COMPLETE_IMPORT: &str =
+    "SELECT import_audit.complete_import($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
-pub const FAIL_IMPORT: &str = "UPDATE import_audit.imports
-        SET status = 'failed', finished_at = clock_timestamp(), file_sha256 = $2,
-            rows_read = $3, created = 0, updated = 0, unchanged = 0, rejected = $4,
-            ignored_rows = $5, unknown_columns = $6, errors = $7, error_summary = $8
-      WHERE id = $1 AND status = 'running'";
+pub const FAIL_IMPORT: &str = "SELECT import_audit.fail_import($1, $2, $3, $4, $5, $6, $7, $8)";
 
 /// The running import of a seller, to name it when the seller's lock is taken.
 pub const RUNNING_FOR_SELLER: &str = "SELECT id, actor, started_at FROM import_audit.imports

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod history;
+pub mod identity;
 pub mod import;
 pub mod locks;
 pub mod rollback;

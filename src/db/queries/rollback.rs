@@ -39,9 +39,6 @@ const RESTORED_COLUMNS: [&str; 12] = [
     "updated_at",
 ];
 
-pub const IMPORT_FOR_UPDATE: &str =
-    "SELECT status, seller_id FROM import_audit.imports WHERE id = $1 FOR UPDATE";
-
 /// The newest import of the seller that is still applied or running, other than $1.
 pub const NEWER_APPLIED: &str = "SELECT id, status FROM import_audit.imports
       WHERE seller_id = $1 AND id > $2 AND status IN ('completed', 'running')
@@ -172,11 +169,8 @@ pub fn page(referenced: &str) -> String {
     )
 }
 
-pub const ATTACH_ROLLBACK: &str =
-    "UPDATE import_audit.imports SET rollback_txid = pg_current_xact_id() WHERE id = $1";
-
-pub const SET_ROLLBACK_TAG: &str = "SELECT set_config('importdesk.rollback_of', $1, true),
-            set_config('importdesk.actor', $2, true)";
+/// Ties the rollback to this transaction and tags it for the triggers.
+pub const ATTACH_ROLLBACK: &str = "SELECT import_audit.attach_rollback($1, $2)";
 
 /// Row locks on every listing the import touched: a manual edit either
 /// committed before (and is seen as a conflict) or waits for the rollback.
@@ -223,7 +217,4 @@ pub fn restore_updated() -> String {
     )
 }
 
-pub const MARK_ROLLED_BACK: &str = "UPDATE import_audit.imports
-        SET status = 'rolled_back', rolled_back_at = clock_timestamp(), rolled_back_by = $2,
-            rollback_restored = $3, rollback_deleted = $4, rollback_skipped = $5
-      WHERE id = $1 AND status = 'completed'";
+pub const MARK_ROLLED_BACK: &str = "SELECT import_audit.mark_rolled_back($1, $2, $3, $4, $5)";

@@ -122,7 +122,7 @@ async fn run_locked(
             if let Some(id) = ctx.import_id {
                 let message = format!("{e:#}");
                 let _ = client
-                    .execute(
+                    .query(
                         sql::FAIL_IMPORT,
                         &[
                             &id,
@@ -206,8 +206,7 @@ async fn load_and_merge(
     let req = ctx.req;
     let tx = client.transaction().await?;
     if let Some(id) = ctx.import_id {
-        tx.execute(sql::ATTACH_TRANSACTION, &[&id]).await?;
-        tx.query(sql::SET_IMPORT_TAG, &[&id.to_string(), &req.actor.label()])
+        tx.query(sql::ATTACH_TRANSACTION, &[&id, &req.actor.label()])
             .await?;
     }
     tx.batch_execute(sql::CREATE_STAGING).await?;
@@ -359,7 +358,7 @@ async fn load_and_merge(
     let id = ctx
         .import_id
         .ok_or_else(|| eyre!("an applied import has an id"))?;
-    tx.execute(
+    tx.query(
         sql::COMPLETE_IMPORT,
         &[
             &id,
@@ -423,7 +422,7 @@ async fn fail(
     outcome.status = ImportStatus::Failed;
     if let Some(id) = ctx.import_id {
         client
-            .execute(
+            .query(
                 sql::FAIL_IMPORT,
                 &[
                     &id,

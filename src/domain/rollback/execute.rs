@@ -109,7 +109,6 @@ async fn run_locked(
     let id = req.import_id;
     let tx = client.transaction().await?;
     // Re-check under the lock: another console may have won the race.
-    tx.query_one(sql::IMPORT_FOR_UPDATE, &[&id]).await?;
     if let Err(why) = eligibility(&tx, id).await? {
         return Err(RollbackRefused::Ineligible {
             message: why.to_string(),
@@ -117,12 +116,8 @@ async fn run_locked(
         }
         .into());
     }
-    tx.execute(sql::ATTACH_ROLLBACK, &[&id]).await?;
-    tx.query(
-        sql::SET_ROLLBACK_TAG,
-        &[&id.to_string(), &req.actor.label()],
-    )
-    .await?;
+    tx.query(sql::ATTACH_ROLLBACK, &[&id, &req.actor.label()])
+        .await?;
     tx.query_one(sql::LOCK_TOUCHED, &[&id]).await?;
     let referenced = referenced_condition(&tx).await?;
     tx.execute(&sql::create_plan(&referenced), &[&id]).await?;
@@ -191,12 +186,13 @@ async fn run_locked(
             counts.restore
         );
     }
-    let marked = tx
-        .execute(
+    let marked: i64 = tx
+        .query_one(
             sql::MARK_ROLLED_BACK,
             &[&id, &req.actor.label(), &restored, &deleted, &counts.skip],
         )
-        .await?;
+        .await?
+        .get(0);
     if marked != 1 {
         color_eyre::eyre::bail!(
             "import #{id} changed state during the rollback; nothing was changed"

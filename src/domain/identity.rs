@@ -1,0 +1,60 @@
+//! Who the connected database role is to importdesk: support (every seller),
+//! a seller (its own data only), or neither. Enforced by PostgreSQL
+//! (row-level security and checking functions); shown by the CLI and console.
+
+use color_eyre::eyre::{Context, Result};
+use serde::Serialize;
+use tokio_postgres::GenericClient;
+
+use crate::db::Database;
+use crate::db::queries::identity as sql;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Identity {
+    pub role: String,
+    /// Set when the role is mapped to one seller.
+    pub seller: Option<String>,
+    pub support: bool,
+}
+
+impl Identity {
+    pub fn describe(&self) -> String {
+        let role = crate::text::sanitize(&self.role);
+        match (&self.seller, self.support) {
+            (_, true) => format!("{role} (support: every seller)"),
+            (Some(s), false) => format!("{role} (seller {})", crate::text::sanitize(s)),
+            (None, false) => format!("{role} (no importdesk access: not a seller, not support)"),
+        }
+    }
+}
+
+pub async fn current(client: &impl GenericClient) -> Result<Identity> {
+    let row = client.query_one(sql::CURRENT, &[]).await?;
+    Ok(Identity {
+        role: row.get(0),
+        seller: row.get(1),
+        support: row.get(2),
+    })
+}
+
+pub async fn grant_seller(db: &Database, role: &str, seller: &str) -> Result<()> {
+    let client = db.client().await?;
+    client
+        .execute(sql::GRANT_SELLER, &[&role, &seller])
+        .await
+        .wrap_err_with(|| {
+            format!("cannot make {role} a seller role (does the login role exist?)")
+        })?;
+    Ok(())
+}
+
+pub async fn grant_support(db: &Database, role: &str) -> Result<()> {
+    let client = db.client().await?;
+    client
+        .execute(sql::GRANT_SUPPORT, &[&role])
+        .await
+        .wrap_err_with(|| {
+            format!("cannot make {role} a support role (does the login role exist?)")
+        })?;
+    Ok(())
+}
