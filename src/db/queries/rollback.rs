@@ -5,39 +5,25 @@
 //! after-image: equal means nobody changed it since, so it can be reverted;
 //! different (or gone) means it was changed afterwards, so it is skipped.
 
-/// Every column of `listings`, compared and restored exactly.
-pub const LISTING_COLUMNS: [&str; 14] = [
-    "seller_id",
-    "sku",
-    "title",
-    "description",
-    "price",
-    "currency",
-    "quantity",
-    "status",
-    "condition",
-    "category",
-    "listing_number",
-    "end_date",
-    "created_at",
-    "updated_at",
-];
+use super::import::DATA_COLUMNS;
 
-/// Columns a restore writes back (the key stays).
-const RESTORED_COLUMNS: [&str; 12] = [
-    "title",
-    "description",
-    "price",
-    "currency",
-    "quantity",
-    "status",
-    "condition",
-    "category",
-    "listing_number",
-    "end_date",
-    "created_at",
-    "updated_at",
-];
+/// Columns a restore writes back: the data columns and both timestamps
+/// (the key stays).
+fn restored_columns() -> Vec<&'static str> {
+    DATA_COLUMNS
+        .iter()
+        .copied()
+        .chain(["created_at", "updated_at"])
+        .collect()
+}
+
+/// Every column of `listings`, compared exactly.
+fn listing_columns() -> Vec<&'static str> {
+    ["seller_id", "sku"]
+        .into_iter()
+        .chain(restored_columns())
+        .collect()
+}
 
 /// The newest import of the seller that is still applied or running, other than $1.
 pub const NEWER_APPLIED: &str = "SELECT id, status FROM import_audit.imports
@@ -88,7 +74,7 @@ pub fn referenced_expr(fks: &[(String, Vec<String>, Vec<String>)]) -> String {
 }
 
 fn row_of(alias: &str) -> String {
-    let cols: Vec<String> = LISTING_COLUMNS
+    let cols: Vec<String> = listing_columns()
         .iter()
         .map(|c| format!("{alias}.{c}"))
         .collect();
@@ -136,7 +122,7 @@ pub fn summarise(plan_source: &str) -> String {
 /// change (who, when, what) and, for restored ones, the per-field diff
 /// current -> restored.
 pub fn page(referenced: &str) -> String {
-    let diff_pairs: Vec<String> = RESTORED_COLUMNS
+    let diff_pairs: Vec<String> = restored_columns()
         .iter()
         .map(|c| {
             format!(
@@ -200,7 +186,7 @@ pub const DELETE_CREATED: &str = "WITH gone AS (
      SELECT count(*) FROM gone";
 
 pub fn restore_updated() -> String {
-    let set: Vec<String> = RESTORED_COLUMNS
+    let set: Vec<String> = restored_columns()
         .iter()
         .map(|c| format!("{c} = b.{c}"))
         .collect();
