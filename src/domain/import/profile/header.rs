@@ -16,7 +16,10 @@ pub(super) fn norm(h: &str) -> String {
 /// `listing_number`, `Listing Number` and `LISTING NUMBER` are one column.
 pub(super) fn loose(h: &str) -> String {
     let n = norm(&h.replace('_', " "));
-    n.strip_prefix('*').map(str::trim_start).unwrap_or(&n).to_string()
+    n.strip_prefix('*')
+        .map(str::trim_start)
+        .unwrap_or(&n)
+        .to_string()
 }
 
 /// At most this many header names are quoted in an error message.
@@ -37,10 +40,6 @@ impl Header {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.names.len()
-    }
-
     /// The header as written in the file.
     pub fn name(&self, col: usize) -> &str {
         &self.names[col]
@@ -56,11 +55,20 @@ impl Header {
         self.loose.iter().any(|h| pred(h))
     }
 
+    /// The first column matching one of the aliases, used or not; does not
+    /// mark it (for columns read only to classify rows).
+    pub fn find(&self, aliases: &[&str]) -> Option<usize> {
+        aliases
+            .iter()
+            .find_map(|a| self.loose.iter().position(|h| h == a))
+    }
+
     /// The first not yet used column matching the first alias that matches
     /// any; marks it used.
     pub fn take(&mut self, aliases: &[&str]) -> Option<usize> {
         for alias in aliases {
-            if let Some(i) = (0..self.loose.len()).find(|&i| !self.used[i] && self.loose[i] == *alias)
+            if let Some(i) =
+                (0..self.loose.len()).find(|&i| !self.used[i] && self.loose[i] == *alias)
             {
                 self.used[i] = true;
                 return Some(i);
@@ -85,10 +93,6 @@ impl Header {
         let i = (0..self.loose.len()).find(|&i| !self.used[i] && pred(&self.loose[i]))?;
         self.used[i] = true;
         Some(i)
-    }
-
-    pub fn mark(&mut self, col: usize) {
-        self.used[col] = true;
     }
 
     /// `--key COLUMN`: the header matching `requested` case- and
@@ -228,7 +232,10 @@ mod tests {
         assert_eq!(h.key_column("item number").unwrap(), 0);
         assert_eq!(h.key_column(" TITLE").unwrap(), 1);
         let e = h.key_column("sku").unwrap_err().message;
-        assert!(e.contains("\"sku\"") && e.contains("\"Item  Number\", \"Title\""), "{e}");
+        assert!(
+            e.contains("\"sku\"") && e.contains("\"Item  Number\", \"Title\""),
+            "{e}"
+        );
     }
 
     #[test]

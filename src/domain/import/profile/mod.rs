@@ -10,7 +10,22 @@
 //! - Values are parsed and validated here (price, quantity, status, currency,
 //!   dates, lengths); duplicate keys are detected later, in the database.
 
-mod interim_native;
+mod base;
+mod detect;
+mod ebay;
+mod etsy;
+mod header;
+mod magento;
+mod native;
+mod row;
+mod shopify;
+pub mod values;
+mod woocommerce;
+
+#[cfg(test)]
+mod fixture_tests;
+#[cfg(test)]
+mod test_support;
 
 use serde::Serialize;
 
@@ -29,6 +44,25 @@ pub enum Field {
     Category,
     ListingNumber,
     EndDate,
+}
+
+impl Field {
+    /// The native column name of this field.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Sku => "sku",
+            Field::Title => "title",
+            Field::Description => "description",
+            Field::Price => "price",
+            Field::Currency => "currency",
+            Field::Quantity => "quantity",
+            Field::Status => "status",
+            Field::Condition => "condition",
+            Field::Category => "category",
+            Field::ListingNumber => "listing_number",
+            Field::EndDate => "end_date",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,6 +87,35 @@ impl ProfileKind {
             ProfileKind::Magento => "magento",
         }
     }
+
+    /// Every profile, in the order `auto` documents them.
+    pub const ALL: [ProfileKind; 6] = [
+        ProfileKind::Native,
+        ProfileKind::Ebay,
+        ProfileKind::Etsy,
+        ProfileKind::Shopify,
+        ProfileKind::Woocommerce,
+        ProfileKind::Magento,
+    ];
+
+    /// The profile called `name` (case-insensitive), if any.
+    pub fn from_name(name: &str) -> Option<ProfileKind> {
+        let name = name.trim().to_ascii_lowercase();
+        ProfileKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// The profile names accepted by `--profile`, plus `auto`.
+pub fn profile_names() -> &'static [&'static str] {
+    &[
+        "auto",
+        "native",
+        "ebay",
+        "etsy",
+        "shopify",
+        "woocommerce",
+        "magento",
+    ]
 }
 
 /// Options that change how records map (from the command line).
@@ -119,8 +182,19 @@ pub struct Mapping {
     pub detected: bool,
     /// Headers no field of the profile uses, as written in the file.
     pub unknown_columns: Vec<String>,
-    // private state added by the implementation
-    interim: interim_native::Native,
+    profile: Box<dyn base::Profile>,
+    columns: Vec<(Field, String)>,
+}
+
+impl std::fmt::Debug for Mapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mapping")
+            .field("kind", &self.kind)
+            .field("detected", &self.detected)
+            .field("unknown_columns", &self.unknown_columns)
+            .field("columns", &self.columns)
+            .finish()
+    }
 }
 
 impl Mapping {
@@ -131,25 +205,50 @@ impl Mapping {
         requested: Option<ProfileKind>,
         options: &MapOptions,
     ) -> Result<Mapping, MappingError> {
-        let _ = requested;
-        let (interim, unknown_columns) = interim_native::from_headers(headers, options)?;
+        let header = header::Header::new(headers);
+        let (kind, detected) = match requested {
+            Some(k) => (k, false),
+            None => (detect::detect(&header, options)?, true),
+        };
+        let default_currency = match options.default_currency.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(c) => Some(values::parse_currency(c).map_err(|e| MappingError {
+                message: format!("--currency: {e}"),
+            })?),
+        };
+        let base = base::Base::new(header, default_currency);
+        let profile: Box<dyn base::Profile> = match kind {
+            ProfileKind::Native => Box::new(native::Native::new(base, options)?),
+            ProfileKind::Ebay => Box::new(ebay::Ebay::new(base, options)?),
+            ProfileKind::Etsy => Box::new(etsy::Etsy::new(base, options)?),
+            ProfileKind::Shopify => Box::new(shopify::Shopify::new(base, options)?),
+            ProfileKind::Woocommerce => Box::new(woocommerce::Woocommerce::new(base, options)?),
+            ProfileKind::Magento => Box::new(magento::Magento::new(base, options)?),
+        };
+        let b = profile.base();
         Ok(Mapping {
-            kind: ProfileKind::Native,
-            detected: true,
-            unknown_columns,
-            interim,
+            kind,
+            detected,
+            unknown_columns: b.header.unknown(),
+            columns: b.columns(),
+            profile,
         })
     }
 
     /// Maps one record (its fields as read, already valid UTF-8).
     pub fn map_record(&mut self, fields: &[&str], line: u64) -> RowOutcome {
-        let _ = line;
-        self.interim.map(fields)
+        self.profile.map(fields, line)
     }
 
     /// A short description of the key this mapping uses, for messages
     /// ("custom label (SKU), else item number").
     pub fn key_description(&self) -> String {
-        format!("the {} column", self.interim.key_name())
+        self.profile.key_description()
+    }
+
+    /// Which header feeds which listing field (a field may have fallback
+    /// columns, listed in order of preference).
+    pub fn columns(&self) -> &[(Field, String)] {
+        &self.columns
     }
 }

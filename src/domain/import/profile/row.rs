@@ -7,12 +7,12 @@ use super::header::{Cols, Header};
 use super::values::{self, CurrencyHint};
 use super::{Field, FieldError, ListingRow, RowOutcome};
 
-/// Currencies that apply to a whole file: the file's own (eBay's Action
-/// header) and `--currency`.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Currencies {
-    pub file: Option<String>,
-    pub default: Option<String>,
+/// Currencies that apply beyond one cell: the file's or the row's own
+/// (eBay's Action header or listing site) and `--currency`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Currencies<'c> {
+    pub file: Option<&'c str>,
+    pub default: Option<&'c str>,
 }
 
 /// A profile's own status codes (numeric flags...), tried before the
@@ -46,8 +46,7 @@ impl<'a> Row<'a> {
 
     /// The first non-empty cell among `cols`, with its column.
     pub fn first(&self, cols: &[usize]) -> Option<(usize, &'a str)> {
-        cols.iter()
-            .find_map(|&c| self.get(Some(c)).map(|v| (c, v)))
+        cols.iter().find_map(|&c| self.get(Some(c)).map(|v| (c, v)))
     }
 
     pub fn error(&mut self, col: usize, reason: impl Into<String>) {
@@ -110,7 +109,7 @@ impl<'a> Row<'a> {
         &mut self,
         price_cols: &[usize],
         currency_cols: &[usize],
-        currencies: &Currencies,
+        currencies: Currencies<'_>,
     ) -> (Option<String>, Option<String>) {
         let mut column_currency = None;
         let mut currency_ok = true;
@@ -142,8 +141,8 @@ impl<'a> Row<'a> {
         match values::resolve_currency(
             column_currency.as_deref(),
             hint.as_ref(),
-            currencies.file.as_deref(),
-            currencies.default.as_deref(),
+            currencies.file,
+            currencies.default,
         ) {
             Ok(c) => (amount, c),
             Err(e) => {
@@ -161,13 +160,16 @@ impl<'a> Row<'a> {
         &mut self,
         out: &mut ListingRow,
         cols: &Cols,
-        currencies: &Currencies,
+        currencies: Currencies<'_>,
         dialect: StatusDialect,
     ) {
         out.title = self.text(cols.get(Field::Title), values::MAX_TITLE);
         out.description = self.text(cols.get(Field::Description), values::MAX_DESCRIPTION);
-        let (price, currency) =
-            self.price_and_currency(cols.get(Field::Price), cols.get(Field::Currency), currencies);
+        let (price, currency) = self.price_and_currency(
+            cols.get(Field::Price),
+            cols.get(Field::Currency),
+            currencies,
+        );
         out.price = price;
         out.currency = currency;
         out.quantity = self.quantity(cols.get(Field::Quantity));
@@ -194,21 +196,22 @@ impl<'a> Row<'a> {
     }
 
     /// The key from the first of `cols` with a value; when all are empty,
-    /// the row is rejected naming `what` and "" is returned.
-    pub fn key(&mut self, cols: &[Option<usize>], what: &str) -> String {
+    /// the row is rejected with `empty` ("the "SKU" column is empty") and ""
+    /// is returned.
+    pub fn key(&mut self, cols: &[Option<usize>], empty: &str) -> String {
         for &c in cols {
             if let Some(k) = self.key_from(c) {
                 return k;
             }
         }
-        self.missing_key(cols.iter().flatten().next().copied(), what);
+        self.missing_key(cols.iter().flatten().next().copied(), empty);
         String::new()
     }
 
     /// A row without a key: named, never given an invented one.
-    pub fn missing_key(&mut self, col: Option<usize>, what: &str) {
+    pub fn missing_key(&mut self, col: Option<usize>, empty: &str) {
         let reason = format!(
-            "no key: {what} is empty. importdesk never invents a key: fill it in, \
+            "no key: {empty}. importdesk never invents a key: fill it in, \
              or choose the key column with --key COLUMN"
         );
         match col {

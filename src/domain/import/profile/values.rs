@@ -69,7 +69,10 @@ pub fn check_key(value: &str) -> Result<(), String> {
 // ---------------------------------------------------------------------------
 
 fn is_group_space(c: char) -> bool {
-    matches!(c, ' ' | '\u{A0}' | '\u{202F}' | '\u{2009}' | '\'' | '\u{2019}')
+    matches!(
+        c,
+        ' ' | '\u{A0}' | '\u{202F}' | '\u{2009}' | '\'' | '\u{2019}'
+    )
 }
 
 /// Parses an unsigned decimal written with an optional decimal mark and
@@ -170,10 +173,7 @@ pub fn parse_decimal(s: &str) -> Result<String, String> {
                 return Err(format!(
                     "{s:?} is ambiguous: is {mark:?} a decimal mark or a thousands separator? \
                      Write it without thousands separators (for example {}{} or {}.{})",
-                    before,
-                    after,
-                    before,
-                    after
+                    before, after, before, after
                 ));
             }
             Some(mark)
@@ -307,8 +307,13 @@ pub fn parse_price(s: &str) -> Result<Price, String> {
         prefix = p;
         core_start -= 1;
     }
-    let core = &s[core_start..=last];
-    let suffix = &s[last + 1..];
+    let mut core_end = last + 1;
+    // "5.": a trailing decimal mark belongs to the number too.
+    if s[core_end..].starts_with(['.', ',']) {
+        core_end += 1;
+    }
+    let core = &s[core_start..core_end];
+    let suffix = &s[core_end..];
 
     let negative = |t: &str| t.contains(['-', '−', '(', ')']);
     if negative(prefix) || negative(suffix) {
@@ -339,17 +344,24 @@ pub fn parse_price(s: &str) -> Result<Price, String> {
             }
         }
     };
-    let amount = parse_decimal(core).map_err(|e| {
-        if core == s {
-            e
-        } else {
-            format!("{s:?}: {e}")
-        }
-    })?;
+    let amount =
+        parse_decimal(core).map_err(|e| if core == s { e } else { format!("{s:?}: {e}") })?;
     Ok(Price { amount, currency })
 }
 
 fn currency_marker(part: &str) -> Option<CurrencyHint> {
+    // "US $" is "US$".
+    let compact: String = part.chars().filter(|c| !c.is_whitespace()).collect();
+    if let Some(&(symbol, candidates, default)) = SYMBOLS
+        .iter()
+        .find(|(sym, _, _)| compact.eq_ignore_ascii_case(sym))
+    {
+        return Some(CurrencyHint::Symbol {
+            symbol,
+            candidates,
+            default,
+        });
+    }
     // "USD", "usd", also "USD $".
     let words: Vec<&str> = part.split_whitespace().collect();
     if words.len() == 1 && words[0].len() == 3 && words[0].chars().all(|c| c.is_ascii_alphabetic())
@@ -360,20 +372,13 @@ fn currency_marker(part: &str) -> Option<CurrencyHint> {
     if words.len() == 2 {
         let a = currency_marker(words[0])?;
         let b = currency_marker(words[1])?;
-        return compatible(&a, &b).then(|| match a {
-            CurrencyHint::Code(_) => a,
-            _ => b,
-        });
+        let chosen = match a {
+            CurrencyHint::Code(_) => a.clone(),
+            _ => b.clone(),
+        };
+        return compatible(&a, &b).then_some(chosen);
     }
-    let part = part.trim();
-    SYMBOLS
-        .iter()
-        .find(|(sym, _, _)| part.eq_ignore_ascii_case(sym))
-        .map(|&(symbol, candidates, default)| CurrencyHint::Symbol {
-            symbol,
-            candidates,
-            default,
-        })
+    None
 }
 
 fn compatible(a: &CurrencyHint, b: &CurrencyHint) -> bool {
@@ -607,12 +612,14 @@ pub fn parse_date(s: &str) -> Result<DateTime<Utc>, String> {
 
 fn parse_date_inner(s: &str) -> Option<DateTime<Utc>> {
     // Split off a trailing zone abbreviation ("... PDT", "... UTC").
+    let known_zone = |z: &str| {
+        ZONES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(z))
+            .and_then(|&(_, h)| FixedOffset::east_opt(h * 3600))
+    };
     let (body, zone) = match s.rsplit_once(' ') {
-        Some((b, z)) if z.chars().all(|c| c.is_ascii_alphabetic()) && !z.is_empty() => {
-            let z = z.to_ascii_uppercase();
-            let hours = ZONES.iter().find(|(n, _)| *n == z).map(|&(_, h)| h)?;
-            (b.trim_end(), Some(FixedOffset::east_opt(hours * 3600)?))
-        }
+        Some((b, z)) if known_zone(z).is_some() => (b.trim_end(), known_zone(z)),
         _ => (s, None),
     };
     if let Some(d) = iso(body, zone) {
@@ -763,9 +770,7 @@ fn slashed_ambiguity(s: &str) -> Option<String> {
     let (date, _) = split_time(s);
     let (a, b, _) = slashed(date)?;
     (a <= 12 && b <= 12 && a != b).then(|| {
-        format!(
-            "{s:?} is ambiguous: month/day or day/month? Write it as ISO 8601 (YYYY-MM-DD)"
-        )
+        format!("{s:?} is ambiguous: month/day or day/month? Write it as ISO 8601 (YYYY-MM-DD)")
     })
 }
 
@@ -896,26 +901,59 @@ mod tests {
 
     #[test]
     fn currency_comes_from_the_column_then_the_price_then_the_defaults() {
-        assert_eq!(resolve(Some("GBP"), "5", None, Some("USD")).unwrap(), Some("GBP".into()));
-        assert_eq!(resolve(None, "£5", None, Some("USD")).unwrap(), Some("GBP".into()));
-        assert_eq!(resolve(None, "5 EUR", None, None).unwrap(), Some("EUR".into()));
-        assert_eq!(resolve(None, "5", None, Some("CHF")).unwrap(), Some("CHF".into()));
-        assert_eq!(resolve(None, "5", Some("GBP"), Some("CHF")).unwrap(), Some("GBP".into()));
+        assert_eq!(
+            resolve(Some("GBP"), "5", None, Some("USD")).unwrap(),
+            Some("GBP".into())
+        );
+        assert_eq!(
+            resolve(None, "£5", None, Some("USD")).unwrap(),
+            Some("GBP".into())
+        );
+        assert_eq!(
+            resolve(None, "5 EUR", None, None).unwrap(),
+            Some("EUR".into())
+        );
+        assert_eq!(
+            resolve(None, "5", None, Some("CHF")).unwrap(),
+            Some("CHF".into())
+        );
+        assert_eq!(
+            resolve(None, "5", Some("GBP"), Some("CHF")).unwrap(),
+            Some("GBP".into())
+        );
         assert_eq!(resolve(None, "5", None, None).unwrap(), None);
         // "$" is USD unless the file or --currency names another dollar.
         assert_eq!(resolve(None, "$5", None, None).unwrap(), Some("USD".into()));
-        assert_eq!(resolve(None, "$5", None, Some("CAD")).unwrap(), Some("CAD".into()));
-        assert_eq!(resolve(None, "$5", Some("AUD"), None).unwrap(), Some("AUD".into()));
-        assert_eq!(resolve(None, "$5", None, Some("EUR")).unwrap(), Some("USD".into()));
-        assert_eq!(resolve(Some("CAD"), "$5", None, None).unwrap(), Some("CAD".into()));
-        assert_eq!(resolve(None, "¥500", None, Some("CNY")).unwrap(), Some("CNY".into()));
+        assert_eq!(
+            resolve(None, "$5", None, Some("CAD")).unwrap(),
+            Some("CAD".into())
+        );
+        assert_eq!(
+            resolve(None, "$5", Some("AUD"), None).unwrap(),
+            Some("AUD".into())
+        );
+        assert_eq!(
+            resolve(None, "$5", None, Some("EUR")).unwrap(),
+            Some("USD".into())
+        );
+        assert_eq!(
+            resolve(Some("CAD"), "$5", None, None).unwrap(),
+            Some("CAD".into())
+        );
+        assert_eq!(
+            resolve(None, "¥500", None, Some("CNY")).unwrap(),
+            Some("CNY".into())
+        );
         // A contradiction, and a symbol without a usual meaning.
         let e = resolve(Some("USD"), "£5", None, None).unwrap_err();
         assert!(e.contains("USD") && e.contains('£'), "{e}");
         assert!(resolve(Some("USD"), "5 EUR", None, None).is_err());
         let e = resolve(None, "kr 100", None, None).unwrap_err();
         assert!(e.contains("--currency"), "{e}");
-        assert_eq!(resolve(None, "100 kr", None, Some("SEK")).unwrap(), Some("SEK".into()));
+        assert_eq!(
+            resolve(None, "100 kr", None, Some("SEK")).unwrap(),
+            Some("SEK".into())
+        );
     }
 
     #[test]
@@ -940,7 +978,11 @@ mod tests {
         assert_eq!(parse_quantity("2147483647").unwrap(), i32::MAX);
         assert!(parse_quantity("-1").unwrap_err().contains("negative"));
         assert!(parse_quantity("2.5").unwrap_err().contains("whole"));
-        assert!(parse_quantity("2147483648").unwrap_err().contains("too large"));
+        assert!(
+            parse_quantity("2147483648")
+                .unwrap_err()
+                .contains("too large")
+        );
         assert!(parse_quantity("1,000").unwrap_err().contains("ambiguous"));
         assert!(parse_quantity("three").is_err());
     }
@@ -964,7 +1006,11 @@ mod tests {
         ] {
             assert_eq!(parse_status(word).unwrap(), status, "{word}");
         }
-        assert!(parse_status("maybe").unwrap_err().contains("unknown status"));
+        assert!(
+            parse_status("maybe")
+                .unwrap_err()
+                .contains("unknown status")
+        );
         assert_eq!(parse_flag("TRUE"), Some(true));
         assert_eq!(parse_flag("false"), Some(false));
         assert_eq!(parse_flag("perhaps"), None);
@@ -978,10 +1024,19 @@ mod tests {
     fn iso_dates_and_times() {
         assert_eq!(date("2024-05-24"), "2024-05-24T00:00:00+00:00");
         assert_eq!(date("2024-05-24T18:30:00Z"), "2024-05-24T18:30:00+00:00");
-        assert_eq!(date("2024-05-24T18:30:00+02:00"), "2024-05-24T16:30:00+00:00");
+        assert_eq!(
+            date("2024-05-24T18:30:00+02:00"),
+            "2024-05-24T16:30:00+00:00"
+        );
         assert_eq!(date("2024-05-24 18:30:00+02"), "2024-05-24T16:30:00+00:00");
-        assert_eq!(date("2024-05-24 18:30:00 +0200"), "2024-05-24T16:30:00+00:00");
-        assert_eq!(date("2024-05-24T18:30:00.250Z"), "2024-05-24T18:30:00.250+00:00");
+        assert_eq!(
+            date("2024-05-24 18:30:00 +0200"),
+            "2024-05-24T16:30:00+00:00"
+        );
+        assert_eq!(
+            date("2024-05-24T18:30:00.250Z"),
+            "2024-05-24T18:30:00.250+00:00"
+        );
         assert_eq!(date("2020-04-23 22:19:51"), "2020-04-23T22:19:51+00:00");
         assert_eq!(date("2020-04-23 22:19"), "2020-04-23T22:19:00+00:00");
         assert_eq!(date("2020-04-23 22:19:51 UTC"), "2020-04-23T22:19:51+00:00");
@@ -1004,6 +1059,7 @@ mod tests {
         assert_eq!(date("24/05/2024"), "2024-05-24T00:00:00+00:00");
         assert_eq!(date("05/05/2024"), "2024-05-05T00:00:00+00:00");
         assert_eq!(date("05/24/2024 13:45"), "2024-05-24T13:45:00+00:00");
+        assert_eq!(date("05/24/2024 1:45 PM"), "2024-05-24T13:45:00+00:00");
         assert_eq!(date("24.05.2024"), "2024-05-24T00:00:00+00:00");
         let e = parse_date("05/06/2024").unwrap_err();
         assert!(e.contains("ambiguous"), "{e}");
@@ -1019,14 +1075,21 @@ mod tests {
         // Characters, not bytes: 500 emoji are 2000 bytes but within 500.
         assert!(check_text(&"🎁".repeat(500), MAX_TITLE).is_ok());
         let e = check_text(&"x".repeat(501), MAX_TITLE).unwrap_err();
-        assert!(e.contains("too long") && e.contains("501") && e.contains("500"), "{e}");
+        assert!(
+            e.contains("too long") && e.contains("501") && e.contains("500"),
+            "{e}"
+        );
         assert!(check_text("a\0b", 10).unwrap_err().contains("NUL"));
         // U+FFFD and control characters are data in text...
         assert!(check_text("Caf\u{FFFD} \u{1b}[31m", 100).is_ok());
         // ...but not in a key.
         assert!(check_key("CAF\u{FFFD}-1").unwrap_err().contains("U+FFFD"));
         assert!(check_key("A\tB").unwrap_err().contains("control"));
-        assert!(check_key(&"K".repeat(201)).unwrap_err().contains("too long"));
+        assert!(
+            check_key(&"K".repeat(201))
+                .unwrap_err()
+                .contains("too long")
+        );
         assert!(check_key("SKU-1").is_ok());
         assert_eq!(clean("  x  "), Some("x"));
         assert_eq!(clean(" \u{A0} "), None);
