@@ -390,3 +390,66 @@ async fn two_imports_for_one_seller_never_interleave() {
         150_000
     );
 }
+
+#[tokio::test]
+async fn a_file_without_a_column_never_clears_that_column() {
+    let t = TestDb::new().await;
+    let (_dir, path) = csv_file("listings.csv", &sample());
+    import_json(&t, &path, "acme", &[], 0);
+    let (_dir2, narrow) = csv_file("prices.csv", "sku,price\nLAMP-1,18.00\nMUG-2,4.5\n");
+    let out = import_json(&t, &narrow, "acme", &[], 0);
+    assert_eq!(out["counts"]["updated"], 1);
+    assert_eq!(out["counts"]["unchanged"], 1);
+    let row = t
+        .client()
+        .await
+        .query_one(
+            "SELECT price::text, description, currency, quantity, status FROM listings WHERE sku = 'LAMP-1'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "18.00");
+    assert_eq!(row.get::<_, String>(1), "Warm light, <b>solid</b> brass");
+    assert_eq!(row.get::<_, String>(2), "USD");
+    assert_eq!(row.get::<_, i32>(3), 3);
+    assert_eq!(row.get::<_, String>(4), "active");
+}
+
+#[tokio::test]
+async fn every_profile_fixture_imports() {
+    let t = TestDb::new().await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/profiles");
+    for (file, profile) in [
+        ("native.csv", "native"),
+        ("ebay_file_exchange.csv", "ebay"),
+        ("ebay_seller_hub.csv", "ebay"),
+        ("etsy.csv", "etsy"),
+        ("shopify.csv", "shopify"),
+        ("woocommerce.csv", "woocommerce"),
+        ("magento.csv", "magento"),
+    ] {
+        // The fixtures are messy on purpose: some rows are rejected.
+        let seller = file.trim_end_matches(".csv");
+        let out = import_json(&t, &dir.join(file), seller, &["--skip-invalid"], 0);
+        assert_eq!(out["profile"], profile, "{file}");
+        assert_eq!(out["profile_detected"], true, "{file}");
+        let c = &out["counts"];
+        let created = c["created"].as_i64().unwrap();
+        assert!(created > 0, "{file}: {out}");
+        assert_eq!(
+            c["rows_read"].as_i64().unwrap(),
+            created + c["rejected"].as_i64().unwrap(),
+            "{file}"
+        );
+        assert_eq!(
+            count(
+                &t,
+                &format!("SELECT count(*) FROM listings WHERE seller_id = '{seller}'")
+            )
+            .await,
+            created,
+            "{file}"
+        );
+    }
+}

@@ -66,11 +66,12 @@ pub const DELETE_DUPLICATES: &str = "DELETE FROM import_staging WHERE sku IN (
 
 pub const COUNT_STAGED: &str = "SELECT count(*) FROM import_staging";
 
-/// `status` is NOT NULL: an empty status keeps the current one on update and
-/// means `active` for a new listing.
+/// An empty status or currency keeps the current one on update (status is
+/// NOT NULL and means `active` for a new listing; a currency may come from a
+/// price symbol on some rows only).
 fn staged_value(column: &str) -> String {
-    if column == "status" {
-        "coalesce(s.status, l.status)".to_string()
+    if column == "status" || column == "currency" {
+        format!("coalesce(s.{column}, l.{column})")
     } else {
         format!("s.{column}")
     }

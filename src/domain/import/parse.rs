@@ -30,6 +30,9 @@ pub(super) struct HeaderInfo {
     pub key: String,
     pub unknown_columns: Vec<String>,
     pub size: u64,
+    /// The listing columns this file provides: an update never clears a
+    /// column the file does not have.
+    pub columns: Vec<&'static str>,
 }
 
 pub(super) enum Event {
@@ -106,6 +109,7 @@ pub(super) fn parse_file(
         key: mapping.key_description(),
         unknown_columns: mapping.unknown_columns.clone(),
         size: csv.size,
+        columns: provided_columns(&mapping),
     };
     if tx.blocking_send(Event::Header(header)).is_err() {
         summary.aborted = true;
@@ -240,6 +244,16 @@ pub(super) fn parse_file(
         Err(e) => summary.file_error = Some(from_file_error(e)),
     }
     summary
+}
+
+/// Currency is always offered: it may come from a price's symbol or
+/// `--currency`, and an absent one never clears the current value.
+fn provided_columns(mapping: &Mapping) -> Vec<&'static str> {
+    crate::db::queries::import::DATA_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| *c == "currency" || mapping.columns().iter().any(|(f, _)| f.name() == *c))
+        .collect()
 }
 
 /// Some exports end every row with a delimiter: extra empty fields are fine.

@@ -312,11 +312,11 @@ async fn load_and_merge(
 
     let staged: i64 = tx.query_one(sql::COUNT_STAGED, &[]).await?.get(0);
     debug_assert!(staged as u64 <= staged_rows);
-    let columns = sql::DATA_COLUMNS;
+    let columns = header.columns.as_slice();
     let changes = if req.dry_run {
         let rows = tx
             .query(
-                &sql::preview_changes(&columns),
+                &sql::preview_changes(columns),
                 &[&req.seller, &(KEPT_ERRORS as i64)],
             )
             .await?;
@@ -331,12 +331,15 @@ async fn load_and_merge(
     } else {
         None
     };
-    let updated: i64 = tx
-        .query_one(&sql::update_changed(&columns), &[&req.seller])
-        .await?
-        .get(0);
+    let updated: i64 = if columns.is_empty() {
+        0
+    } else {
+        tx.query_one(&sql::update_changed(columns), &[&req.seller])
+            .await?
+            .get(0)
+    };
     let created: i64 = tx
-        .query_one(&sql::insert_new(&columns), &[&req.seller])
+        .query_one(&sql::insert_new(columns), &[&req.seller])
         .await?
         .get(0);
     let counts = Counts {
