@@ -366,3 +366,38 @@ fn usage_errors_exit_2() {
     let run = common::run_cli("postgresql:///unused", &["rollback"], None);
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
+
+#[test]
+fn missing_server_binaries_give_an_actionable_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
+        .args(["--data-dir", dir.path().to_str().unwrap(), "db", "start"])
+        .env("IMPORTDESK_PG_BINDIR", dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("PGHOST")
+        .env_remove("PGDATABASE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("IMPORTDESK_PG_BINDIR") && err.contains("has no initdb"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unusable_data_directory_is_named() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
+        .args(["--data-dir", file.path().to_str().unwrap(), "db", "start"])
+        .env_remove("DATABASE_URL")
+        .env_remove("PGHOST")
+        .env_remove("PGDATABASE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot create the data directory"), "{err}");
+    assert!(err.contains(file.path().to_str().unwrap()), "{err}");
+}

@@ -404,3 +404,58 @@ async fn a_rollback_whose_backend_is_terminated_changes_nothing_and_can_be_retri
     assert_eq!(retry.code, 0, "{}", retry.stderr);
     assert_eq!(dump_listings(&t).await, before);
 }
+
+/// On a terminal, without --yes, the CLI shows the preview and asks; Enter
+/// alone (the default) cancels, `y` confirms.
+#[tokio::test]
+async fn on_a_terminal_rollback_shows_the_preview_and_asks() {
+    let (t, _dirs, id, before) = seeded().await;
+    let command = format!(
+        "{} --database-url '{}' rollback {id}",
+        env!("CARGO_BIN_EXE_importdesk"),
+        t.url()
+    );
+    let in_pty = |answer: &str| {
+        use std::io::Write;
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("script(1) from util-linux");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, screen) = in_pty("\n");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(
+        screen.contains("2 to delete (created by the import), 2 to restore, 0 to skip"),
+        "{screen}"
+    );
+    assert!(screen.contains("Roll back? [y/N]"), "{screen}");
+    assert!(
+        screen.contains("cancelled; nothing was changed"),
+        "{screen}"
+    );
+    assert_ne!(dump_listings(&t).await, before);
+
+    let (code, screen) = in_pty("y\n");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(
+        screen.contains(&format!(
+            "import #{id} rolled back: 2 restored, 2 deleted, 0 skipped"
+        )),
+        "{screen}"
+    );
+    assert_eq!(dump_listings(&t).await, before);
+}
