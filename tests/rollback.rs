@@ -459,3 +459,41 @@ async fn on_a_terminal_rollback_shows_the_preview_and_asks() {
     );
     assert_eq!(dump_listings(&t).await, before);
 }
+
+/// An edit made with the capture triggers bypassed is invisible to the fast
+/// preview, but the rollback compares every listing inside its transaction:
+/// a confirmed plan is refused as changed, and a plain rollback skips it.
+#[tokio::test]
+async fn an_edit_behind_the_triggers_back_is_never_overwritten() {
+    let (t, _dirs, id, _before) = seeded().await;
+    let preview = rollback(&t, &[&id.to_string(), "--preview", "--json"]).json();
+    let fingerprint = preview["preview"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.client()
+        .await
+        .batch_execute(
+            "BEGIN; SET LOCAL session_replication_role = replica;
+             UPDATE listings SET title = 'bypassed' WHERE sku = 'A'; COMMIT;",
+        )
+        .await
+        .unwrap();
+    let run = rollback(
+        &t,
+        &[&id.to_string(), "--yes", "--expect", &fingerprint, "--json"],
+    );
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    assert_eq!(run.json()["refused"], "plan_changed");
+    let out = rollback(&t, &[&id.to_string(), "--yes", "--json"]).json();
+    assert_eq!(out["skipped"], 1);
+    assert_eq!(out["skipped_listings"][0]["sku"], "A");
+    let title: String = t
+        .client()
+        .await
+        .query_one("SELECT title FROM listings WHERE sku = 'A'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(title, "bypassed");
+}

@@ -85,6 +85,15 @@ fn row_of(alias: &str) -> String {
 /// ('I'/'U'), the action ('delete'/'restore'/'skip') and the skip reason
 /// ('edited'/'deleted'/'referenced'). `$1` is the import id.
 pub fn classify(referenced: &str) -> String {
+    classify_rows(
+        referenced,
+        "import_audit.log_listings a",
+        "a.audit_import_id = $1 AND a.audit_image = 'N'",
+    )
+}
+
+/// The classification over the after-images `a` that `from` and `filter` select.
+fn classify_rows(referenced: &str, from: &str, filter: &str) -> String {
     let changed = format!("{} IS DISTINCT FROM {}", row_of("l"), row_of("a"));
     format!(
         "SELECT a.sku, a.audit_op::text AS import_op, a.audit_change_id,
@@ -96,32 +105,79 @@ pub fn classify(referenced: &str) -> String {
                 CASE WHEN l.sku IS NULL THEN 'deleted'
                      WHEN {changed} THEN 'edited'
                      WHEN a.audit_op = 'I' AND {referenced} THEN 'referenced' END AS reason
-           FROM import_audit.log_listings a
+           FROM {from}
            LEFT JOIN listings l ON l.seller_id = a.seller_id AND l.sku = a.sku
-          WHERE a.audit_import_id = $1 AND a.audit_image = 'N'"
+          WHERE {filter}"
     )
 }
 
-/// Counts per action and reason, and an order-independent fingerprint of
-/// the whole plan (which key gets which action).
-pub fn summarise(plan_source: &str) -> String {
+/// The import's row in the history, for the plan: seller, change-log
+/// position at commit, created and updated counts.
+pub const PLAN_BASE: &str = "SELECT seller_id, coalesce(last_change_id, 0), created, updated
+       FROM import_audit.imports WHERE id = $1";
+
+/// The plan restricted to the listings that can differ from "delete what the
+/// import created, restore what it updated": those changed after the import
+/// (the log's tail after `$3`, the import's position) and, when other tables
+/// reference listings, the created ones that are referenced. Every other
+/// listing still equals the import's after-image. `$1` import, `$2` seller.
+pub fn candidates(referenced: &str) -> String {
+    let keys = format!(
+        "(SELECT t.sku FROM import_audit.log_listings t
+           WHERE t.audit_change_id > $3 AND t.seller_id = $2
+          UNION
+          SELECT a.sku FROM import_audit.log_listings a
+           WHERE {referenced} AND a.audit_import_id = $1 AND a.audit_image = 'N'
+             AND a.audit_op = 'I' AND a.seller_id = $2) k
+         JOIN import_audit.log_listings a
+           ON a.audit_import_id = $1 AND a.audit_image = 'N' AND a.seller_id = $2 AND a.sku = k.sku"
+    );
+    classify_rows(referenced, &keys, "true")
+}
+
+/// Skipped listings of a plan, by what the import did and why, and an
+/// order-independent hash of (reason, key): with the import's own counts this
+/// is the plan's fingerprint.
+pub fn skip_summary(plan_source: &str) -> String {
     format!(
-        "SELECT count(*) FILTER (WHERE action = 'delete'),
-                count(*) FILTER (WHERE action = 'restore'),
-                count(*) FILTER (WHERE action = 'skip'),
+        "SELECT count(*) FILTER (WHERE import_op = 'I'),
+                count(*) FILTER (WHERE import_op = 'U'),
                 count(*) FILTER (WHERE reason = 'edited'),
                 count(*) FILTER (WHERE reason = 'deleted'),
                 count(*) FILTER (WHERE reason = 'referenced'),
-                coalesce(sum(hashtextextended(action || ':' || sku, 7)::numeric), 0)::text
-           FROM ({plan_source}) p"
+                coalesce(sum(hashtextextended(reason || ':' || sku, 7)::numeric), 0)::text
+           FROM ({plan_source}) p WHERE p.action = 'skip'"
     )
 }
 
-/// One page of the plan in key order, for one action, after `$2` (keyset
-/// pagination), `$3` rows; with, for skipped listings, the latest later
-/// change (who, when, what) and, for restored ones, the per-field diff
-/// current -> restored.
-pub fn page(referenced: &str) -> String {
+/// Deletions and restores the executed plan holds.
+pub const PLAN_ACTIONS: &str = "SELECT count(*) FILTER (WHERE action = 'delete'),
+            count(*) FILTER (WHERE action = 'restore')
+       FROM rollback_plan";
+
+/// A page of skipped listings in key order after `$4`, `$5` rows, with the
+/// latest change after the import (who, when, what). `$1..$3` as in `candidates`.
+pub fn page_skipped(referenced: &str) -> String {
+    format!(
+        "SELECT p.sku, p.reason, later.audit_actor, later.audit_at, later.audit_op::text
+           FROM ({candidates}) p
+           LEFT JOIN LATERAL (
+                SELECT x.audit_actor, x.audit_at, x.audit_op
+                  FROM import_audit.log_listings x
+                 WHERE x.audit_change_id > $3 AND x.seller_id = $2 AND x.sku = p.sku
+                   AND x.audit_rollback_of IS NULL
+                 ORDER BY x.audit_change_id DESC LIMIT 1) later ON true
+          WHERE p.action = 'skip' AND ($4::text IS NULL OR p.sku > $4)
+          ORDER BY p.sku
+          LIMIT $5",
+        candidates = candidates(referenced)
+    )
+}
+
+/// A page of listings to delete (`$6` = 'I') or restore (`$6` = 'U') in key
+/// order after `$4`, `$5` rows, with for restores the per-field diff
+/// current -> restored. Walks the import's rows through its key-ordered index.
+pub fn page_reverted(referenced: &str) -> String {
     let diff_pairs: Vec<String> = restored_columns()
         .iter()
         .map(|c| {
@@ -132,26 +188,20 @@ pub fn page(referenced: &str) -> String {
         })
         .collect();
     format!(
-        "SELECT p.sku, p.action, p.reason, later.audit_actor, later.audit_at, later.audit_op::text,
-                CASE WHEN p.action = 'restore' THEN jsonb_strip_nulls(jsonb_build_object({diff})) END
-           FROM ({classify}) p
-           LEFT JOIN listings l
-                  ON p.action = 'restore' AND l.seller_id = $5 AND l.sku = p.sku
+        "SELECT a.sku,
+                CASE WHEN a.audit_op = 'U' THEN jsonb_strip_nulls(jsonb_build_object({diff})) END
+           FROM import_audit.log_listings a
+           LEFT JOIN listings l ON a.audit_op = 'U' AND l.seller_id = $2 AND l.sku = a.sku
            LEFT JOIN import_audit.log_listings b
-                  ON p.action = 'restore' AND b.audit_import_id = $1 AND b.audit_image = 'O'
-                 AND b.seller_id = $5 AND b.sku = p.sku
-           LEFT JOIN LATERAL (
-                SELECT x.audit_actor, x.audit_at, x.audit_op
-                  FROM import_audit.log_listings x
-                 WHERE p.action = 'skip' AND x.seller_id = $5 AND x.sku = p.sku
-                   AND x.audit_change_id > p.audit_change_id
-                   AND x.audit_rollback_of IS NULL
-                 ORDER BY x.audit_change_id DESC LIMIT 1) later ON true
-          WHERE p.action = $4 AND ($2::text IS NULL OR p.sku > $2)
-          ORDER BY p.sku
-          LIMIT $3",
+                  ON a.audit_op = 'U' AND b.audit_import_id = $1 AND b.audit_image = 'O'
+                 AND b.seller_id = $2 AND b.sku = a.sku
+          WHERE a.audit_import_id = $1 AND a.audit_image = 'N' AND a.seller_id = $2
+            AND a.audit_op = $6::text::\"char\" AND ($4::text IS NULL OR a.sku > $4)
+            AND a.sku NOT IN (SELECT c.sku FROM ({candidates}) c WHERE c.action = 'skip')
+          ORDER BY a.sku
+          LIMIT $5",
         diff = diff_pairs.join(", "),
-        classify = classify(referenced)
+        candidates = candidates(referenced)
     )
 }
 

@@ -63,17 +63,48 @@ pub(super) async fn referenced_condition(client: &impl GenericClient) -> Result<
     Ok(sql::referenced_expr(&fks))
 }
 
-pub(super) fn counts_from(row: &tokio_postgres::Row) -> (PlanCounts, String) {
+/// The import's facts a plan starts from.
+pub(super) struct PlanBase {
+    pub seller: String,
+    pub last_change_id: i64,
+    pub created: i64,
+    pub updated: i64,
+}
+
+pub(super) async fn plan_base(client: &impl GenericClient, import_id: i64) -> Result<PlanBase> {
+    let row = client.query_one(sql::PLAN_BASE, &[&import_id]).await?;
+    Ok(PlanBase {
+        seller: row.get(0),
+        last_change_id: row.get(1),
+        created: row.get(2),
+        updated: row.get(3),
+    })
+}
+
+/// Counts and fingerprint from the skip summary (`sql::skip_summary`) and
+/// the numbers of deletions and restores.
+pub(super) fn counts_from(
+    row: &tokio_postgres::Row,
+    delete: i64,
+    restore: i64,
+) -> (PlanCounts, String) {
+    let skipped_created: i64 = row.get(0);
+    let skipped_updated: i64 = row.get(1);
     let counts = PlanCounts {
-        delete: row.get(0),
-        restore: row.get(1),
-        skip: row.get(2),
-        skipped_edited: row.get(3),
-        skipped_deleted: row.get(4),
-        skipped_referenced: row.get(5),
+        delete,
+        restore,
+        skip: skipped_created + skipped_updated,
+        skipped_edited: row.get(2),
+        skipped_deleted: row.get(3),
+        skipped_referenced: row.get(4),
     };
-    let hash: String = row.get(6);
+    let hash: String = row.get(5);
     (counts, fingerprint(&counts, &hash))
+}
+
+/// (skipped among created, skipped among updated) of a skip summary row.
+pub(super) fn skipped_by_op(row: &tokio_postgres::Row) -> (i64, i64) {
+    (row.get(0), row.get(1))
 }
 
 fn fingerprint(c: &PlanCounts, hash: &str) -> String {
@@ -83,18 +114,29 @@ fn fingerprint(c: &PlanCounts, hash: &str) -> String {
 }
 
 /// Counts and fingerprint of the plan (or why the import is not eligible).
-/// Reads only: nothing is locked while a person looks at it.
+/// Reads only: nothing is locked while a person looks at it. Only the
+/// listings changed after the import are compared (see `sql::candidates`),
+/// so a million-row import previews in milliseconds.
 pub async fn preview(db: &Database, import_id: i64) -> Result<Result<Preview, Ineligible>> {
     let client = db.client().await?;
     let import = match eligibility(&**client, import_id).await? {
         Ok(i) => i,
         Err(why) => return Ok(Err(why)),
     };
+    let base = plan_base(&**client, import_id).await?;
     let referenced = referenced_condition(&**client).await?;
     let row = client
-        .query_one(&sql::summarise(&sql::classify(&referenced)), &[&import_id])
+        .query_one(
+            &sql::skip_summary(&sql::candidates(&referenced)),
+            &[&import_id, &base.seller, &base.last_change_id],
+        )
         .await?;
-    let (counts, fingerprint) = counts_from(&row);
+    let (skip_created, skip_updated) = skipped_by_op(&row);
+    let (counts, fingerprint) = counts_from(
+        &row,
+        base.created - skip_created,
+        base.updated - skip_updated,
+    );
     Ok(Ok(Preview {
         import_id,
         seller: import.seller_id,
@@ -116,31 +158,58 @@ pub async fn preview_page(
     limit: i64,
 ) -> Result<Vec<PlanItem>> {
     let client = db.client().await?;
+    let base = plan_base(&**client, import_id).await?;
     let referenced = referenced_condition(&**client).await?;
+    let item = |sku: String| PlanItem {
+        sku,
+        action: section,
+        reason: None,
+        changed_by: None,
+        changed_at: None,
+        change: None,
+        diff: None,
+    };
+    let common: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
+        &import_id,
+        &seller,
+        &base.last_change_id,
+        &after_sku,
+        &limit,
+    ];
+    if section == Section::Skip {
+        let rows = client
+            .query(&sql::page_skipped(&referenced), &common)
+            .await?;
+        return Ok(rows
+            .iter()
+            .map(|r| PlanItem {
+                reason: r.get(1),
+                changed_by: r.get(2),
+                changed_at: r.get(3),
+                change: r.get::<_, Option<String>>(4).map(|op| {
+                    match op.as_str() {
+                        "U" => "update",
+                        "D" => "delete",
+                        "T" => "truncate",
+                        _ => "insert",
+                    }
+                    .to_string()
+                }),
+                ..item(r.get(0))
+            })
+            .collect());
+    }
+    let op = if section == Section::Delete { "I" } else { "U" };
+    let mut params = common.to_vec();
+    params.push(&op);
     let rows = client
-        .query(
-            &sql::page(&referenced),
-            &[&import_id, &after_sku, &limit, &section.as_str(), &seller],
-        )
+        .query(&sql::page_reverted(&referenced), &params)
         .await?;
     Ok(rows
         .iter()
         .map(|r| PlanItem {
-            sku: r.get(0),
-            action: section,
-            reason: r.get(2),
-            changed_by: r.get(3),
-            changed_at: r.get(4),
-            change: r.get::<_, Option<String>>(5).map(|op| {
-                match op.as_str() {
-                    "U" => "update",
-                    "D" => "delete",
-                    "T" => "truncate",
-                    _ => "insert",
-                }
-                .to_string()
-            }),
-            diff: r.get(6),
+            diff: r.get(1),
+            ..item(r.get(0))
         })
         .collect())
 }
