@@ -137,7 +137,9 @@ async fn run_locked(
             actual: fingerprint.clone(),
             message: format!(
                 "the rollback plan of import #{id} changed since the preview you confirmed \
-                 (now: {} to delete, {} to restore, {} to skip); nothing was changed — preview it again",
+                 (now: {} to delete, {} to restore, {} to skip); nothing was changed — preview it again. \
+                 If the preview still shows the old plan, a listing was changed with the change capture \
+                 bypassed: a rollback without --expect skips it",
                 counts.delete, counts.restore, counts.skip
             ),
         }
