@@ -497,3 +497,75 @@ async fn an_edit_behind_the_triggers_back_is_never_overwritten() {
         .get(0);
     assert_eq!(title, "bypassed");
 }
+
+#[tokio::test]
+async fn killing_importdesk_mid_rollback_changes_nothing() {
+    let (t, _dirs, id, before) = seeded().await;
+    let applied = dump_listings(&t).await;
+    let mut blocker = t.db.connect_dedicated().await.unwrap();
+    let tx = blocker.transaction().await.unwrap();
+    tx.batch_execute("SELECT 1 FROM listings WHERE sku = 'B' FOR UPDATE")
+        .await
+        .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
+        .args([
+            "--database-url",
+            &t.url(),
+            "rollback",
+            &id.to_string(),
+            "--yes",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let c = t.client().await;
+    let mut waiting = false;
+    for _ in 0..400 {
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if n > 0 {
+            waiting = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(waiting, "the rollback never reached the row locks");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    tx.rollback().await.unwrap();
+    // The server ends the orphaned transaction; nothing it did survives.
+    for _ in 0..200 {
+        let busy: i64 = c
+            .query_one(
+                "SELECT (SELECT count(*) FROM pg_stat_activity
+                          WHERE datname = current_database()
+                            AND (state = 'idle in transaction' OR wait_event_type = 'Lock'))
+                      + (SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                          WHERE l.locktype = 'advisory' AND d.datname = current_database())",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if busy == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(dump_listings(&t).await, applied);
+    assert_eq!(
+        t.cli(&["show", &id.to_string(), "--json"]).json()["status"],
+        "completed"
+    );
+    let retry = rollback(&t, &[&id.to_string(), "--yes"]);
+    assert_eq!(retry.code, 0, "{}", retry.stderr);
+    assert_eq!(dump_listings(&t).await, before);
+}
