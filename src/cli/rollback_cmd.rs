@@ -142,12 +142,17 @@ struct FirstPages {
 }
 
 async fn first_pages(db: &Database, p: &Preview) -> Result<FirstPages> {
-    let page =
-        |section| rollback::preview_page(db, p.import_id, &p.seller, section, None, PREVIEW_ROWS);
+    // An empty section is not queried: there is nothing to page through.
+    let page = |section, count: i64| async move {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        rollback::preview_page(db, p.import_id, &p.seller, section, None, PREVIEW_ROWS).await
+    };
     Ok(FirstPages {
-        delete: page(Section::Delete).await?,
-        restore: page(Section::Restore).await?,
-        skip: page(Section::Skip).await?,
+        delete: page(Section::Delete, p.counts.delete).await?,
+        restore: page(Section::Restore, p.counts.restore).await?,
+        skip: page(Section::Skip, p.counts.skip).await?,
     })
 }
 

@@ -130,7 +130,8 @@ pub fn candidates(referenced: &str) -> String {
            WHERE {referenced} AND a.audit_import_id = $1 AND a.audit_image = 'N'
              AND a.audit_op = 'I' AND a.seller_id = $2) k
          JOIN import_audit.log_listings a
-           ON a.audit_import_id = $1 AND a.audit_image = 'N' AND a.seller_id = $2 AND a.sku = k.sku"
+           ON a.audit_import_id = $1 AND a.audit_image = 'N' AND a.audit_op IN ('I', 'U')
+          AND a.seller_id = $2 AND a.sku = k.sku"
     );
     classify_rows(referenced, &keys, "true")
 }
@@ -194,7 +195,7 @@ pub fn page_reverted(referenced: &str) -> String {
            LEFT JOIN listings l ON a.audit_op = 'U' AND l.seller_id = $2 AND l.sku = a.sku
            LEFT JOIN import_audit.log_listings b
                   ON a.audit_op = 'U' AND b.audit_import_id = $1 AND b.audit_image = 'O'
-                 AND b.seller_id = $2 AND b.sku = a.sku
+                 AND b.audit_op = 'U' AND b.seller_id = $2 AND b.sku = a.sku
           WHERE a.audit_import_id = $1 AND a.audit_image = 'N' AND a.seller_id = $2
             AND a.audit_op = $6::text::\"char\" AND ($4::text IS NULL OR a.sku > $4)
             AND a.sku NOT IN (SELECT c.sku FROM ({candidates}) c WHERE c.action = 'skip')
@@ -245,7 +246,8 @@ pub fn restore_updated() -> String {
             UPDATE listings l SET {}
               FROM rollback_plan p
               JOIN import_audit.log_listings b
-                ON b.audit_import_id = $2 AND b.audit_image = 'O' AND b.sku = p.sku AND b.seller_id = $1
+                ON b.audit_import_id = $2 AND b.audit_image = 'O' AND b.audit_op = 'U'
+               AND b.sku = p.sku AND b.seller_id = $1
              WHERE p.action = 'restore' AND l.seller_id = $1 AND l.sku = p.sku
             RETURNING 1)
          SELECT count(*) FROM restored",
