@@ -54,17 +54,28 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<AuditEntry>> {
     let rows = client.query(sql::LIST, &[&before, &limit]).await?;
-    Ok(rows
-        .iter()
-        .map(|r| AuditEntry {
-            id: r.get(0),
-            at: r.get(1),
-            actor: r.get(2),
-            db_role: r.get(3),
-            action: r.get(4),
-            seller_id: r.get(5),
-            import_id: r.get(6),
-            details: r.get(7),
-        })
-        .collect())
+    Ok(rows.iter().map(entry).collect())
+}
+
+/// The entries about one import, newest first.
+pub async fn for_import(
+    client: &impl GenericClient,
+    import_id: i64,
+    limit: i64,
+) -> Result<Vec<AuditEntry>> {
+    let rows = client.query(sql::FOR_IMPORT, &[&import_id, &limit]).await?;
+    Ok(rows.iter().map(entry).collect())
+}
+
+fn entry(r: &tokio_postgres::Row) -> AuditEntry {
+    AuditEntry {
+        id: r.get(0),
+        at: r.get(1),
+        actor: r.get(2),
+        db_role: r.get(3),
+        action: r.get(4),
+        seller_id: r.get(5),
+        import_id: r.get(6),
+        details: r.get(7),
+    }
 }

@@ -6,3 +6,10 @@ pub const LIST: &str = "SELECT id, at, actor, db_role, action, seller_id, import
       WHERE ($1::bigint IS NULL OR id < $1)
       ORDER BY id DESC
       LIMIT $2";
+
+/// One import's entries, newest first (the rollback result with its skipped keys).
+pub const FOR_IMPORT: &str = "SELECT id, at, actor, db_role, action, seller_id, import_id, details
+       FROM import_audit.audit_log
+      WHERE import_id = $1
+      ORDER BY id DESC
+      LIMIT $2";
