@@ -11,3 +11,4 @@ pub mod demo;
 pub mod domain;
 pub mod logging;
 pub mod text;
+pub mod tui;

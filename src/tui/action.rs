@@ -1,0 +1,311 @@
+//! Messages of the console's Elm loop: an [`Action`] is something that
+//! happened (a key, a resize, a reply from the database); an [`Effect`] is
+//! work `update` asks the worker to do. Every request carries a [`ReqId`];
+//! a reply whose id is no longer awaited is stale and dropped.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
+
+use crate::domain::audit::AuditEntry;
+use crate::domain::history::{HistoryFilter, ImportSummary};
+use crate::domain::import::{ImportOutcome, ProfileKind, Progress};
+use crate::domain::rollback::{ConflictMode, PlanItem, Preview, RollbackOutcome, Section};
+
+/// Identifies one request; replies carry it back.
+pub type ReqId = u64;
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// The console has just opened: load the first screen.
+    Init,
+    Key(KeyEvent),
+    Resize(u16, u16),
+    /// Once a second, only while something is in progress or the database
+    /// connection is lost (nothing is redrawn while idle).
+    Tick,
+    HistoryLoaded {
+        req: ReqId,
+        result: Result<Vec<HistoryRow>, Failure>,
+    },
+    /// Whether the import can be rolled back now (`Err(reason)` if not).
+    EligibilityChecked {
+        req: ReqId,
+        id: i64,
+        result: Result<Result<(), String>, Failure>,
+    },
+    DetailLoaded {
+        req: ReqId,
+        result: Result<Option<Box<DetailData>>, Failure>,
+    },
+    AuditLoaded {
+        req: ReqId,
+        result: Result<Vec<AuditRow>, Failure>,
+    },
+    /// Reply to [`Effect::RollbackCheck`].
+    RollbackChecked {
+        req: ReqId,
+        result: Result<Result<(), String>, Failure>,
+    },
+    PreviewReady {
+        req: ReqId,
+        result: Result<Result<Preview, String>, Failure>,
+    },
+    PageLoaded {
+        req: ReqId,
+        section: Section,
+        result: Result<Vec<PlanItem>, Failure>,
+    },
+    RollbackDone {
+        req: ReqId,
+        result: Result<Box<RollbackOutcome>, RollbackFailure>,
+    },
+    Completed {
+        req: ReqId,
+        completion: Completion,
+    },
+    ImportProgress {
+        req: ReqId,
+        progress: Progress,
+    },
+    ImportDone {
+        req: ReqId,
+        result: Result<Box<ImportOutcome>, Failure>,
+    },
+    Pong {
+        req: ReqId,
+        result: Result<(), Failure>,
+    },
+}
+
+/// Work for the worker. Nothing here holds a transaction open between
+/// effects: the rollback's decision is protected by the preview fingerprint.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    LoadHistory {
+        req: ReqId,
+        filter: HistoryFilter,
+    },
+    CheckEligibility {
+        req: ReqId,
+        id: i64,
+    },
+    LoadDetail {
+        req: ReqId,
+        id: i64,
+    },
+    LoadAudit {
+        req: ReqId,
+        before: Option<i64>,
+        limit: i64,
+    },
+    RollbackCheck {
+        req: ReqId,
+        id: i64,
+    },
+    RollbackPreview {
+        req: ReqId,
+        id: i64,
+    },
+    RollbackPage {
+        req: ReqId,
+        id: i64,
+        seller: String,
+        section: Section,
+        after: Option<String>,
+        limit: i64,
+    },
+    RollbackExecute {
+        req: ReqId,
+        id: i64,
+        mode: ConflictMode,
+        expect: String,
+    },
+    Complete {
+        req: ReqId,
+        input: String,
+    },
+    Import {
+        req: ReqId,
+        spec: ImportSpec,
+    },
+    Ping {
+        req: ReqId,
+    },
+}
+
+/// What the import form asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportSpec {
+    pub path: PathBuf,
+    pub seller: String,
+    /// `None`: detect from the header.
+    pub profile: Option<ProfileKind>,
+    pub dry_run: bool,
+    pub skip_invalid: bool,
+}
+
+/// A failed request: the message to show, and whether the database
+/// connection is gone (then the console shows a banner and reconnects).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub message: String,
+    pub connection: bool,
+}
+
+impl Failure {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            connection: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RollbackFailure {
+    pub failure: Failure,
+    /// Refused by the rules (plan changed, blocked, not eligible, busy):
+    /// nothing was changed.
+    pub refused: bool,
+    /// Refused because the plan changed: preview again.
+    pub plan_changed: bool,
+    /// Blocked: the conflicting listings.
+    pub conflicts: Vec<PlanItem>,
+}
+
+/// One row of the history table: only what the table shows (the full
+/// import, errors included, is loaded when it is opened).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRow {
+    pub id: i64,
+    pub started_at: DateTime<Utc>,
+    pub seller: String,
+    pub file: String,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub rejected: i64,
+    pub status: String,
+    pub actor: String,
+    pub rolled_back_at: Option<DateTime<Utc>>,
+    pub rolled_back_by: Option<String>,
+}
+
+impl From<&ImportSummary> for HistoryRow {
+    fn from(s: &ImportSummary) -> Self {
+        Self {
+            id: s.id,
+            started_at: s.started_at,
+            seller: s.seller_id.clone(),
+            file: s.file_name.clone(),
+            created: s.created,
+            updated: s.updated,
+            unchanged: s.unchanged,
+            rejected: s.rejected,
+            status: s.status.clone(),
+            actor: s.actor.clone(),
+            rolled_back_at: s.rolled_back_at,
+            rolled_back_by: s.rolled_back_by.clone(),
+        }
+    }
+}
+
+/// An import with the audit-log entries about it (the rollback result and
+/// its skipped keys live there).
+#[derive(Debug, Clone)]
+pub struct DetailData {
+    pub import: ImportSummary,
+    pub audit: Vec<AuditEntry>,
+}
+
+/// One row of the audit-log view, its details already summarised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub seller: Option<String>,
+    pub import_id: Option<i64>,
+    pub summary: String,
+}
+
+impl From<&AuditEntry> for AuditRow {
+    fn from(e: &AuditEntry) -> Self {
+        Self {
+            id: e.id,
+            at: e.at,
+            actor: e.actor.clone(),
+            action: e.action.clone(),
+            seller: e.seller_id.clone(),
+            import_id: e.import_id,
+            summary: summarise_details(&e.details),
+        }
+    }
+}
+
+/// A one-line reading of an audit entry's details.
+pub fn summarise_details(d: &serde_json::Value) -> String {
+    let num = |k: &str| d.get(k).and_then(|v| v.as_i64());
+    if let (Some(r), Some(del), Some(s)) = (num("restored"), num("deleted"), num("skipped")) {
+        return format!("{r} restored, {del} deleted, {s} skipped");
+    }
+    if let Some(m) = d.get("message").and_then(|v| v.as_str()) {
+        return m.to_string();
+    }
+    if let Some(c) = d.get("counts") {
+        let n = |k: &str| c.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
+        if c.get("delete").is_some() {
+            return format!(
+                "plan: {} delete, {} restore, {} skip",
+                n("delete"),
+                n("restore"),
+                n("skip")
+            );
+        }
+        if c.get("created").is_some() {
+            return format!(
+                "{} created, {} updated, {} unchanged, {} rejected",
+                n("created"),
+                n("updated"),
+                n("unchanged"),
+                n("rejected")
+            );
+        }
+    }
+    let mut parts = Vec::new();
+    if let Some(obj) = d.as_object() {
+        for (k, v) in obj.iter().take(6) {
+            let v = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => continue,
+                other => other.to_string(),
+            };
+            parts.push(format!("{k}: {v}"));
+        }
+    }
+    let mut s = parts.join(", ");
+    if s.len() > 400 {
+        let mut cut = 400;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+/// The answer to a Tab in the file field.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Completion {
+    /// The text the completion was computed for (ignored if it changed since).
+    pub input: String,
+    /// The completed text (the longest common prefix of the candidates).
+    pub replacement: Option<String>,
+    /// The candidates' names when more than one matches (directories end in `/`).
+    pub candidates: Vec<String>,
+    /// Why nothing matched, when it helps ("no such directory").
+    pub note: Option<String>,
+}

@@ -1,0 +1,524 @@
+//! The one key table: dispatch, the footer hints and the `?` overlay all
+//! read [`BINDINGS`], so what the footer says is what the keys do. Quit
+//! (`q`, and `Ctrl-C` everywhere, text fields included) cannot be unbound;
+//! no binding needs Alt.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Where the keyboard focus is: which bindings apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ctx {
+    History,
+    /// Typing the `/` filter.
+    Filter,
+    Detail,
+    Audit,
+    /// The import form, focus on a choice or the button.
+    Form,
+    /// The import form, focus in a text field.
+    FormText,
+    /// The dry run's result: Cancel or Import.
+    FormReview,
+    /// A dry run or import is running.
+    FormBusy,
+    /// The import finished.
+    FormDone,
+    /// The rollback plan, waiting for a decision.
+    Popup,
+    /// The popup is waiting for the database.
+    PopupBusy,
+    /// The popup shows a result, a refusal or why rollback is unavailable.
+    PopupResult,
+    Help,
+    TooSmall,
+}
+
+impl Ctx {
+    /// Printable keys type text here (so `q` is a letter, `Ctrl-C` quits).
+    pub fn is_text(self) -> bool {
+        matches!(self, Ctx::Filter | Ctx::FormText)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Ctx::History => "Import history",
+            Ctx::Filter => "Filter",
+            Ctx::Detail => "Import detail",
+            Ctx::Audit => "Audit log",
+            Ctx::Form | Ctx::FormText => "New import",
+            Ctx::FormReview => "Dry run result",
+            Ctx::FormBusy => "Import running",
+            Ctx::FormDone => "Import result",
+            Ctx::Popup => "Rollback",
+            Ctx::PopupBusy => "Rollback (working)",
+            Ctx::PopupResult => "Rollback result",
+            Ctx::Help => "Help",
+            Ctx::TooSmall => "Terminal too small",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Quit,
+    Help,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Open,
+    Back,
+    Filter,
+    NewImport,
+    Rollback,
+    AuditLog,
+    Refresh,
+    /// Text editing keys (the key itself says which edit).
+    Edit,
+    /// Enter on the filter line.
+    Apply,
+    ClearInput,
+    NextField,
+    PrevField,
+    /// Tab: complete the file path (next field elsewhere).
+    Complete,
+    /// ←/→ on a choice (profile), or between buttons.
+    Left,
+    Right,
+    Toggle,
+    NextTab,
+    PrevTab,
+    ToggleMode,
+    /// Enter on the focused button or field.
+    Activate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    pub ctrl: bool,
+}
+
+const fn ch(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        ctrl: false,
+    }
+}
+
+const fn k(code: KeyCode) -> Key {
+    Key { code, ctrl: false }
+}
+
+const fn ctrl(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        ctrl: true,
+    }
+}
+
+impl Key {
+    pub fn matches(&self, ev: &KeyEvent) -> bool {
+        if ev.modifiers.contains(KeyModifiers::ALT) {
+            return false;
+        }
+        let ev_ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        if ev_ctrl != self.ctrl {
+            return false;
+        }
+        match (self.code, ev.code) {
+            // Terminals differ in the case they report with Ctrl.
+            (KeyCode::Char(a), KeyCode::Char(b)) if self.ctrl => a.eq_ignore_ascii_case(&b),
+            (a, b) => a == b,
+        }
+    }
+}
+
+pub struct Binding {
+    pub keys: &'static [Key],
+    /// The keys as the footer and help show them.
+    pub label: &'static str,
+    /// A word or two for the footer.
+    pub name: &'static str,
+    /// A sentence for the help overlay.
+    pub help: &'static str,
+    pub command: Command,
+    pub contexts: &'static [Ctx],
+    pub footer: bool,
+}
+
+use Ctx::*;
+
+const NON_TEXT: &[Ctx] = &[
+    History,
+    Detail,
+    Audit,
+    Form,
+    FormReview,
+    FormBusy,
+    FormDone,
+    Popup,
+    PopupBusy,
+    PopupResult,
+    Help,
+    TooSmall,
+];
+const TEXT: &[Ctx] = &[Filter, FormText];
+const SCROLLS: &[Ctx] = &[
+    History,
+    Detail,
+    Audit,
+    FormReview,
+    FormDone,
+    Popup,
+    PopupResult,
+    Help,
+];
+const HELP_AVAILABLE: &[Ctx] = &[
+    History,
+    Detail,
+    Audit,
+    Form,
+    FormReview,
+    FormBusy,
+    FormDone,
+    Popup,
+    PopupBusy,
+    PopupResult,
+];
+
+/// Every key binding, in footer priority order.
+pub static BINDINGS: &[Binding] = &[
+    // Moving around lists and scrolled text.
+    Binding {
+        keys: &[k(KeyCode::Up), ch('k'), k(KeyCode::Down), ch('j')],
+        label: "↑↓",
+        name: "move",
+        help: "move the selection / scroll (also k and j)",
+        command: Command::Down, // resolved per key below
+        contexts: SCROLLS,
+        footer: true,
+    },
+    Binding {
+        keys: &[k(KeyCode::PageUp), k(KeyCode::PageDown)],
+        label: "PgUp PgDn",
+        name: "page",
+        help: "one page up / down",
+        command: Command::PageDown,
+        contexts: SCROLLS,
+        footer: false,
+    },
+    Binding {
+        keys: &[ch('g'), k(KeyCode::Home), ch('G'), k(KeyCode::End)],
+        label: "g G",
+        name: "first/last",
+        help: "first / last row (also Home and End)",
+        command: Command::Bottom,
+        contexts: SCROLLS,
+        footer: false,
+    },
+    // Form fields.
+    Binding {
+        keys: &[k(KeyCode::Up), k(KeyCode::Down)],
+        label: "↑↓",
+        name: "field",
+        help: "previous / next field",
+        command: Command::NextField,
+        contexts: &[Form, FormText],
+        footer: true,
+    },
+    Binding {
+        keys: &[k(KeyCode::Tab)],
+        label: "Tab",
+        name: "complete",
+        help: "complete the file path (next field elsewhere)",
+        command: Command::Complete,
+        contexts: &[FormText, Form],
+        footer: true,
+    },
+    Binding {
+        keys: &[k(KeyCode::BackTab)],
+        label: "Shift-Tab",
+        name: "previous field",
+        help: "previous field",
+        command: Command::PrevField,
+        contexts: &[FormText, Form],
+        footer: false,
+    },
+    Binding {
+        keys: &[k(KeyCode::Left), ch('h'), k(KeyCode::Right), ch('l')],
+        label: "←→",
+        name: "change",
+        help: "change the profile (also h and l)",
+        command: Command::Right,
+        contexts: &[Form],
+        footer: true,
+    },
+    Binding {
+        keys: &[ch(' ')],
+        label: "Space",
+        name: "toggle",
+        help: "tick / untick the option",
+        command: Command::Toggle,
+        contexts: &[Form],
+        footer: false,
+    },
+    // The rollback popup.
+    Binding {
+        keys: &[k(KeyCode::Tab)],
+        label: "Tab",
+        name: "section",
+        help: "next section: delete / restore / skip",
+        command: Command::NextTab,
+        contexts: &[Popup],
+        footer: true,
+    },
+    Binding {
+        keys: &[k(KeyCode::BackTab)],
+        label: "Shift-Tab",
+        name: "previous section",
+        help: "previous section",
+        command: Command::PrevTab,
+        contexts: &[Popup],
+        footer: false,
+    },
+    Binding {
+        keys: &[ch('m')],
+        label: "m",
+        name: "conflicts",
+        help: "conflict mode: skip changed listings, or block the whole rollback",
+        command: Command::ToggleMode,
+        contexts: &[Popup],
+        footer: true,
+    },
+    Binding {
+        keys: &[k(KeyCode::Left), ch('h'), k(KeyCode::Right), ch('l')],
+        label: "←→",
+        name: "button",
+        help: "move between the buttons (Cancel is the default)",
+        command: Command::Right,
+        contexts: &[Popup, FormReview],
+        footer: true,
+    },
+    // Enter, per context.
+    Binding {
+        keys: &[k(KeyCode::Enter)],
+        label: "Enter",
+        name: "open",
+        help: "open the selected import",
+        command: Command::Open,
+        contexts: &[History, Audit, FormDone],
+        footer: true,
+    },
+    Binding {
+        keys: &[k(KeyCode::Enter)],
+        label: "Enter",
+        name: "apply",
+        help: "apply the filter: seller:ID status:STATUS and words matching the file name",
+        command: Command::Apply,
+        contexts: &[Filter],
+        footer: true,
+    },
+    Binding {
+        keys: &[k(KeyCode::Enter)],
+        label: "Enter",
+        name: "choose",
+        help: "press the focused button / go to the next field",
+        command: Command::Activate,
+        contexts: &[Form, FormText, FormReview, Popup, PopupResult],
+        footer: true,
+    },
+    Binding {
+        keys: &[ch('/')],
+        label: "/",
+        name: "filter",
+        help: "filter the history by seller, status or file name",
+        command: Command::Filter,
+        contexts: &[History],
+        footer: true,
+    },
+    Binding {
+        keys: &[ch('r')],
+        label: "r",
+        name: "rollback",
+        help: "roll back the selected import (or say why it cannot be)",
+        command: Command::Rollback,
+        contexts: &[History, Detail],
+        footer: true,
+    },
+    Binding {
+        keys: &[ch('i')],
+        label: "i",
+        name: "import",
+        help: "new import: file, seller, profile; dry run first",
+        command: Command::NewImport,
+        contexts: &[History, Detail, Audit, FormDone],
+        footer: true,
+    },
+    Binding {
+        keys: &[ch('a')],
+        label: "a",
+        name: "audit",
+        help: "the audit log: who did what, when",
+        command: Command::AuditLog,
+        contexts: &[History, Detail],
+        footer: true,
+    },
+    Binding {
+        keys: &[ctrl('r'), k(KeyCode::F(5))],
+        label: "Ctrl-R F5",
+        name: "reload",
+        help: "reload from the database",
+        command: Command::Refresh,
+        contexts: &[History, Detail, Audit],
+        footer: false,
+    },
+    Binding {
+        keys: &[k(KeyCode::Esc)],
+        label: "Esc",
+        name: "back",
+        help: "back / cancel / close",
+        command: Command::Back,
+        contexts: &[
+            Detail,
+            Audit,
+            Form,
+            FormText,
+            FormReview,
+            FormDone,
+            Popup,
+            PopupBusy,
+            PopupResult,
+            Help,
+            Filter,
+        ],
+        footer: true,
+    },
+    Binding {
+        keys: &[k(KeyCode::Esc)],
+        label: "Esc",
+        name: "clear filter",
+        help: "clear the filter",
+        command: Command::Back,
+        contexts: &[History],
+        footer: false,
+    },
+    Binding {
+        keys: &[
+            k(KeyCode::Left),
+            k(KeyCode::Right),
+            k(KeyCode::Home),
+            k(KeyCode::End),
+            k(KeyCode::Backspace),
+            k(KeyCode::Delete),
+        ],
+        label: "←→ Bksp",
+        name: "edit",
+        help: "edit the text (Home, End, Delete too)",
+        command: Command::Edit,
+        contexts: TEXT,
+        footer: false,
+    },
+    Binding {
+        keys: &[ctrl('u')],
+        label: "Ctrl-U",
+        name: "clear",
+        help: "clear the field",
+        command: Command::ClearInput,
+        contexts: TEXT,
+        footer: false,
+    },
+    Binding {
+        keys: &[ch('?'), k(KeyCode::F(1))],
+        label: "?",
+        name: "help",
+        help: "this help (also F1)",
+        command: Command::Help,
+        contexts: HELP_AVAILABLE,
+        footer: true,
+    },
+    Binding {
+        keys: &[k(KeyCode::F(1))],
+        label: "F1",
+        name: "help",
+        help: "help",
+        command: Command::Help,
+        contexts: TEXT,
+        footer: false,
+    },
+    Binding {
+        keys: &[ch('?'), k(KeyCode::Enter)],
+        label: "? Enter",
+        name: "close",
+        help: "close the help",
+        command: Command::Back,
+        contexts: &[Help],
+        footer: false,
+    },
+    Binding {
+        keys: &[ch('q'), ctrl('c')],
+        label: "q",
+        name: "quit",
+        help: "quit (Ctrl-C works everywhere, also while typing)",
+        command: Command::Quit,
+        contexts: NON_TEXT,
+        footer: true,
+    },
+    Binding {
+        keys: &[ctrl('c')],
+        label: "Ctrl-C",
+        name: "quit",
+        help: "quit",
+        command: Command::Quit,
+        contexts: TEXT,
+        footer: true,
+    },
+];
+
+/// Which command `ev` means in `ctx`, if any.
+pub fn lookup(ctx: Ctx, ev: &KeyEvent) -> Option<Command> {
+    for b in BINDINGS.iter().filter(|b| b.contexts.contains(&ctx)) {
+        if let Some(key) = b.keys.iter().find(|key| key.matches(ev)) {
+            return Some(resolve(b.command, key.code));
+        }
+    }
+    None
+}
+
+/// Grouped bindings name the direction by the key pressed.
+fn resolve(command: Command, code: KeyCode) -> Command {
+    match (command, code) {
+        (Command::Down, KeyCode::Up | KeyCode::Char('k')) => Command::Up,
+        (Command::Down, _) => Command::Down,
+        (Command::PageDown, KeyCode::PageUp) => Command::PageUp,
+        (Command::PageDown, _) => Command::PageDown,
+        (Command::Bottom, KeyCode::Char('g') | KeyCode::Home) => Command::Top,
+        (Command::Bottom, _) => Command::Bottom,
+        (Command::NextField, KeyCode::Up) => Command::PrevField,
+        (Command::NextField, _) => Command::NextField,
+        (Command::Right, KeyCode::Left | KeyCode::Char('h')) => Command::Left,
+        (Command::Right, _) => Command::Right,
+        (c, _) => c,
+    }
+}
+
+/// The footer hints for `ctx`, in priority order: (keys, name).
+pub fn footer(ctx: Ctx) -> Vec<(&'static str, &'static str)> {
+    BINDINGS
+        .iter()
+        .filter(|b| b.footer && b.contexts.contains(&ctx))
+        .map(|b| (b.label, b.name))
+        .collect()
+}
+
+/// The help overlay's lines for `ctx`: (keys, sentence), every binding that
+/// works there.
+pub fn help(ctx: Ctx) -> Vec<(&'static str, &'static str)> {
+    BINDINGS
+        .iter()
+        .filter(|b| b.contexts.contains(&ctx))
+        .map(|b| (b.label, b.help))
+        .collect()
+}

@@ -1,0 +1,182 @@
+//! Rendering: a pure function of [`State`]. Rows are built only for the
+//! visible window; every untrusted string goes through [`text::fit`].
+
+pub mod audit;
+pub mod detail;
+pub mod form;
+pub mod help;
+pub mod history;
+pub mod layout;
+pub mod popup;
+pub mod text;
+pub mod theme;
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use super::keys::{self, Ctx};
+use super::state::{Connection, MIN_HEIGHT, MIN_WIDTH, NoticeKind, Screen, State};
+use super::update::context;
+
+/// Draws the whole screen.
+pub fn render(frame: &mut Frame, state: &State) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame, area, state);
+        return;
+    }
+    let a = layout::areas(area, state);
+    title(frame, a.title, state);
+    if let Connection::Lost {
+        message, seconds, ..
+    } = &state.connection
+    {
+        let text = format!(
+            " Database connection lost ({}s ago) — reconnecting; any key retries now. {}",
+            seconds,
+            crate::text::sanitize(message)
+        );
+        frame.render_widget(
+            Paragraph::new(text::cut(&text, a.banner.width as usize)).style(state.theme.banner()),
+            a.banner,
+        );
+    }
+    match state.screen {
+        Screen::History => history::render(frame, a.body, state),
+        Screen::Detail => detail::render(frame, a.body, state),
+        Screen::Audit => audit::render(frame, a.body, state),
+        Screen::ImportForm => form::render(frame, a.body, state),
+    }
+    status_line(frame, a.status, state);
+    footer(frame, a.footer, state);
+    if state.popup.is_some() {
+        popup::render(frame, area, state);
+    }
+    if state.help.is_some() {
+        help::render(frame, area, state);
+    }
+}
+
+fn title(frame: &mut Frame, area: Rect, state: &State) {
+    let t = &state.theme;
+    let screen = match state.screen {
+        Screen::History => "Import history",
+        Screen::Detail => "Import detail",
+        Screen::Audit => "Audit log",
+        Screen::ImportForm => "New import",
+    };
+    let left = format!(" importdesk · {screen}");
+    let right = format!("db {} ", crate::text::sanitize(&state.db_label));
+    let w = area.width as usize;
+    let right = text::cut(&right, w / 3);
+    let left = text::cut(&left, w.saturating_sub(text::width(&right) + 1));
+    let gap = w.saturating_sub(text::width(&left) + text::width(&right));
+    let line = format!("{left}{}{right}", " ".repeat(gap));
+    frame.render_widget(Paragraph::new(line).style(t.title_bar()), area);
+}
+
+/// The line above the footer: a notice, the filter being typed, or what the
+/// screen wants to say about the selection.
+fn status_line(frame: &mut Frame, area: Rect, state: &State) {
+    let t = &state.theme;
+    let w = area.width as usize;
+    if let Some(input) = &state.filter_input {
+        let label = "Filter: ";
+        let hint = "  (seller:ID status:STATUS words)";
+        let room = w.saturating_sub(label.len() + hint.len() + 1);
+        let (shown, cursor) = form::visible_input(input, room);
+        let line = Line::from(vec![
+            Span::styled(label, t.bold()),
+            Span::raw(shown),
+            Span::styled(if w > 60 { hint } else { "" }, t.dim()),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        frame.set_cursor_position((area.x + (label.len() + cursor) as u16, area.y));
+        return;
+    }
+    if let Some(n) = &state.notice {
+        let style = match n.kind {
+            NoticeKind::Info => t.ok(),
+            NoticeKind::Error => t.error(),
+        };
+        let prefix = match n.kind {
+            NoticeKind::Info => "",
+            NoticeKind::Error => "Error: ",
+        };
+        let text = text::fit(&format!("{prefix}{}", n.text), w.saturating_sub(1));
+        frame.render_widget(Paragraph::new(format!(" {text}")).style(style), area);
+        return;
+    }
+    let line = match state.screen {
+        Screen::History => history::status(state, w),
+        Screen::Detail => detail::status(state, w),
+        Screen::Audit => audit::status(state, w),
+        Screen::ImportForm => Line::default(),
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// The keys that work here, from the key table, as many as fit.
+fn footer(frame: &mut Frame, area: Rect, state: &State) {
+    let t = &state.theme;
+    let ctx = context(state);
+    let mut spans = Vec::new();
+    let hints = keys::footer(ctx);
+    // Quit is always shown, last; the others as many as fit, by priority.
+    let (quit, others): (Vec<_>, Vec<_>) = hints.into_iter().partition(|(_, n)| *n == "quit");
+    let piece = |(key, name): &(&str, &str)| text::width(key) + 1 + text::width(name) + 2;
+    let w = area.width as usize;
+    let mut used: usize = quit.iter().map(piece).sum();
+    let mut shown = Vec::new();
+    for hint in others {
+        if used + piece(&hint) > w {
+            break;
+        }
+        used += piece(&hint);
+        shown.push(hint);
+    }
+    shown.extend(quit);
+    for (key, name) in shown {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(key, t.key()));
+        spans.push(Span::raw(format!(" {name} ")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn too_small(frame: &mut Frame, area: Rect, state: &State) {
+    let msg = format!(
+        "The terminal is too small: {}x{}.\n\nimportdesk needs at least {}x{}.\nEnlarge the window, or press q to quit.",
+        area.width, area.height, MIN_WIDTH, MIN_HEIGHT
+    );
+    frame.render_widget(Clear, area);
+    let lines = msg.lines().count() as u16;
+    let y = area.y + area.height.saturating_sub(lines) / 2;
+    let rect = Rect::new(area.x, y, area.width, lines.min(area.height));
+    frame.render_widget(
+        Paragraph::new(msg)
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true })
+            .style(state.theme.bold()),
+        rect,
+    );
+}
+
+/// A bordered block with a title, in the theme's border style.
+pub fn block<'a>(title: impl Into<Line<'a>>, state: &State) -> Block<'a> {
+    Block::bordered()
+        .title(title)
+        .border_style(state.theme.border())
+        .padding(ratatui::widgets::Padding::horizontal(1))
+}
+
+/// The text the footer would show for `ctx` (for docs and tests).
+pub fn footer_text(ctx: Ctx) -> String {
+    keys::footer(ctx)
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join("  ")
+}

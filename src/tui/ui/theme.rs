@@ -1,0 +1,129 @@
+//! Styles. With `NO_COLOR` every style is colourless: selection shows as
+//! REVERSED, headings BOLD, and diffs keep their `-`/`+` markers, so
+//! nothing is lost without colour.
+
+use ratatui::style::{Color, Modifier, Style};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    /// Colour unless `NO_COLOR` is set to a non-empty value (no-color.org).
+    pub fn from_env() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Self { color: !no_color }
+    }
+
+    pub const COLOR: Theme = Theme { color: true };
+    pub const MONO: Theme = Theme { color: false };
+
+    fn fg(&self, c: Color) -> Style {
+        if self.color {
+            Style::new().fg(c)
+        } else {
+            Style::new()
+        }
+    }
+
+    pub fn plain(&self) -> Style {
+        Style::new()
+    }
+
+    pub fn selected(&self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+
+    pub fn bold(&self) -> Style {
+        Style::new().add_modifier(Modifier::BOLD)
+    }
+
+    pub fn header(&self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn title_bar(&self) -> Style {
+        if self.color {
+            Style::new()
+                .fg(Color::White)
+                .bg(Color::Blue)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD)
+        }
+    }
+
+    pub fn banner(&self) -> Style {
+        if self.color {
+            Style::new()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        }
+    }
+
+    pub fn dim(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::DarkGray)
+        } else {
+            Style::new()
+        }
+    }
+
+    pub fn key(&self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn error(&self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn warn(&self) -> Style {
+        self.fg(Color::Yellow)
+    }
+
+    pub fn ok(&self) -> Style {
+        self.fg(Color::Green)
+    }
+
+    pub fn removed(&self) -> Style {
+        self.fg(Color::Red)
+    }
+
+    pub fn added(&self) -> Style {
+        self.fg(Color::Green)
+    }
+
+    pub fn status(&self, status: &str) -> Style {
+        match status {
+            "completed" => self.ok(),
+            "failed" => self.error(),
+            "rolled_back" => self.warn(),
+            "running" => self.fg(Color::Cyan),
+            _ => self.plain(),
+        }
+    }
+
+    pub fn border(&self) -> Style {
+        self.fg(Color::Gray)
+    }
+
+    pub fn button(&self, focused: bool, enabled: bool) -> Style {
+        match (focused, enabled) {
+            (true, _) => Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            (false, true) => self.plain(),
+            (false, false) => self.dim(),
+        }
+    }
+
+    pub fn gauge(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Green).bg(Color::Black)
+        } else {
+            Style::new()
+        }
+    }
+}

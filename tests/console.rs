@@ -1,0 +1,1225 @@
+//! The console as a function of state: screens rendered with ratatui's
+//! TestBackend at 80x24 and snapshotted with insta, and key handling driven
+//! through the same `update` function the app uses. No database.
+
+use chrono::{DateTime, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use importdesk::domain::history::ImportSummary;
+use importdesk::domain::import::{
+    Counts, FieldChanges, ImportOutcome, ImportStatus, Phase, Progress,
+};
+use importdesk::domain::rollback::{
+    ConflictMode, PlanCounts, PlanItem, Preview, RollbackOutcome, Section,
+};
+use importdesk::tui::action::{
+    Action, AuditRow, Completion, DetailData, Effect, Failure, HistoryRow, RollbackFailure,
+};
+use importdesk::tui::keys::{self, Ctx};
+use importdesk::tui::state::*;
+use importdesk::tui::ui::{self, theme::Theme};
+use importdesk::tui::update::{context, update};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::{Color, Modifier};
+use serde_json::json;
+
+// ---------------------------------------------------------------- fixtures
+
+fn at(day: u32, h: u32, m: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 10, day, h, m, 0).unwrap()
+}
+
+fn row(id: i64, seller: &str, file: &str, status: &str, counts: [i64; 4]) -> HistoryRow {
+    HistoryRow {
+        id,
+        started_at: at(1 + (id as u32 % 28), 9, id as u32 % 60),
+        seller: seller.into(),
+        file: file.into(),
+        created: counts[0],
+        updated: counts[1],
+        unchanged: counts[2],
+        rejected: counts[3],
+        status: status.into(),
+        actor: "jane (ssh 10.0.0.7)".into(),
+        rolled_back_at: (status == "rolled_back").then(|| at(20, 14, 5)),
+        rolled_back_by: (status == "rolled_back").then(|| "sam".into()),
+    }
+}
+
+fn rows() -> Vec<HistoryRow> {
+    vec![
+        row(
+            1042,
+            "acme",
+            "2-acme-november-prices.csv",
+            "completed",
+            [15, 45, 15, 0],
+        ),
+        row(
+            1041,
+            "initech",
+            "6-initech-broken.csv",
+            "failed",
+            [0, 0, 0, 3],
+        ),
+        row(
+            1040,
+            "globex",
+            "/home/jane/exports/4-globex-wrong-prices-with-a-very-long-name.csv",
+            "rolled_back",
+            [0, 70, 0, 0],
+        ),
+        // A hostile file name and seller: escape sequences must not reach the terminal.
+        row(
+            1039,
+            "evil\u{1b}[31mco",
+            "x\u{1b}]0;pwned\u{7}.csv",
+            "completed",
+            [1_234_567, 12_345, 0, 0],
+        ),
+        row(
+            1038,
+            "acme",
+            "1-acme-october.csv",
+            "completed",
+            [150, 0, 0, 0],
+        ),
+    ]
+}
+
+fn state() -> State {
+    let mut s = State::new(80, 24, Theme::COLOR, "importdesk");
+    let _ = update(&mut s, Action::Init);
+    let req = s.history.loading.unwrap().0;
+    let _ = update(
+        &mut s,
+        Action::HistoryLoaded {
+            req,
+            result: Ok(rows()),
+        },
+    );
+    s
+}
+
+fn summary() -> ImportSummary {
+    ImportSummary {
+        id: 1041,
+        seller_id: "initech".into(),
+        file_name: "/srv/exports/6-initech-broken.csv".into(),
+        file_sha256: Some("9f2c4e0a51b7d3aa0c7d52e1f4b8a9c0ffee".into()),
+        file_size: Some(48_213),
+        profile: "native".into(),
+        options: json!({"profile_detected": true, "key": "sku"}),
+        status: "failed".into(),
+        started_at: at(14, 9, 31),
+        finished_at: Some(at(14, 9, 32)),
+        actor: "jane (ssh 10.0.0.7)".into(),
+        db_role: "support".into(),
+        os_user: Some("jane".into()),
+        client_addr: Some("10.0.0.7".into()),
+        rows_read: 60,
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        rejected: 3,
+        ignored_rows: 0,
+        unknown_columns: vec!["internal_note".into()],
+        error_summary: Some(
+            "3 rows rejected; the import is all-or-nothing, so nothing was changed \
+             (use --skip-invalid to import the valid rows)"
+                .into(),
+        ),
+        errors: json!([
+            {"line": 12, "column": 4, "column_name": "price", "reason": "not a price: \"12,3.4\""},
+            {"line": 31, "column": 1, "column_name": "sku", "reason": "the key is empty"},
+            {"line": 58, "column": 7, "column_name": "status", "reason": "unknown status \"\u{1b}[2Jgone\""},
+        ]),
+        rolled_back_at: None,
+        rolled_back_by: None,
+        rollback_restored: None,
+        rollback_deleted: None,
+        rollback_skipped: None,
+    }
+}
+
+fn preview(counts: PlanCounts) -> Preview {
+    Preview {
+        import_id: 1042,
+        seller: "acme".into(),
+        file_name: "/srv/exports/2-acme-november-prices.csv".into(),
+        imported_at: at(14, 9, 31),
+        imported_by: "jane (ssh 10.0.0.7)".into(),
+        counts,
+        fingerprint: "5f1c2a9e0b7d3c11".into(),
+    }
+}
+
+fn counts() -> PlanCounts {
+    PlanCounts {
+        delete: 15,
+        restore: 45,
+        skip: 2,
+        skipped_edited: 1,
+        skipped_deleted: 1,
+        skipped_referenced: 0,
+    }
+}
+
+fn restore_item(sku: &str, diff: serde_json::Value) -> PlanItem {
+    PlanItem {
+        sku: sku.into(),
+        action: Section::Restore,
+        reason: None,
+        changed_by: None,
+        changed_at: None,
+        change: None,
+        diff: Some(diff),
+    }
+}
+
+fn skip_item(sku: &str, reason: &str, by: Option<&str>) -> PlanItem {
+    PlanItem {
+        sku: sku.into(),
+        action: Section::Skip,
+        reason: Some(reason.into()),
+        changed_by: by.map(str::to_string),
+        changed_at: by.map(|_| at(15, 10, 2)),
+        change: Some("update".into()),
+        diff: None,
+    }
+}
+
+fn key(c: char) -> Action {
+    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(c: KeyCode) -> Action {
+    Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn ctrl(c: char) -> Action {
+    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn press(s: &mut State, actions: impl IntoIterator<Item = Action>) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    for a in actions {
+        effects.extend(update(s, a));
+    }
+    effects
+}
+
+/// Opens the rollback popup on the selected import and answers its
+/// requests like the worker would.
+fn open_plan(s: &mut State, counts: PlanCounts, restore: Vec<PlanItem>) {
+    let e = press(s, [key('r')]);
+    let Some(Effect::RollbackCheck { req, .. }) = e.last() else {
+        panic!("{e:?}")
+    };
+    let e = update(
+        s,
+        Action::RollbackChecked {
+            req: *req,
+            result: Ok(Ok(())),
+        },
+    );
+    let Some(Effect::RollbackPreview { req, .. }) = e.first() else {
+        panic!("{e:?}")
+    };
+    let e = update(
+        s,
+        Action::PreviewReady {
+            req: *req,
+            result: Ok(Ok(preview(counts))),
+        },
+    );
+    let Some(Effect::RollbackPage { req, section, .. }) = e.first() else {
+        panic!("{e:?}")
+    };
+    assert_eq!(*section, Section::Restore);
+    let _ = update(
+        s,
+        Action::PageLoaded {
+            req: *req,
+            section: Section::Restore,
+            result: Ok(restore),
+        },
+    );
+}
+
+fn restore_items() -> Vec<PlanItem> {
+    vec![
+        restore_item(
+            "ACME-0001",
+            json!({"price": ["17.99", "19.99"], "quantity": ["3", "5"]}),
+        ),
+        restore_item(
+            "ACME-0002",
+            json!({"title": [
+                "Road bike helmet, matte black, size L — now with a very long title that cannot fit",
+                "Road bike helmet"
+            ]}),
+        ),
+        restore_item(
+            "ACME-\u{1b}[2J0003",
+            json!({"description": [null, "<b>bold</b>"]}),
+        ),
+    ]
+}
+
+fn render(s: &State) -> String {
+    render_terminal(s).backend().to_string()
+}
+
+fn render_terminal(s: &State) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(s.width, s.height)).unwrap();
+    t.draw(|f| ui::render(f, s)).unwrap();
+    t
+}
+
+/// No control character ever reaches a cell.
+fn assert_clean(screen: &str) {
+    assert!(
+        !screen.chars().any(|c| c.is_control() && c != '\n'),
+        "control characters on screen:\n{screen}"
+    );
+}
+
+fn snapshot(name: &str, s: &State) -> String {
+    let screen = render(s);
+    assert_clean(&screen);
+    insta::assert_snapshot!(name, screen);
+    screen
+}
+
+// ---------------------------------------------------------------- screens
+
+#[test]
+fn history_screen() {
+    let mut s = state();
+    // The selected (newest) import was checked: it can be rolled back.
+    let e = update(&mut s, key('j'));
+    assert!(e.is_empty(), "{e:?}");
+    let _ = update(&mut s, key('k'));
+    let id = s.selected_row().unwrap().id;
+    let Some(Eligibility::Checking(req)) = s.history.eligibility.get(&id).cloned() else {
+        panic!("{:?}", s.history.eligibility)
+    };
+    let _ = update(
+        &mut s,
+        Action::EligibilityChecked {
+            req,
+            id,
+            result: Ok(Ok(())),
+        },
+    );
+    let screen = snapshot("history", &s);
+    assert!(screen.contains("r rolls back import #1042"));
+}
+
+#[test]
+fn history_screen_at_120_columns_relays_out() {
+    let mut s = state();
+    let _ = update(&mut s, Action::Resize(120, 30));
+    snapshot("history_120x30", &s);
+}
+
+#[test]
+fn ineligible_reason_on_the_status_line_and_in_the_popup() {
+    let mut s = state();
+    let _ = press(&mut s, [key('j')]);
+    let screen = render(&s);
+    assert!(
+        screen.contains("Rollback unavailable: import #1041 failed and changed"),
+        "{screen}"
+    );
+    let e = press(&mut s, [key('r')]);
+    let Some(Effect::RollbackCheck { req, id }) = e.last().cloned() else {
+        panic!("{e:?}")
+    };
+    assert_eq!(id, 1041);
+    let _ = update(
+        &mut s,
+        Action::RollbackChecked {
+            req,
+            result: Ok(Err(
+                "import #1041 failed and changed nothing: there is nothing to roll back".into(),
+            )),
+        },
+    );
+    snapshot("rollback_ineligible", &s);
+    // Enter or Esc closes it.
+    let _ = update(&mut s, code(KeyCode::Enter));
+    assert!(s.popup.is_none());
+}
+
+#[test]
+fn detail_screen() {
+    let mut s = state();
+    let _ = press(&mut s, [key('j')]);
+    let e = press(&mut s, [code(KeyCode::Enter)]);
+    let Some(Effect::LoadDetail { req, id }) = e.first().cloned() else {
+        panic!("{e:?}")
+    };
+    assert_eq!(id, 1041);
+    assert_eq!(s.screen, Screen::Detail);
+    let _ = update(
+        &mut s,
+        Action::DetailLoaded {
+            req,
+            result: Ok(Some(Box::new(DetailData {
+                import: summary(),
+                audit: Vec::new(),
+            }))),
+        },
+    );
+    snapshot("detail", &s);
+    let _ = update(&mut s, code(KeyCode::Esc));
+    assert_eq!(s.screen, Screen::History);
+}
+
+#[test]
+fn detail_of_a_rolled_back_import_lists_the_skipped_listings() {
+    let mut s = state();
+    let e = press(&mut s, [key('j'), key('j'), code(KeyCode::Enter)]);
+    let Some(Effect::LoadDetail { req, .. }) = e.last().cloned() else {
+        panic!("{e:?}")
+    };
+    let mut import = summary();
+    import.id = 1040;
+    import.seller_id = "globex".into();
+    import.status = "rolled_back".into();
+    import.rejected = 0;
+    import.updated = 70;
+    import.errors = json!([]);
+    import.error_summary = None;
+    import.unknown_columns = vec![];
+    import.rolled_back_at = Some(at(20, 14, 5));
+    import.rolled_back_by = Some("sam".into());
+    import.rollback_restored = Some(68);
+    import.rollback_deleted = Some(0);
+    import.rollback_skipped = Some(2);
+    let entry = importdesk::domain::audit::AuditEntry {
+        id: 9,
+        at: at(20, 14, 5),
+        actor: "sam".into(),
+        db_role: "support".into(),
+        action: "rollback executed".into(),
+        seller_id: Some("globex".into()),
+        import_id: Some(1040),
+        details: json!({"restored": 68, "deleted": 0, "skipped": 2, "skipped_keys": [
+            {"sku": "GLX-0007", "reason": "edited"},
+            {"sku": "GLX-0031", "reason": "deleted"},
+        ]}),
+    };
+    let _ = update(
+        &mut s,
+        Action::DetailLoaded {
+            req,
+            result: Ok(Some(Box::new(DetailData {
+                import,
+                audit: vec![entry],
+            }))),
+        },
+    );
+    snapshot("detail_rolled_back", &s);
+}
+
+#[test]
+fn rollback_popup_with_diffs() {
+    let mut s = state();
+    open_plan(&mut s, counts(), restore_items());
+    let screen = snapshot("rollback_popup_restore", &s);
+    assert!(screen.contains("15 to delete · 45 to restore · 2 to skip"));
+    assert!(screen.contains("- 17.99") && screen.contains("+ 19.99"));
+    // Cancel is the default: Enter closes without an effect.
+    let e = update(&mut s, code(KeyCode::Enter));
+    assert!(e.is_empty(), "{e:?}");
+    assert!(s.popup.is_none());
+}
+
+#[test]
+fn rollback_popup_skipped_listings() {
+    let mut s = state();
+    open_plan(&mut s, counts(), restore_items());
+    let e = press(&mut s, [code(KeyCode::Tab)]);
+    let Some(Effect::RollbackPage { req, section, .. }) = e.last().cloned() else {
+        panic!("{e:?}")
+    };
+    assert_eq!(section, Section::Skip);
+    let _ = update(
+        &mut s,
+        Action::PageLoaded {
+            req,
+            section,
+            result: Ok(vec![
+                skip_item("ACME-0003", "edited", Some("jane (support)")),
+                skip_item("ACME-0152", "deleted", Some("sam")),
+                skip_item("ACME-0200", "edited", None),
+            ]),
+        },
+    );
+    let screen = snapshot("rollback_popup_skipped", &s);
+    assert!(screen.contains("edited after the import by jane (support)"));
+}
+
+#[test]
+fn rollback_confirm_passes_the_fingerprint_and_shows_the_result() {
+    let mut s = state();
+    open_plan(&mut s, counts(), restore_items());
+    let e = press(&mut s, [code(KeyCode::Right), code(KeyCode::Enter)]);
+    let Some(Effect::RollbackExecute {
+        req,
+        id,
+        mode,
+        expect,
+    }) = e.last().cloned()
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        (id, mode, expect.as_str()),
+        (1042, ConflictMode::Skip, "5f1c2a9e0b7d3c11")
+    );
+    assert!(s.wants_ticks());
+    // Esc cannot interrupt a running rollback.
+    let _ = update(&mut s, code(KeyCode::Esc));
+    assert!(s.popup.is_some());
+    let outcome = RollbackOutcome {
+        import_id: 1042,
+        seller: "acme".into(),
+        restored: 44,
+        deleted: 15,
+        skipped: 2,
+        counts: counts(),
+        fingerprint: expect,
+        skipped_listings: vec![
+            skip_item("ACME-0003", "edited", None),
+            skip_item("ACME-0152", "deleted", None),
+        ],
+        duration_seconds: 0.25,
+    };
+    let e = update(
+        &mut s,
+        Action::RollbackDone {
+            req,
+            result: Ok(Box::new(outcome)),
+        },
+    );
+    assert!(
+        e.iter().any(|e| matches!(e, Effect::LoadHistory { .. })),
+        "{e:?}"
+    );
+    assert_eq!(s.history.rows[0].status, "rolled_back");
+    snapshot("rollback_done", &s);
+    let _ = update(&mut s, code(KeyCode::Enter));
+    assert!(s.popup.is_none());
+    let screen = render(&s);
+    let first = screen.lines().nth(2).unwrap();
+    assert!(
+        first.contains("1042") && first.contains("rolled back"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn a_changed_plan_is_refused_and_previewed_again() {
+    let mut s = state();
+    open_plan(&mut s, counts(), restore_items());
+    let e = press(&mut s, [code(KeyCode::Left), code(KeyCode::Enter)]);
+    let Some(Effect::RollbackExecute { req, .. }) = e.last().cloned() else {
+        panic!("{e:?}")
+    };
+    let _ = update(
+        &mut s,
+        Action::RollbackDone {
+            req,
+            result: Err(RollbackFailure {
+                failure: Failure::new(
+                    "the rollback plan of import #1042 changed since the preview you confirmed \
+                     (now: 15 to delete, 44 to restore, 3 to skip); nothing was changed — preview it again",
+                ),
+                refused: true,
+                plan_changed: true,
+                conflicts: vec![],
+            }),
+        },
+    );
+    snapshot("rollback_plan_changed", &s);
+    let e = update(&mut s, code(KeyCode::Enter));
+    assert!(
+        matches!(e.as_slice(), [Effect::RollbackPreview { id: 1042, .. }]),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn a_large_rollback_asks_for_the_import_id() {
+    let mut s = state();
+    let big = PlanCounts {
+        delete: 600,
+        restore: 1400,
+        skip: 0,
+        ..Default::default()
+    };
+    open_plan(&mut s, big, restore_items());
+    // Confirm without the id: refused with an explanation, no effect.
+    let e = press(&mut s, [code(KeyCode::Right), code(KeyCode::Enter)]);
+    assert!(
+        e.iter()
+            .all(|e| !matches!(e, Effect::RollbackExecute { .. })),
+        "{e:?}"
+    );
+    assert!(
+        s.notice
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("type the import id (1042)")
+    );
+    let _ = press(&mut s, "104".chars().map(key));
+    snapshot("rollback_large", &s);
+    let e = press(&mut s, [key('2'), code(KeyCode::Enter)]);
+    assert!(
+        matches!(e.last(), Some(Effect::RollbackExecute { id: 1042, .. })),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn block_mode_with_conflicts_cannot_be_confirmed() {
+    let mut s = state();
+    open_plan(&mut s, counts(), restore_items());
+    let e = press(
+        &mut s,
+        [key('m'), code(KeyCode::Right), code(KeyCode::Enter)],
+    );
+    assert!(
+        e.iter()
+            .all(|e| !matches!(e, Effect::RollbackExecute { .. })),
+        "{e:?}"
+    );
+    assert!(s.notice.as_ref().unwrap().text.contains("blocked"));
+    let screen = render(&s);
+    assert!(
+        screen.contains("( ) skip changed listings  (•) block"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn import_form() {
+    let mut s = state();
+    let _ = press(&mut s, [key('i')]);
+    assert_eq!(s.screen, Screen::ImportForm);
+    // The seller comes from the selected import; q is a letter here.
+    assert_eq!(s.form.seller.text, "acme");
+    let _ = press(&mut s, "/srv/exports/q".chars().map(key));
+    assert!(!s.quit);
+    let e = press(&mut s, [code(KeyCode::Tab)]);
+    let Some(Effect::Complete { req, input }) = e.last().cloned() else {
+        panic!("{e:?}")
+    };
+    assert_eq!(input, "/srv/exports/q");
+    let _ = update(
+        &mut s,
+        Action::Completed {
+            req,
+            completion: Completion {
+                input,
+                replacement: Some("/srv/exports/q4-".into()),
+                candidates: vec![
+                    "q4-acme.csv".into(),
+                    "q4-globex.csv".into(),
+                    "q4-old/".into(),
+                ],
+                note: None,
+            },
+        },
+    );
+    assert_eq!(s.form.file.text, "/srv/exports/q4-");
+    snapshot("import_form", &s);
+}
+
+fn outcome(status: ImportStatus) -> ImportOutcome {
+    ImportOutcome {
+        import_id: (status != ImportStatus::DryRun).then_some(1043),
+        status,
+        seller: "acme".into(),
+        file: "/srv/exports/q4-acme.csv".into(),
+        file_sha256: Some("abc".into()),
+        profile: Some("shopify".into()),
+        profile_detected: true,
+        key: Some("Variant SKU".into()),
+        unknown_columns: vec!["Gift Card".into()],
+        counts: Counts {
+            rows_read: 120,
+            created: 20,
+            updated: 2,
+            unchanged: 98,
+            rejected: 0,
+            ignored: 4,
+        },
+        duration_seconds: 0.42,
+        rows_per_second: 285.0,
+        errors: vec![],
+        error_count: 0,
+        error_summary: None,
+        rejects_file: None,
+        changes: (status == ImportStatus::DryRun).then(|| {
+            vec![
+                FieldChanges {
+                    sku: "ACME-0001".into(),
+                    changes: json!({"price": ["19.99", "17.99"]}),
+                },
+                FieldChanges {
+                    sku: "ACME-0002".into(),
+                    changes: json!({"title": ["Helmet", "Helmet \u{1b}[5m(blinking)"], "status": ["active", "ended"]}),
+                },
+            ]
+        }),
+    }
+}
+
+#[test]
+fn import_dry_run_then_confirm() {
+    let mut s = state();
+    let _ = press(&mut s, [key('i')]);
+    let _ = press(&mut s, "q4-acme.csv".chars().map(key));
+    // Down to the button; Enter runs the dry run.
+    let e = press(
+        &mut s,
+        [
+            code(KeyCode::Down),
+            code(KeyCode::Down),
+            code(KeyCode::Down),
+            code(KeyCode::Down),
+            code(KeyCode::Enter),
+        ],
+    );
+    let Some(Effect::Import { req, spec }) = e.last().cloned() else {
+        panic!("{e:?}")
+    };
+    assert!(spec.dry_run);
+    assert_eq!(spec.seller, "acme");
+    assert_eq!(spec.profile, None);
+    assert!(s.wants_ticks());
+    let _ = update(
+        &mut s,
+        Action::ImportProgress {
+            req,
+            progress: Progress {
+                rows_read: 60,
+                bytes_read: 5_000,
+                total_bytes: 10_000,
+                elapsed: std::time::Duration::from_millis(300),
+                phase: Phase::Reading,
+            },
+        },
+    );
+    snapshot("import_progress", &s);
+    let _ = update(
+        &mut s,
+        Action::ImportDone {
+            req,
+            result: Ok(Box::new(outcome(ImportStatus::DryRun))),
+        },
+    );
+    snapshot("import_dry_run", &s);
+    // Cancel is focused: Enter goes back to the form, nothing imported.
+    let e = update(&mut s, code(KeyCode::Enter));
+    assert!(e.is_empty());
+    assert!(matches!(s.form.phase, FormPhase::Editing { .. }));
+    // Again, and this time confirm.
+    let e = update(&mut s, code(KeyCode::Enter));
+    let Some(Effect::Import { req, .. }) = e.last().cloned() else {
+        panic!("{e:?}")
+    };
+    let _ = update(
+        &mut s,
+        Action::ImportDone {
+            req,
+            result: Ok(Box::new(outcome(ImportStatus::DryRun))),
+        },
+    );
+    let e = press(&mut s, [code(KeyCode::Right), code(KeyCode::Enter)]);
+    let Some(Effect::Import { req, spec }) = e.last().cloned() else {
+        panic!("{e:?}")
+    };
+    assert!(!spec.dry_run);
+    let e = update(
+        &mut s,
+        Action::ImportDone {
+            req,
+            result: Ok(Box::new(outcome(ImportStatus::Completed))),
+        },
+    );
+    assert!(
+        matches!(e.as_slice(), [Effect::LoadHistory { .. }]),
+        "{e:?}"
+    );
+    snapshot("import_done", &s);
+    let e = update(&mut s, code(KeyCode::Enter));
+    assert!(
+        matches!(e.as_slice(), [Effect::LoadDetail { id: 1043, .. }]),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn import_form_requires_file_and_seller() {
+    let mut s = state();
+    let _ = press(&mut s, [key('i'), code(KeyCode::Down), ctrl('u')]);
+    assert_eq!(s.form.seller.text, "");
+    let e = press(
+        &mut s,
+        [
+            code(KeyCode::Down),
+            code(KeyCode::Down),
+            code(KeyCode::Down),
+            code(KeyCode::Enter),
+        ],
+    );
+    assert!(e.is_empty());
+    assert_eq!(s.form.focus, FormField::File);
+    assert!(render(&s).contains("Error: enter the path of the CSV file"));
+}
+
+#[test]
+fn audit_log_screen() {
+    let mut s = state();
+    let e = press(&mut s, [key('a')]);
+    let Some(Effect::LoadAudit {
+        req, before: None, ..
+    }) = e.last().cloned()
+    else {
+        panic!("{e:?}")
+    };
+    let entries = vec![
+        AuditRow {
+            id: 311,
+            at: at(20, 14, 5),
+            actor: "sam".into(),
+            action: "rollback executed".into(),
+            seller: Some("globex".into()),
+            import_id: Some(1040),
+            summary: "68 restored, 0 deleted, 2 skipped".into(),
+        },
+        AuditRow {
+            id: 310,
+            at: at(20, 14, 4),
+            actor: "sam".into(),
+            action: "rollback previewed".into(),
+            seller: Some("globex".into()),
+            import_id: Some(1040),
+            summary: "plan: 0 delete, 70 restore, 2 skip".into(),
+        },
+        AuditRow {
+            id: 309,
+            at: at(14, 9, 32),
+            actor: "jane (ssh 10.0.0.7)".into(),
+            action: "import failed".into(),
+            seller: Some("initech".into()),
+            import_id: Some(1041),
+            summary: "3 rows rejected".into(),
+        },
+    ];
+    let _ = update(
+        &mut s,
+        Action::AuditLoaded {
+            req,
+            result: Ok(entries),
+        },
+    );
+    snapshot("audit", &s);
+    let e = press(&mut s, [key('j'), code(KeyCode::Enter)]);
+    assert!(
+        matches!(e.as_slice(), [Effect::LoadDetail { id: 1040, .. }]),
+        "{e:?}"
+    );
+    let _ = update(&mut s, code(KeyCode::Esc));
+    assert_eq!(s.screen, Screen::Audit);
+}
+
+#[test]
+fn help_overlay() {
+    let mut s = state();
+    let _ = update(&mut s, key('?'));
+    assert_eq!(context(&s), Ctx::Help);
+    snapshot("help", &s);
+    let _ = update(&mut s, code(KeyCode::Esc));
+    assert!(s.help.is_none());
+}
+
+#[test]
+fn too_small_terminal() {
+    let mut s = state();
+    let _ = update(&mut s, Action::Resize(60, 20));
+    snapshot("too_small", &s);
+    assert_eq!(context(&s), Ctx::TooSmall);
+    // Only quitting works.
+    let _ = update(&mut s, key('i'));
+    assert_eq!(s.screen, Screen::History);
+    let _ = update(&mut s, key('q'));
+    assert!(s.quit);
+}
+
+#[test]
+fn no_color_is_monochrome_and_keeps_markers() {
+    let mut s = state();
+    s.theme = Theme::MONO;
+    let t = render_terminal(&s);
+    let buf = t.backend().buffer();
+    for cell in buf.content() {
+        assert!(
+            matches!(cell.fg, Color::Reset) && matches!(cell.bg, Color::Reset),
+            "a colour under NO_COLOR: {cell:?}"
+        );
+    }
+    // The selection is REVERSED (row 2 is the first table row).
+    assert!(buf[(5, 2)].modifier.contains(Modifier::REVERSED));
+    assert!(!buf[(5, 3)].modifier.contains(Modifier::REVERSED));
+    snapshot("history_no_color", &s);
+
+    open_plan(&mut s, counts(), restore_items());
+    let t = render_terminal(&s);
+    let screen = t.backend().to_string();
+    assert!(screen.contains("- 17.99") && screen.contains("+ 19.99"));
+    assert!(
+        t.backend()
+            .buffer()
+            .content()
+            .iter()
+            .all(|c| c.fg == Color::Reset && c.bg == Color::Reset)
+    );
+    // Cancel, the focused button, is REVERSED.
+    let cancel_row = screen
+        .lines()
+        .position(|l| l.contains("[ Cancel ]"))
+        .unwrap();
+    let line = screen.lines().nth(cancel_row).unwrap();
+    let col = line
+        .char_indices()
+        .find(|(i, _)| line[*i..].starts_with("[ Cancel ]"))
+        .map(|(i, _)| line[..i].chars().count() - 1) // the leading quote of the view
+        .unwrap();
+    assert!(
+        t.backend().buffer()[(col as u16, cancel_row as u16)]
+            .modifier
+            .contains(Modifier::REVERSED)
+    );
+}
+
+#[test]
+fn connection_lost_banner_and_reconnect() {
+    let mut s = state();
+    let e = press(&mut s, [ctrl('r')]);
+    let Some(Effect::LoadHistory { req, .. }) = e.last().cloned() else {
+        panic!("{e:?}")
+    };
+    let _ = update(
+        &mut s,
+        Action::HistoryLoaded {
+            req,
+            result: Err(Failure {
+                message: "cannot connect to the database: Connection refused".into(),
+                connection: true,
+            }),
+        },
+    );
+    assert!(s.wants_ticks());
+    snapshot("connection_lost", &s);
+    // The next key retries at once.
+    let e = update(&mut s, key('j'));
+    let Some(Effect::Ping { req }) = e.first().cloned() else {
+        panic!("{e:?}")
+    };
+    let e = update(
+        &mut s,
+        Action::Pong {
+            req,
+            result: Ok(()),
+        },
+    );
+    assert_eq!(s.connection, Connection::Ok);
+    assert!(e.iter().any(|e| matches!(e, Effect::LoadHistory { .. })));
+    assert!(!s.wants_ticks());
+}
+
+#[test]
+fn the_lost_connection_is_retried_every_five_seconds() {
+    let mut s = state();
+    let e = press(&mut s, [ctrl('r')]);
+    let Some(Effect::LoadHistory { req, .. }) = e.last().cloned() else {
+        panic!()
+    };
+    let _ = update(
+        &mut s,
+        Action::HistoryLoaded {
+            req,
+            result: Err(Failure {
+                message: "connection closed".into(),
+                connection: true,
+            }),
+        },
+    );
+    let mut pings = 0;
+    for _ in 0..10 {
+        for e in update(&mut s, Action::Tick) {
+            if let Effect::Ping { req } = e {
+                pings += 1;
+                let _ = update(
+                    &mut s,
+                    Action::Pong {
+                        req,
+                        result: Err(Failure {
+                            message: "still down".into(),
+                            connection: true,
+                        }),
+                    },
+                );
+            }
+        }
+    }
+    assert_eq!(pings, 2);
+}
+
+// ---------------------------------------------------------------- keys
+
+#[test]
+fn navigation_keys() {
+    let mut s = state();
+    assert_eq!(s.history.list.selected, 0);
+    let _ = press(&mut s, [key('j'), code(KeyCode::Down)]);
+    assert_eq!(s.history.list.selected, 2);
+    let _ = press(&mut s, [key('k')]);
+    assert_eq!(s.history.list.selected, 1);
+    let _ = press(&mut s, [key('G')]);
+    assert_eq!(s.history.list.selected, 4);
+    let _ = press(&mut s, [key('g')]);
+    assert_eq!(s.history.list.selected, 0);
+    let _ = press(&mut s, [code(KeyCode::PageDown)]);
+    assert_eq!(s.history.list.selected, 4);
+    let _ = press(&mut s, [code(KeyCode::PageUp)]);
+    assert_eq!(s.history.list.selected, 0);
+}
+
+#[test]
+fn paging_loads_more_with_keyset_and_drops_stale_replies() {
+    let mut s = State::new(80, 24, Theme::COLOR, "db");
+    let e = update(&mut s, Action::Init);
+    let Some(Effect::LoadHistory { req: first, .. }) = e.first().cloned() else {
+        panic!()
+    };
+    // A full page: more may exist.
+    let page: Vec<HistoryRow> = (0..PAGE)
+        .map(|i| row(10_000 - i, "acme", "f.csv", "completed", [1, 0, 0, 0]))
+        .collect();
+    let e = update(
+        &mut s,
+        Action::HistoryLoaded {
+            req: first,
+            result: Ok(page),
+        },
+    );
+    assert!(e.iter().all(|e| !matches!(e, Effect::LoadHistory { .. })));
+    // Paging down towards the end asks for the rows before the last one.
+    let mut more = None;
+    for _ in 0..12 {
+        for e in update(&mut s, code(KeyCode::PageDown)) {
+            if let Effect::LoadHistory { req, filter } = e {
+                more = Some((req, filter));
+            }
+        }
+    }
+    let (req, filter) = more.expect("a next page");
+    assert_eq!(filter.before_id, Some(10_000 - PAGE + 1));
+    // A stale reply (the first request's id) is dropped.
+    let _ = update(
+        &mut s,
+        Action::HistoryLoaded {
+            req: first,
+            result: Ok(vec![]),
+        },
+    );
+    assert_eq!(s.history.rows.len(), PAGE as usize);
+    let _ = update(
+        &mut s,
+        Action::HistoryLoaded {
+            req,
+            result: Ok(vec![row(1, "acme", "old.csv", "completed", [1, 0, 0, 0])]),
+        },
+    );
+    assert_eq!(s.history.rows.len(), PAGE as usize + 1);
+    assert!(s.history.exhausted);
+}
+
+#[test]
+fn filter_keys() {
+    let mut s = state();
+    let _ = update(&mut s, key('/'));
+    assert_eq!(context(&s), Ctx::Filter);
+    // In the filter, q is a letter...
+    let e = press(&mut s, "seller:acme status:rolled q4".chars().map(key));
+    assert!(e.is_empty() && !s.quit);
+    snapshot("filter_typing", &s);
+    let e = update(&mut s, code(KeyCode::Enter));
+    let Some(Effect::LoadHistory { filter, .. }) = e.last().cloned() else {
+        panic!("{e:?}")
+    };
+    assert_eq!(filter.seller.as_deref(), Some("acme"));
+    assert_eq!(filter.status.as_deref(), Some("rolled_back"));
+    assert_eq!(filter.file_contains.as_deref(), Some("q4"));
+    assert_eq!(filter.before_id, None);
+    // A bad status is explained, the filter stays open.
+    let _ = press(&mut s, [key('/'), ctrl('u')]);
+    let _ = press(&mut s, "status:nope".chars().map(key));
+    let e = update(&mut s, code(KeyCode::Enter));
+    assert!(e.is_empty());
+    assert!(s.notice.as_ref().unwrap().text.contains("unknown status"));
+    // ...and Ctrl-C quits even while typing.
+    let _ = update(&mut s, ctrl('c'));
+    assert!(s.quit);
+}
+
+#[test]
+fn esc_then_key_batched_as_alt_is_both() {
+    let mut s = state();
+    let _ = update(&mut s, key('?'));
+    let e = update(
+        &mut s,
+        Action::Key(KeyEvent::new(KeyCode::Char('a'), KeyModifiers::ALT)),
+    );
+    assert!(s.help.is_none());
+    assert_eq!(s.screen, Screen::Audit);
+    assert!(matches!(e.as_slice(), [Effect::LoadAudit { .. }]));
+}
+
+#[test]
+fn q_quits_from_every_screen_that_is_not_typing() {
+    let mut s = state();
+    let _ = press(&mut s, [key('a')]);
+    let _ = update(&mut s, key('q'));
+    assert!(s.quit);
+    let mut s = state();
+    open_plan(&mut s, counts(), restore_items());
+    let _ = update(&mut s, key('q'));
+    assert!(s.quit);
+}
+
+#[test]
+fn every_footer_hint_is_a_working_key() {
+    for ctx in [
+        Ctx::History,
+        Ctx::Filter,
+        Ctx::Detail,
+        Ctx::Audit,
+        Ctx::Form,
+        Ctx::FormText,
+        Ctx::FormReview,
+        Ctx::FormBusy,
+        Ctx::FormDone,
+        Ctx::Popup,
+        Ctx::PopupBusy,
+        Ctx::PopupResult,
+        Ctx::Help,
+        Ctx::TooSmall,
+    ] {
+        let footer = keys::footer(ctx);
+        assert!(
+            footer.iter().any(|(_, n)| *n == "quit"),
+            "{ctx:?}: quit is not in the footer"
+        );
+        for b in keys::BINDINGS.iter().filter(|b| b.contexts.contains(&ctx)) {
+            for k in b.keys {
+                let ev = KeyEvent::new(
+                    k.code,
+                    if k.ctrl {
+                        KeyModifiers::CONTROL
+                    } else {
+                        KeyModifiers::NONE
+                    },
+                );
+                assert!(
+                    keys::lookup(ctx, &ev).is_some() || ctx.is_text(),
+                    "{ctx:?}: {:?} does nothing",
+                    k.code
+                );
+            }
+            assert!(!b.help.is_empty());
+        }
+    }
+    assert_eq!(
+        ui::footer_text(Ctx::History),
+        "↑↓ move  Enter open  / filter  r rollback  i import  a audit  ? help  q quit"
+    );
+}
+
+#[test]
+fn only_the_visible_window_is_drawn_for_a_long_history() {
+    let mut s = State::new(80, 24, Theme::COLOR, "db");
+    let e = update(&mut s, Action::Init);
+    let Some(Effect::LoadHistory { req, .. }) = e.first().cloned() else {
+        panic!()
+    };
+    let many: Vec<HistoryRow> = (0..100_000)
+        .map(|i| row(100_000 - i, "acme", "f.csv", "completed", [1, 0, 0, 0]))
+        .collect();
+    let _ = update(
+        &mut s,
+        Action::HistoryLoaded {
+            req,
+            result: Ok(many),
+        },
+    );
+    let _ = press(&mut s, (0..500).map(|_| code(KeyCode::PageDown)));
+    let started = std::time::Instant::now();
+    let screen = render(&s);
+    let took = started.elapsed();
+    assert!(screen.contains(&format!("{}/100000", s.history.list.selected + 1)));
+    // Generous for debug builds; the release frame is far below 5 ms.
+    assert!(took.as_millis() < 200, "a frame took {took:?}");
+}
+
+#[test]
+fn stale_popup_replies_are_dropped() {
+    let mut s = state();
+    let e = press(&mut s, [key('r')]);
+    let Some(Effect::RollbackCheck { req, .. }) = e.last().cloned() else {
+        panic!()
+    };
+    // The user gives up before the answer comes.
+    let _ = update(&mut s, code(KeyCode::Esc));
+    assert!(s.popup.is_none());
+    let e = update(
+        &mut s,
+        Action::RollbackChecked {
+            req,
+            result: Ok(Ok(())),
+        },
+    );
+    assert!(e.is_empty() && s.popup.is_none());
+}
+
+#[test]
+fn the_rollback_popup_pages_through_a_section() {
+    let mut s = state();
+    let many: Vec<PlanItem> = (0..PLAN_PAGE)
+        .map(|i| restore_item(&format!("SKU-{i:05}"), json!({"price": ["1.00", "2.00"]})))
+        .collect();
+    let big = PlanCounts {
+        restore: 250,
+        ..Default::default()
+    };
+    open_plan(&mut s, big, many);
+    let mut next = None;
+    for _ in 0..30 {
+        for e in update(&mut s, code(KeyCode::PageDown)) {
+            if let Effect::RollbackPage { after, req, .. } = e {
+                next = Some((after, req));
+            }
+        }
+    }
+    let (after, _req) = next.expect("the next page is requested");
+    assert_eq!(after.as_deref(), Some("SKU-00099"));
+}
