@@ -121,12 +121,14 @@ BEGIN
       FROM pg_attribute a
      WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped;
 
-    -- Block-range indexes only: import ids and change ids grow with insertion
-    -- order, so BRIN finds an import's rows (and the changes after it) at
-    -- almost no cost to the bulk insert; a b-tree per key measured ~25 percent
-    -- slower imports here (docs/architecture.md).
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON import_audit.%I USING brin (audit_import_id)',
-                   log_name || '_import_brin', log_name);
+    -- Change ids grow with insertion order, so a block-range index finds the
+    -- changes after an import at almost no cost to bulk inserts. One b-tree
+    -- gives an import's rows per image and operation in key order (rollback
+    -- preview pages, per-key image lookups); a second b-tree per key alone
+    -- made captures markedly slower (docs/architecture.md).
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON import_audit.%I (audit_import_id, audit_image, audit_op, %s) WHERE audit_import_id IS NOT NULL',
+                   log_name || '_by_import', log_name,
+                   (SELECT string_agg(quote_ident(k), ', ') FROM unnest(keys) k));
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON import_audit.%I USING brin (audit_change_id)',
                    log_name || '_change_brin', log_name);
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON import_audit.%I USING brin (audit_rollback_of)',

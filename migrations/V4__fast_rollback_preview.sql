@@ -7,11 +7,8 @@
 -- audit_change_id), not a comparison of every listing the import touched.
 ALTER TABLE import_audit.imports ADD COLUMN last_change_id bigint;
 
--- The import's rows in key order, per image and operation: preview pages of
--- deletions (op I) or restores (op U) walk it in key order without touching
--- the other kind, and per-key lookups of before- and after-images use it.
-CREATE INDEX log_listings_by_import ON import_audit.log_listings
-    (audit_import_id, audit_image, audit_op, seller_id, sku) WHERE audit_import_id IS NOT NULL;
+-- (The import's rows in key order come from the b-tree that
+-- import_audit.enable_audit creates on every log table.)
 
 CREATE OR REPLACE FUNCTION import_audit.complete_import(p_id bigint, p_sha text, p_rows bigint, p_created bigint,
         p_updated bigint, p_unchanged bigint, p_rejected bigint, p_ignored bigint,

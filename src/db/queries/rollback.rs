@@ -198,7 +198,7 @@ pub fn page_reverted(referenced: &str) -> String {
                  AND b.audit_op = 'U' AND b.seller_id = $2 AND b.sku = a.sku
           WHERE a.audit_import_id = $1 AND a.audit_image = 'N' AND a.seller_id = $2
             AND a.audit_op = $6::text::\"char\" AND ($4::text IS NULL OR a.sku > $4)
-            AND a.sku NOT IN (SELECT c.sku FROM ({candidates}) c WHERE c.action = 'skip')
+            AND NOT EXISTS (SELECT 1 FROM ({candidates}) c WHERE c.action = 'skip' AND c.sku = a.sku)
           ORDER BY a.sku
           LIMIT $5",
         diff = diff_pairs.join(", "),
