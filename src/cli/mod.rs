@@ -127,16 +127,15 @@ async fn run(cli: Cli) -> Result<Exit> {
                 color_eyre::eyre::eyre!("no data directory for importdesk's files; pass --data-dir")
             })?;
             let db = open_migrated(target).await?;
-            if crate::demo::load_if_empty(&db, &files).await? {
-                println!("demo data loaded");
-            }
-            db_cmd::print_overview(&db).await?;
-            Ok(Exit::Success)
+            crate::demo::load_if_empty(&db, &files).await?;
+            open_console(db, files).await
         }
         None => {
+            let files = files_dir.ok_or_else(|| {
+                color_eyre::eyre::eyre!("no data directory for importdesk's files; pass --data-dir")
+            })?;
             let db = open_migrated(target).await?;
-            db_cmd::print_overview(&db).await?;
-            Ok(Exit::Success)
+            open_console(db, files).await
         }
         Some(Command::Import(args)) => {
             let files = files_dir.ok_or_else(|| {
@@ -154,6 +153,25 @@ async fn run(cli: Cli) -> Result<Exit> {
             rollback_cmd::run(&open_migrated(target).await?, args).await
         }
     }
+}
+
+/// The console needs a terminal; without one (a script, a pipe) say so
+/// instead of drawing into the void.
+async fn open_console(db: Database, files: std::path::PathBuf) -> Result<Exit> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        db_cmd::print_overview(&db).await?;
+        return Err(Refusal {
+            exit: Exit::Usage,
+            message:
+                "the console needs a terminal; use the commands (importdesk --help) from scripts"
+                    .into(),
+            json: None,
+        }
+        .into());
+    }
+    crate::tui::run(db, files).await?;
+    Ok(Exit::Success)
 }
 
 /// Opens the database and applies pending migrations (every command needs
