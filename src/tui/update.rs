@@ -1382,4 +1382,16 @@ fn relayout(state: &mut State) {
     state.history.list.keep_visible(len, height);
     let len = state.audit.rows.len();
     state.audit.list.keep_visible(len, height);
+    let list = layout::popup_list_height(state);
+    if let Some(plan) = plan_mut(state) {
+        for s in [Section::Delete, Section::Restore, Section::Skip] {
+            let pages = plan.pages_mut(s);
+            pages.scroll = pages.scroll.min(pages.line_count().saturating_sub(list));
+        }
+    }
+    let lines = super::ui::detail::line_count(state);
+    let page = layout::body_height(state);
+    if let Some(d) = state.detail.as_mut() {
+        d.scroll = d.scroll.min(lines.saturating_sub(page));
+    }
 }

@@ -1,0 +1,217 @@
+//! End to end: the real binary, no subcommand, in tmux (a real terminal,
+//! 100x30) against the test database: open, select the newest import, `r`,
+//! see the counts, confirm, see the history row marked rolled back, quit,
+//! and find the terminal restored (normal screen, cooked mode).
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{NATIVE_HEADER, TestDb, csv_file, import_json, test_data_dir};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux")
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let out = self.cmd(&["send-keys", "-t", "e2e", k]);
+            assert!(out.status.success(), "{out:?}");
+            // One key at a time: Esc followed at once by a letter would read
+            // as one Alt chord (which the console also handles, but the
+            // test should type like a person).
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn screen(&self) -> String {
+        let out = self.cmd(&["capture-pane", "-p", "-t", "e2e"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn display(&self, format: &str) -> String {
+        let out = self.cmd(&["display-message", "-p", "-t", "e2e", format]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[tokio::test]
+async fn roll_back_the_newest_import_in_a_real_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the end-to-end console test");
+        return;
+    }
+    let t = TestDb::new().await;
+    let (_d1, v1) = csv_file(
+        "e2e-first.csv",
+        &format!(
+            "{NATIVE_HEADER}E1,One,,1.00,USD,1,active,new,,,\nE2,Two,,2.00,USD,2,active,new,,,\n"
+        ),
+    );
+    let (_d2, v2) = csv_file(
+        "e2e-second.csv",
+        &format!(
+            "{NATIVE_HEADER}E1,One,,1.25,USD,1,active,new,,,\nE2,Two,,2.00,USD,2,active,new,,,\nE3,Three,,3.00,USD,3,active,new,,,\n"
+        ),
+    );
+    import_json(&t, &v1, "e2e", &[], 0);
+    let newest = import_json(&t, &v2, "e2e", &[], 0)["import_id"]
+        .as_i64()
+        .unwrap();
+
+    let tmux = Tmux {
+        socket: format!("importdesk-e2e-{}", std::process::id()),
+    };
+    let script = format!(
+        "env -u DATABASE_URL IMPORTDESK_DATA_DIR={files} TERM=xterm-256color {bin} --database-url {url}; \
+         echo EXITED:$?; stty -a; sleep 120",
+        files = shell_quote(&test_data_dir().join("files").to_string_lossy()),
+        bin = shell_quote(env!("CARGO_BIN_EXE_importdesk")),
+        url = shell_quote(&t.url()),
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &script,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+
+    // Open: the history, newest first and selected.
+    let screen = tmux.wait_for("the history", |s| s.contains("e2e-second.csv"));
+    assert!(screen.contains("Import history"), "{screen}");
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "1",
+        "not on the alternate screen"
+    );
+    let first_row = screen
+        .lines()
+        .find(|l| l.contains("e2e-"))
+        .unwrap()
+        .to_string();
+    assert!(first_row.contains(&newest.to_string()) && first_row.contains("e2e-second.csv"));
+
+    // Idle, the console writes nothing to the terminal (no redraw timer).
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let pipe = format!("cat >> {}", shell_quote(&log.path().to_string_lossy()));
+    assert!(
+        tmux.cmd(&["pipe-pane", "-o", "-t", "e2e", &pipe])
+            .status
+            .success()
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    let idle = std::fs::metadata(log.path()).unwrap().len();
+    assert_eq!(idle, 0, "{idle} bytes written while idle");
+    // A key does redraw (so the pipe works).
+    tmux.keys(&["j", "k"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(std::fs::metadata(log.path()).unwrap().len() > 0);
+    let _ = tmux.cmd(&["pipe-pane", "-t", "e2e"]);
+
+    // r: the popup with the counts.
+    tmux.keys(&["r"]);
+    let screen = tmux.wait_for("the rollback plan", |s| {
+        s.contains("to delete") && s.contains("+ 1.00")
+    });
+    assert!(
+        screen.contains("1 to delete · 1 to restore · 0 to skip"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!("Roll back import #{newest}?")),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("- 1.25") && screen.contains("+ 1.00"),
+        "{screen}"
+    );
+
+    // Confirm (Cancel is the default: move to the button first).
+    tmux.keys(&["Right", "Enter"]);
+    let screen = tmux.wait_for("the result", |s| s.contains("rolled back"));
+    assert!(
+        screen.contains("1 restored · 1 deleted · 0 skipped"),
+        "{screen}"
+    );
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the history row marked rolled back", |s| {
+        s.lines()
+            .any(|l| l.contains("e2e-second.csv") && l.contains("rolled back"))
+            && !s.contains("[ Close ]")
+    });
+    let older = screen
+        .lines()
+        .find(|l| l.contains("e2e-first.csv"))
+        .unwrap();
+    assert!(older.contains("completed"), "{screen}");
+
+    // Quit: the terminal is restored.
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("the exit", |s| s.contains("EXITED:"));
+    assert!(screen.contains("EXITED:0"), "{screen}");
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "0",
+        "still on the alternate screen"
+    );
+    // Raw mode is off: canonical input and echo are back.
+    let words: Vec<&str> = screen.split_whitespace().collect();
+    assert!(
+        words.contains(&"icanon") && words.contains(&"echo"),
+        "{screen}"
+    );
+    // Nothing of the console leaked onto the normal screen.
+    assert!(!screen.contains("Import history"), "{screen}");
+
+    let rows = t
+        .client()
+        .await
+        .query_one(
+            "SELECT status FROM import_audit.imports WHERE id = $1",
+            &[&newest],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.get::<_, String>(0), "rolled_back");
+}
