@@ -295,6 +295,47 @@ fn snapshot(name: &str, s: &State) -> String {
 // ---------------------------------------------------------------- screens
 
 #[test]
+fn title_bar_names_the_identity_and_a_seller_imports_for_itself() {
+    use importdesk::domain::identity::Identity;
+    let mut s = state();
+    s.identity = Some(Identity {
+        role: "alice\x1b[31m".into(),
+        seller: Some("globex".into()),
+        support: false,
+    });
+    let screen = render(&s);
+    assert_clean(&screen);
+    let title = screen.lines().next().unwrap();
+    assert!(
+        title.contains("alice␛[31m · seller globex · db importdesk"),
+        "{title}"
+    );
+    // The selected import is acme's, but a seller role may only import for
+    // itself: the form starts with its own seller id.
+    let _ = update(&mut s, key('i'));
+    assert_eq!(s.form.seller.text, "globex");
+
+    let mut s = state();
+    s.identity = Some(Identity {
+        role: "sue".into(),
+        seller: None,
+        support: true,
+    });
+    assert!(
+        render(&s)
+            .lines()
+            .next()
+            .unwrap()
+            .contains("sue · support · db")
+    );
+    let _ = update(&mut s, key('i'));
+    assert_eq!(
+        s.form.seller.text, "acme",
+        "support gets the seller in view"
+    );
+}
+
+#[test]
 fn history_screen() {
     let mut s = state();
     // The selected (newest) import was checked: it can be rolled back.

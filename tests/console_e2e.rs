@@ -120,6 +120,8 @@ async fn roll_back_the_newest_import_in_a_real_terminal() {
     // Open: the history, newest first and selected.
     let screen = tmux.wait_for("the history", |s| s.contains("e2e-second.csv"));
     assert!(screen.contains("Import history"), "{screen}");
+    // The test database's owner is support (sees every seller).
+    assert!(screen.contains("· support · db"), "{screen}");
     assert_eq!(
         tmux.display("#{alternate_on}"),
         "1",

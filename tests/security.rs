@@ -179,6 +179,13 @@ async fn a_seller_cannot_import_preview_or_roll_back_for_another_seller() {
         0,
         "alice sees none of bob's imports"
     );
+    let text = common::run_cli(&alice_url, &["history"], None);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert_eq!(
+        text.stdout.lines().next().unwrap(),
+        format!("as {} (seller seller-a)", r.alice),
+        "the header names the identity"
+    );
     for args in [
         vec!["rollback", &bob_id.to_string(), "--preview"],
         vec!["rollback", &bob_id.to_string(), "--yes"],

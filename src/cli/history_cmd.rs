@@ -25,6 +25,7 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
         print_json(&imports)?;
         return Ok(Exit::Success);
     }
+    print_identity(&**client).await?;
     if imports.is_empty() {
         println!("no imports yet");
         return Ok(Exit::Success);
@@ -49,6 +50,14 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
         );
     }
     Ok(Exit::Success)
+}
+
+/// The header line of a listing: who the database says we are, so a seller
+/// knows why only its own imports show.
+async fn print_identity(client: &impl tokio_postgres::GenericClient) -> Result<()> {
+    let who = crate::domain::identity::current(client).await?;
+    println!("as {}", who.describe());
+    Ok(())
 }
 
 /// The file's own name (the path is in `show`).
@@ -156,6 +165,7 @@ pub async fn audit(db: &Database, args: AuditArgs) -> Result<Exit> {
         print_json(&entries)?;
         return Ok(Exit::Success);
     }
+    print_identity(&**client).await?;
     for e in &entries {
         println!(
             "{:>6}  {}  {:<20}  {:<34}  seller {:<12}  import {:>6}  {}",

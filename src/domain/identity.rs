@@ -18,6 +18,21 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// A short form for a title bar: `jane · support`, `acme_login · seller acme`.
+    pub fn badge(&self) -> String {
+        let role = crate::text::sanitize(&self.role);
+        match (&self.seller, self.support) {
+            (_, true) => format!("{role} · support"),
+            (Some(s), false) => format!("{role} · seller {}", crate::text::sanitize(s)),
+            (None, false) => format!("{role} · no access"),
+        }
+    }
+
+    /// The seller this identity is limited to (`None` for support).
+    pub fn own_seller(&self) -> Option<&str> {
+        (!self.support).then_some(self.seller.as_deref()).flatten()
+    }
+
     pub fn describe(&self) -> String {
         let role = crate::text::sanitize(&self.role);
         match (&self.seller, self.support) {

@@ -56,8 +56,12 @@ pub async fn run(db: Database, files_dir: PathBuf) -> Result<()> {
     if let Err(e) = crate::domain::history::recover_abandoned(&db).await {
         tracing::warn!(error = %format!("{e:#}"), "cannot recover abandoned imports");
     }
+    let identity = match db.client().await {
+        Ok(client) => crate::domain::identity::current(&**client).await.ok(),
+        Err(_) => None,
+    };
     let mut guard = TerminalGuard::enter().wrap_err("cannot set up the terminal")?;
-    let result = event_loop(&mut guard.terminal, db, files_dir).await;
+    let result = event_loop(&mut guard.terminal, db, files_dir, identity).await;
     drop(guard);
     result
 }
@@ -66,6 +70,7 @@ async fn event_loop(
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
     db: Database,
     files_dir: PathBuf,
+    identity: Option<crate::domain::identity::Identity>,
 ) -> Result<()> {
     let (tx, mut replies) = mpsc::channel::<Action>(256);
     let worker = worker::Worker::new(db.clone(), files_dir, tx);
@@ -80,6 +85,7 @@ async fn event_loop(
         Theme::from_env(),
         db.target.dbname().to_string(),
     );
+    state.identity = identity;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut effects = update::update(&mut state, Action::Init);

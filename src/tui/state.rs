@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::domain::identity::Identity;
 use crate::domain::import::{ImportOutcome, ProfileKind, Progress};
 use crate::domain::rollback::{ConflictMode, PlanItem, Preview, RollbackOutcome, Section};
 
@@ -64,6 +65,9 @@ pub struct State {
     pub theme: Theme,
     /// Shown in the title bar (the database name, never a password).
     pub db_label: String,
+    /// Who the database says we are (role; seller or support), shown in the
+    /// title bar. `None` until known.
+    pub identity: Option<Identity>,
     pub quit: bool,
     next_req: ReqId,
 }
@@ -86,6 +90,7 @@ impl State {
             height,
             theme,
             db_label: db_label.into(),
+            identity: None,
             quit: false,
             next_req: 1,
         }

@@ -780,11 +780,11 @@ fn open_form(state: &mut State) -> Vec<Effect> {
         form.focus = FormField::File;
     }
     if form.seller.text.is_empty() {
-        let seller = state
-            .history
-            .filter
-            .seller
-            .clone()
+        // A seller can only import for itself; support gets the seller in view.
+        let own = state.identity.as_ref().and_then(|i| i.own_seller());
+        let seller = own
+            .map(str::to_string)
+            .or_else(|| state.history.filter.seller.clone())
             .or_else(|| state.selected_row().map(|r| r.seller.clone()));
         if let Some(s) = seller {
             state.form.seller.set(s);

@@ -68,9 +68,14 @@ fn title(frame: &mut Frame, area: Rect, state: &State) {
         Screen::ImportForm => "New import",
     };
     let left = format!(" importdesk · {screen}");
-    let right = format!("db {} ", crate::text::sanitize(&state.db_label));
+    let who = match &state.identity {
+        Some(id) => format!("{} · ", id.badge()),
+        None => String::new(),
+    };
+    let right = format!("{who}db {} ", crate::text::sanitize(&state.db_label));
     let w = area.width as usize;
-    let right = text::cut(&right, w / 3);
+    // The screen name and who we are matter more than the database name.
+    let right = text::cut(&right, w.saturating_sub(text::width(&left) + 1).max(w / 3));
     let left = text::cut(&left, w.saturating_sub(text::width(&right) + 1));
     let gap = w.saturating_sub(text::width(&left) + text::width(&right));
     let line = format!("{left}{}{right}", " ".repeat(gap));
