@@ -139,6 +139,7 @@ fn summary() -> ImportSummary {
         rollback_restored: None,
         rollback_deleted: None,
         rollback_skipped: None,
+        pruned_at: None,
     }
 }
 

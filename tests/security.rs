@@ -186,6 +186,13 @@ async fn a_seller_cannot_import_preview_or_roll_back_for_another_seller() {
         format!("as {} (seller seller-a)", r.alice),
         "the header names the identity"
     );
+    let prune = common::run_cli(&alice_url, &["audit", "prune"], None);
+    assert_eq!(prune.code, 1, "{}", prune.stdout);
+    assert!(
+        prune.stderr.contains("only support may prune"),
+        "{}",
+        prune.stderr
+    );
     for args in [
         vec!["rollback", &bob_id.to_string(), "--preview"],
         vec!["rollback", &bob_id.to_string(), "--yes"],

@@ -135,11 +135,42 @@ pub enum ConflictArg {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
     #[arg(long, default_value_t = 50)]
     pub limit: i64,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Delete before-images no rollback can use any more: those of rolled-back
+    /// imports, and (with --completed-before) of completed imports that
+    /// finished before a date, which then can no longer be rolled back. The
+    /// audit log itself is never pruned. Support only.
+    Prune {
+        /// Also retire completed imports that finished before this date
+        /// (YYYY-MM-DD, midnight UTC, or an RFC 3339 time).
+        #[arg(long, value_name = "DATE", value_parser = parse_cutoff)]
+        completed_before: Option<chrono::DateTime<chrono::Utc>>,
+        /// Say what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_cutoff(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.to_utc());
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+        .map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"))
 }
 
 #[derive(Debug, Subcommand)]

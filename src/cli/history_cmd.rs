@@ -2,7 +2,7 @@
 
 use color_eyre::eyre::Result;
 
-use super::args::{AuditArgs, HistoryArgs, ShowArgs};
+use super::args::{AuditArgs, AuditCommand, HistoryArgs, ShowArgs};
 use super::output::{print_json, sanitize, truncate};
 use super::{Exit, Refusal};
 use crate::db::Database;
@@ -146,6 +146,12 @@ pub fn print_import(i: &ImportSummary) {
             println!("    {}{}{}", line, col, sanitize(reason));
         }
     }
+    if let Some(at) = i.pruned_at {
+        println!(
+            "  pruned:    {} (its before-images were deleted: it can no longer be rolled back)",
+            at.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+    }
     if let Some(at) = i.rolled_back_at {
         println!(
             "  rolled back {} by {}: {} restored, {} deleted, {} skipped",
@@ -159,6 +165,14 @@ pub fn print_import(i: &ImportSummary) {
 }
 
 pub async fn audit(db: &Database, args: AuditArgs) -> Result<Exit> {
+    if let Some(AuditCommand::Prune {
+        completed_before,
+        dry_run,
+        json,
+    }) = args.command
+    {
+        return prune(db, completed_before, dry_run, json).await;
+    }
     let client = db.client().await?;
     let entries = audit::list(&**client, None, args.limit.clamp(1, 10_000)).await?;
     if args.json {
@@ -179,6 +193,44 @@ pub async fn audit(db: &Database, args: AuditArgs) -> Result<Exit> {
                 .unwrap_or_else(|| "-".into()),
             truncate(&e.details.to_string(), 60)
         );
+    }
+    Ok(Exit::Success)
+}
+
+async fn prune(
+    db: &Database,
+    completed_before: Option<chrono::DateTime<chrono::Utc>>,
+    dry_run: bool,
+    json: bool,
+) -> Result<Exit> {
+    let actor = crate::domain::actor::Actor::from_environment().label();
+    let outcome = audit::prune(db, completed_before, &actor, dry_run).await?;
+    if json {
+        print_json(&outcome)?;
+        return Ok(Exit::Success);
+    }
+    let ids = |v: &[i64]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.iter()
+                .map(|i| format!("#{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    println!("rolled-back imports: {}", ids(&outcome.rolled_back_imports));
+    println!(
+        "retired (no longer rollbackable): {}",
+        ids(&outcome.retired_imports)
+    );
+    println!(
+        "{verb} {} change-log rows of those imports and {} rows of manual edits older than any rollbackable import",
+        outcome.import_rows_deleted, outcome.manual_edit_rows_deleted
+    );
+    if dry_run {
+        println!("dry run: nothing was deleted");
     }
     Ok(Exit::Success)
 }

@@ -101,7 +101,10 @@ fn wants_json(cli: &Cli) -> bool {
         Some(Command::History(a)) => a.json,
         Some(Command::Show(a)) => a.json,
         Some(Command::Rollback(a)) => a.json,
-        Some(Command::Audit(a)) => a.json,
+        Some(Command::Audit(a)) => match &a.command {
+            Some(args::AuditCommand::Prune { json, .. }) => *json,
+            None => a.json,
+        },
         Some(Command::Db(DbCommand::Migrate { json } | DbCommand::Status { json })) => *json,
         _ => false,
     }

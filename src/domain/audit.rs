@@ -28,6 +28,8 @@ pub mod action {
     pub const ROLLBACK_PREVIEWED: &str = "rollback previewed";
     pub const ROLLBACK_EXECUTED: &str = "rollback executed";
     pub const ROLLBACK_REFUSED: &str = "rollback refused";
+    /// Written by the database's prune function.
+    pub const BEFORE_IMAGES_PRUNED: &str = "before-images pruned";
 }
 
 pub async fn append(
@@ -45,6 +47,55 @@ pub async fn append(
         )
         .await?;
     Ok(())
+}
+
+/// What `prune` deleted (or, on a dry run, would delete).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct PruneOutcome {
+    /// Imports already rolled back: their before-images and their
+    /// rollback's rows are gone.
+    pub rolled_back_imports: Vec<i64>,
+    /// Completed imports that finished before the cut-off: they can no
+    /// longer be rolled back.
+    pub retired_imports: Vec<i64>,
+    pub import_rows_deleted: i64,
+    pub manual_edit_rows_deleted: i64,
+    pub dry_run: bool,
+}
+
+/// Deletes change-log rows that no rollback can use any more, in one
+/// transaction (the database function decides what; the audit log is never
+/// touched). With `completed_before`, completed imports that finished
+/// before it are retired too. A dry run does the same and rolls back.
+pub async fn prune(
+    db: &crate::db::Database,
+    completed_before: Option<DateTime<Utc>>,
+    actor: &str,
+    dry_run: bool,
+) -> Result<PruneOutcome> {
+    let mut client = db.client().await?;
+    // The database refuses anyway (EXECUTE is granted to support only); this
+    // says why in words.
+    let who = crate::domain::identity::current(&**client).await?;
+    if !who.support {
+        color_eyre::eyre::bail!(
+            "only support may prune before-images; you are {}",
+            who.describe()
+        );
+    }
+    let tx = client.transaction().await?;
+    let row = tx
+        .query_one(sql::PRUNE, &[&completed_before, &actor])
+        .await?;
+    let mut summary: serde_json::Value = row.get(0);
+    summary["dry_run"] = dry_run.into();
+    let outcome: PruneOutcome = serde_json::from_value(summary)?;
+    if dry_run {
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+    }
+    Ok(outcome)
 }
 
 /// Newest first; `before` pages back (keyset pagination on id).

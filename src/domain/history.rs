@@ -40,6 +40,9 @@ pub struct ImportSummary {
     pub rollback_restored: Option<i64>,
     pub rollback_deleted: Option<i64>,
     pub rollback_skipped: Option<i64>,
+    /// When `audit prune` deleted its before-images (it can no longer be
+    /// rolled back).
+    pub pruned_at: Option<DateTime<Utc>>,
 }
 
 impl ImportSummary {
@@ -73,6 +76,7 @@ impl ImportSummary {
             rollback_restored: r.get(25),
             rollback_deleted: r.get(26),
             rollback_skipped: r.get(27),
+            pruned_at: r.get(28),
         }
     }
 

@@ -13,3 +13,8 @@ pub const FOR_IMPORT: &str = "SELECT id, at, actor, db_role, action, seller_id, 
       WHERE import_id = $1
       ORDER BY id DESC
       LIMIT $2";
+
+/// Deletes before-images no rollback can use any more (support only; see
+/// migrations/V5__audit_prune.sql). `$1` completed-before cut-off or NULL,
+/// `$2` actor. Returns a JSON summary.
+pub const PRUNE: &str = "SELECT import_audit.prune($1, $2)";

@@ -4,7 +4,7 @@ pub const IMPORT_COLUMNS: &str =
      started_at, finished_at, actor, db_role, os_user, client_addr,
      rows_read, created, updated, unchanged, rejected, ignored_rows, unknown_columns,
      error_summary, errors, rolled_back_at, rolled_back_by,
-     rollback_restored, rollback_deleted, rollback_skipped";
+     rollback_restored, rollback_deleted, rollback_skipped, pruned_at";
 
 pub fn list() -> String {
     format!(

@@ -49,6 +49,10 @@ pub enum Ineligible {
     NothingApplied {
         seller: String,
     },
+    Pruned {
+        id: i64,
+        at: DateTime<Utc>,
+    },
 }
 
 impl std::fmt::Display for Ineligible {
@@ -83,6 +87,11 @@ impl std::fmt::Display for Ineligible {
                     "import #{id} cannot be rolled back while import #{newer} is running"
                 )
             }
+            Ineligible::Pruned { id, at } => write!(
+                f,
+                "import #{id} can no longer be rolled back: its before-images were pruned at {}",
+                at.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
             Ineligible::NothingApplied { seller } => write!(
                 f,
                 "seller {} has no applied import to roll back",

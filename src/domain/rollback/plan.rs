@@ -29,6 +29,9 @@ pub async fn eligibility(
         }
         _ => {}
     }
+    if let Some(at) = import.pruned_at {
+        return Ok(Err(Ineligible::Pruned { id, at }));
+    }
     if let Some(row) = client
         .query_opt(sql::NEWER_APPLIED, &[&import.seller_id, &id])
         .await?
