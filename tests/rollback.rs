@@ -569,3 +569,68 @@ async fn killing_importdesk_mid_rollback_changes_nothing() {
     assert_eq!(retry.code, 0, "{}", retry.stderr);
     assert_eq!(dump_listings(&t).await, before);
 }
+
+/// A hand edit that commits while the rollback waits for that listing: the
+/// rollback's snapshot is stale, so it plans again and skips the edited
+/// listing instead of overwriting it.
+#[tokio::test]
+async fn an_edit_committed_during_the_rollback_is_never_overwritten() {
+    let (t, _dirs, id, _before) = seeded().await;
+    let mut editor = t.db.connect_dedicated().await.unwrap();
+    let tx = editor.transaction().await.unwrap();
+    tx.batch_execute("UPDATE listings SET title = 'edited meanwhile' WHERE sku = 'A'")
+        .await
+        .unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
+        .args([
+            "--database-url",
+            &t.url(),
+            "rollback",
+            &id.to_string(),
+            "--yes",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let c = t.client().await;
+    let mut waiting = false;
+    for _ in 0..400 {
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if n > 0 {
+            waiting = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(waiting, "the rollback never waited for the edited listing");
+    tx.commit().await.unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let outcome: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(outcome["skipped"], 1, "{outcome}");
+    assert_eq!(outcome["skipped_listings"][0]["sku"], "A");
+    assert_eq!(outcome["restored"], 1);
+    assert_eq!(outcome["deleted"], 2);
+    let title: String = c
+        .query_one("SELECT title FROM listings WHERE sku = 'A'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(title, "edited meanwhile");
+}

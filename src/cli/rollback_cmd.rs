@@ -57,11 +57,16 @@ pub async fn run(db: &Database, args: RollbackArgs) -> Result<Exit> {
         ConflictArg::Block => ConflictMode::Block,
     };
 
-    let preview = match rollback::preview(db, import_id).await? {
-        Ok(p) => p,
-        Err(why) => return Err(ineligible(why)),
+    // With --yes the plan is computed once, by the execution itself.
+    let preview = if args.preview || !args.yes {
+        match rollback::preview(db, import_id).await? {
+            Ok(p) => Some(p),
+            Err(why) => return Err(ineligible(why)),
+        }
+    } else {
+        None
     };
-    if args.preview {
+    if let (true, Some(preview)) = (args.preview, &preview) {
         let client = db.client().await?;
         audit::append(
             &**client,
@@ -86,7 +91,7 @@ pub async fn run(db: &Database, args: RollbackArgs) -> Result<Exit> {
     }
 
     let mut expect = args.expect.clone();
-    if !args.yes {
+    if let (false, Some(preview)) = (args.yes, &preview) {
         if !std::io::stdin().is_terminal() || args.json {
             return Err(Refusal {
                 exit: Exit::RollbackRefused,

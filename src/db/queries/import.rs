@@ -43,7 +43,7 @@ pub const COPY_STAGING: &str =
         status, condition, category, listing_number, end_date) FROM STDIN";
 
 /// Temp tables are never auto-analysed; the merge's join plan needs counts.
-pub const ANALYZE_STAGING: &str = "ANALYZE import_staging";
+pub const ANALYZE_STAGING: &str = "ANALYZE import_staging (sku)";
 
 /// Keys that appear on more than one line: (sku, lines), first $1 of them.
 pub const DUPLICATE_KEYS: &str = "SELECT sku, array_agg(line ORDER BY line) AS lines
@@ -99,6 +99,17 @@ pub fn update_changed(columns: &[&str]) -> String {
         staged.join(", ")
     )
 }
+
+/// True when `listings` has no pages at all. Then the planner (rightly)
+/// estimates it empty and may pick a nested loop whose inner side
+/// sequentially scans `listings` for every staged row: harmless for an empty
+/// table, but the INSERT below fills that very table as it runs, so each scan
+/// reads every row inserted so far (quadratic: minutes for 200,000 rows,
+/// reproduced after a rollback emptied the table and autovacuum truncated it).
+pub const LISTINGS_HAS_NO_PAGES: &str = "SELECT pg_relation_size('public.listings') = 0";
+/// For the insert into an empty table: no nested loop (nothing to probe).
+pub const NO_NESTED_LOOPS: &str = "SET LOCAL enable_nestloop = off";
+pub const DEFAULT_NESTED_LOOPS: &str = "RESET enable_nestloop";
 
 /// Inserts the staged keys the seller does not have yet.
 pub fn insert_new(columns: &[&str]) -> String {

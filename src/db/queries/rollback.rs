@@ -209,15 +209,6 @@ pub fn page_reverted(referenced: &str) -> String {
 /// Ties the rollback to this transaction and tags it for the triggers.
 pub const ATTACH_ROLLBACK: &str = "SELECT import_audit.attach_rollback($1, $2)";
 
-/// Row locks on every listing the import touched: a manual edit either
-/// committed before (and is seen as a conflict) or waits for the rollback.
-pub const LOCK_TOUCHED: &str = "WITH locked AS (
-        SELECT 1 FROM listings l
-          JOIN import_audit.log_listings a ON l.seller_id = a.seller_id AND l.sku = a.sku
-         WHERE a.audit_import_id = $1 AND a.audit_image = 'N'
-           FOR UPDATE OF l)
-     SELECT count(*) FROM locked";
-
 pub fn create_plan(referenced: &str) -> String {
     format!(
         "CREATE TEMP TABLE rollback_plan ON COMMIT DROP AS {}",

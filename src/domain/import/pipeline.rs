@@ -338,10 +338,17 @@ async fn load_and_merge(
             .await?
             .get(0)
     };
+    let empty_table: bool = tx.query_one(sql::LISTINGS_HAS_NO_PAGES, &[]).await?.get(0);
+    if empty_table {
+        tx.batch_execute(sql::NO_NESTED_LOOPS).await?;
+    }
     let created: i64 = tx
         .query_one(&sql::insert_new(columns), &[&req.seller])
         .await?
         .get(0);
+    if empty_table {
+        tx.batch_execute(sql::DEFAULT_NESTED_LOOPS).await?;
+    }
     let counts = Counts {
         rows_read: summary.rows_read,
         created: created as u64,

@@ -17,6 +17,21 @@ use crate::domain::audit::{self, action};
 /// How many skipped keys the audit-log entry and the outcome list in full.
 const LISTED_SKIPS: i64 = 1000;
 
+/// Attempts when concurrent edits keep invalidating the plan's snapshot.
+const MAX_ATTEMPTS: usize = 3;
+
+fn is_serialization_failure<T>(result: &Result<T>) -> bool {
+    result.as_ref().err().is_some_and(|e| {
+        e.chain().any(|c| {
+            c.downcast_ref::<tokio_postgres::Error>()
+                .and_then(|e| e.code())
+                .is_some_and(|code| {
+                    *code == tokio_postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
+                })
+        })
+    })
+}
+
 #[derive(Debug, Clone)]
 pub struct RollbackRequest {
     pub import_id: i64,
@@ -71,7 +86,26 @@ pub async fn execute(db: &Database, req: RollbackRequest) -> Result<RollbackOutc
         record_refusal(&client, &req, Some(&seller), &refused).await;
         return Err(refused.into());
     }
-    let result = run_locked(&mut client, &req, &seller, started).await;
+    let mut result = run_locked(&mut client, &req, &seller, started).await;
+    // A listing changed by someone else between the plan's snapshot and its
+    // DELETE/UPDATE aborts the transaction (repeatable read): plan again.
+    for _ in 1..MAX_ATTEMPTS {
+        if !is_serialization_failure(&result) {
+            break;
+        }
+        tracing::info!(
+            import = req.import_id,
+            "a listing changed during the rollback; planning again"
+        );
+        result = run_locked(&mut client, &req, &seller, started).await;
+    }
+    if is_serialization_failure(&result) {
+        result = result.wrap_err(format!(
+            "listings of import #{} kept changing while the rollback ran ({MAX_ATTEMPTS} attempts); \
+             nothing was changed — try again",
+            req.import_id
+        ));
+    }
     let _ = client
         .query_one(locks::UNLOCK_SELLER, &[&locks::LOCK_CLASS, &seller])
         .await;
@@ -107,7 +141,15 @@ async fn run_locked(
     started: std::time::Instant,
 ) -> Result<RollbackOutcome> {
     let id = req.import_id;
-    let tx = client.transaction().await?;
+    // One snapshot for the plan and the changes: a listing edited after it
+    // cannot be deleted or overwritten (the statement fails with a
+    // serialization error instead, and the caller plans again). Cheaper than
+    // locking every touched row up front, and just as safe.
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .start()
+        .await?;
     // Re-check under the lock: another console may have won the race.
     if let Err(why) = eligibility(&tx, id).await? {
         return Err(RollbackRefused::Ineligible {
@@ -118,7 +160,6 @@ async fn run_locked(
     }
     tx.query(sql::ATTACH_ROLLBACK, &[&id, &req.actor.label()])
         .await?;
-    tx.query_one(sql::LOCK_TOUCHED, &[&id]).await?;
     let referenced = referenced_condition(&tx).await?;
     tx.execute(&sql::create_plan(&referenced), &[&id]).await?;
     tx.batch_execute("ANALYZE rollback_plan").await?;
