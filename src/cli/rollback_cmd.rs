@@ -77,11 +77,11 @@ pub async fn run(db: &Database, args: RollbackArgs) -> Result<Exit> {
             json!({ "counts": preview.counts, "fingerprint": preview.fingerprint }),
         )
         .await?;
-        let pages = first_pages(db, &preview).await?;
+        let pages = first_pages(db, preview).await?;
         if args.json {
             print_json(&json!({ "preview": preview, "details": pages }))?;
         } else {
-            print_preview(&preview, &pages);
+            print_preview(preview, &pages);
             println!(
                 "\nto execute exactly this plan: importdesk rollback {import_id} --yes --expect {}",
                 preview.fingerprint
@@ -103,9 +103,9 @@ pub async fn run(db: &Database, args: RollbackArgs) -> Result<Exit> {
             }
             .into());
         }
-        let pages = first_pages(db, &preview).await?;
-        print_preview(&preview, &pages);
-        if !confirm(&preview)? {
+        let pages = first_pages(db, preview).await?;
+        print_preview(preview, &pages);
+        if !confirm(preview)? {
             println!("cancelled; nothing was changed");
             return Ok(Exit::Success);
         }
