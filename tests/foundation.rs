@@ -23,6 +23,26 @@ async fn migrations_apply_twice_and_report_status() {
     assert!(run.stdout.contains("up to date"), "{}", run.stdout);
 }
 
+/// A new installation: every command that needs the schema migrates an
+/// empty database on first use (the README's first command relies on it).
+#[tokio::test]
+async fn commands_migrate_an_empty_database_on_first_use() {
+    let t = TestDb::empty().await;
+    let history = t.cli(&["history", "--json"]);
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    assert_eq!(history.json(), serde_json::json!([]));
+    let status = t.cli(&["db", "status", "--json"]).json();
+    assert_eq!(
+        status["migrations"]["pending"],
+        serde_json::json!([]),
+        "{status}"
+    );
+    // Without a terminal the console says so (exit 2), after migrating.
+    let demo = t.cli(&["demo"]);
+    assert_eq!(demo.code, 2, "{}", demo.stderr);
+    assert!(demo.stderr.contains("needs a terminal"), "{}", demo.stderr);
+}
+
 #[tokio::test]
 async fn manual_changes_are_captured_with_before_images() {
     let t = TestDb::new().await;

@@ -173,7 +173,22 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn new() -> Self {
+        Self::create(true).await
+    }
+
+    /// A database with nothing in it (template0): what a new installation
+    /// starts from.
+    pub async fn empty() -> Self {
+        Self::create(false).await
+    }
+
+    async fn create(migrated: bool) -> Self {
         let server = server().await;
+        let template = if migrated {
+            server.template.as_str()
+        } else {
+            "template0"
+        };
         let name = format!(
             "importdesk_t_{}_{}",
             std::process::id(),
@@ -186,7 +201,7 @@ impl TestDb {
             .batch_execute(&format!(
                 "CREATE DATABASE {} TEMPLATE {}",
                 quote_ident(&name),
-                quote_ident(&server.template)
+                quote_ident(template)
             ))
             .await
             .expect("create test database");
