@@ -453,3 +453,39 @@ async fn every_profile_fixture_imports() {
         );
     }
 }
+
+/// A large import leaves the change log's planner statistics and BRIN
+/// summaries current (so the rollback preview plans from the right side at
+/// once, not a minute later when autovacuum comes by).
+#[tokio::test]
+async fn a_large_import_refreshes_the_change_log_statistics() {
+    let t = TestDb::new().await;
+    let mut csv = String::from(NATIVE_HEADER);
+    for i in 0..3000 {
+        csv.push_str(&format!("K{i:05},Item {i},,1.00,USD,1,active,,,,\n"));
+    }
+    let (_d, path) = csv_file("big.csv", &csv);
+    import_json(&t, &path, "acme", &[], 0);
+    let c = t.client().await;
+    let reltuples: f32 = c
+        .query_one(
+            "SELECT reltuples FROM pg_class WHERE oid = 'import_audit.log_listings'::regclass",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(reltuples, 3000.0, "analysed with the import's rows");
+    let unsummarised: i32 = c
+        .query_one(
+            "SELECT brin_summarize_new_values('import_audit.log_listings_change_brin')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        unsummarised, 0,
+        "the import summarised the ranges it filled"
+    );
+}

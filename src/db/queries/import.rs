@@ -179,3 +179,7 @@ pub const FAIL_IMPORT: &str = "SELECT import_audit.fail_import($1, $2, $3, $4, $
 /// The running import of a seller, to name it when the seller's lock is taken.
 pub const RUNNING_FOR_SELLER: &str = "SELECT id, actor, started_at FROM import_audit.imports
       WHERE seller_id = $1 AND status = 'running' ORDER BY id DESC LIMIT 1";
+
+/// Analyses the change log when this transaction wrote a large share of it
+/// (migrations/V6__log_statistics.sql). `$1` rows written to the log.
+pub const REFRESH_LOG_STATISTICS: &str = "SELECT import_audit.refresh_log_statistics($1)";

@@ -368,6 +368,10 @@ async fn load_and_merge(
     let id = ctx
         .import_id
         .ok_or_else(|| eyre!("an applied import has an id"))?;
+    // An after-image per created row, a before- and after-image per update.
+    let log_rows = created + 2 * updated;
+    tx.query_one(sql::REFRESH_LOG_STATISTICS, &[&log_rows])
+        .await?;
     tx.query(
         sql::COMPLETE_IMPORT,
         &[

@@ -265,6 +265,12 @@ async fn run_locked(
         }),
     )
     .await?;
+    // The before-image of each deleted row, both images of each restored one.
+    tx.query_one(
+        crate::db::queries::import::REFRESH_LOG_STATISTICS,
+        &[&(deleted + 2 * restored)],
+    )
+    .await?;
     tx.commit()
         .await
         .wrap_err("committing the rollback failed; nothing was changed")?;
