@@ -634,3 +634,62 @@ async fn an_edit_committed_during_the_rollback_is_never_overwritten() {
         .get(0);
     assert_eq!(title, "edited meanwhile");
 }
+
+/// Down a chain: after the newer import is rolled back, the older one's
+/// preview leaves out the rolled-back import's own rows (they were undone)
+/// but still finds every hand edit, and its plan is exactly the one the
+/// execution computes from scratch (the fingerprint matches).
+#[tokio::test]
+async fn the_preview_after_rolling_back_a_newer_import_matches_the_execution() {
+    let (t, _dirs, first, _before) = seeded().await;
+    let edit = |sql: &'static str| {
+        let t = &t;
+        async move { t.client().await.batch_execute(sql).await.unwrap() }
+    };
+    edit("UPDATE listings SET title = 'hand edit' WHERE sku = 'D'").await;
+    let third = bad()
+        .replace("LAMP!!!", "Lamp v3")
+        .replace("New shelf", "Shelf v3")
+        + "F,Fresh,,1,USD,1,active,,,,\n";
+    let (_d3, p3) = csv_file("third.csv", &third);
+    let second = import_json(&t, &p3, "acme", &[], 0)["import_id"]
+        .as_i64()
+        .unwrap();
+    edit("UPDATE listings SET quantity = 42 WHERE sku = 'E'").await;
+    let run = rollback(&t, &[&second.to_string(), "--yes", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let undone = run.json();
+    assert_eq!(
+        (&undone["restored"], &undone["deleted"], &undone["skipped"]),
+        (&2.into(), &1.into(), &1.into()),
+        "A and D (back to the hand edit) restored, F deleted, E skipped: {undone}"
+    );
+
+    let preview = rollback(&t, &[&first.to_string(), "--preview", "--json"]).json();
+    let counts = &preview["preview"]["counts"];
+    assert_eq!(
+        (&counts["delete"], &counts["restore"], &counts["skip"]),
+        (&0.into(), &2.into(), &2.into()),
+        "{preview}"
+    );
+    let skipped: Vec<&str> = preview["details"]["skip"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sku"].as_str().unwrap())
+        .collect();
+    assert_eq!(skipped, ["D", "E"]);
+    let fingerprint = preview["preview"]["fingerprint"].as_str().unwrap();
+    let run = rollback(
+        &t,
+        &[
+            &first.to_string(),
+            "--yes",
+            "--expect",
+            fingerprint,
+            "--json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["skipped"], 2);
+}

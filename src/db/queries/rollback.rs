@@ -121,10 +121,22 @@ pub const PLAN_BASE: &str = "SELECT seller_id, coalesce(last_change_id, 0), crea
 /// (the log's tail after `$3`, the import's position) and, when other tables
 /// reference listings, the created ones that are referenced. Every other
 /// listing still equals the import's after-image. `$1` import, `$2` seller.
+///
+/// The tail leaves out the rows of later imports that were rolled back, and
+/// of their rollbacks: a rollback that restored a listing put back exactly
+/// the value it had before that later import, and whatever changed it in
+/// between is in the tail on its own; a listing that rollback skipped was
+/// skipped because of another change, also in the tail. (The execution
+/// compares every listing anyway.) Without this, previewing the next import
+/// down the chain would re-examine every listing the rolled-back one touched.
 pub fn candidates(referenced: &str) -> String {
     let keys = format!(
         "(SELECT t.sku FROM import_audit.log_listings t
+           CROSS JOIN (SELECT coalesce(array_agg(id), '{{}}') AS ids FROM import_audit.imports
+                        WHERE seller_id = $2 AND id > $1 AND status = 'rolled_back') undone
            WHERE t.audit_change_id > $3 AND t.seller_id = $2
+             AND (t.audit_import_id IS NULL OR t.audit_import_id <> ALL (undone.ids))
+             AND (t.audit_rollback_of IS NULL OR t.audit_rollback_of <> ALL (undone.ids))
           UNION
           SELECT a.sku FROM import_audit.log_listings a
            WHERE {referenced} AND a.audit_import_id = $1 AND a.audit_image = 'N'
