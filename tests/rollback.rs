@@ -45,6 +45,43 @@ fn rollback(t: &TestDb, args: &[&str]) -> common::CliRun {
     t.cli(&all)
 }
 
+/// Starts `importdesk rollback ID --yes [extra]` without waiting for it.
+fn spawn_rollback(t: &TestDb, id: i64, extra: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
+        .args([
+            "--database-url",
+            &t.url(),
+            "rollback",
+            &id.to_string(),
+            "--yes",
+        ])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (up to 10 s) until a session of this database waits for a lock.
+async fn a_backend_waits_on_a_lock(c: &deadpool_postgres::Object) -> bool {
+    for _ in 0..400 {
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if n > 0 {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    false
+}
+
 #[tokio::test]
 async fn rollback_restores_every_listing_field_by_field_and_deletes_created_ones() {
     let (t, _dirs, id, before) = seeded().await;
@@ -507,36 +544,9 @@ async fn killing_importdesk_mid_rollback_changes_nothing() {
     tx.batch_execute("SELECT 1 FROM listings WHERE sku = 'B' FOR UPDATE")
         .await
         .unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
-        .args([
-            "--database-url",
-            &t.url(),
-            "rollback",
-            &id.to_string(),
-            "--yes",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_rollback(&t, id, &[]);
     let c = t.client().await;
-    let mut waiting = false;
-    for _ in 0..400 {
-        let n: i64 = c
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity
-                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if n > 0 {
-            waiting = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    let waiting = a_backend_waits_on_a_lock(&c).await;
     assert!(waiting, "the rollback never reached the row locks");
     child.kill().unwrap();
     child.wait().unwrap();
@@ -581,37 +591,9 @@ async fn an_edit_committed_during_the_rollback_is_never_overwritten() {
     tx.batch_execute("UPDATE listings SET title = 'edited meanwhile' WHERE sku = 'A'")
         .await
         .unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
-        .args([
-            "--database-url",
-            &t.url(),
-            "rollback",
-            &id.to_string(),
-            "--yes",
-            "--json",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_rollback(&t, id, &["--json"]);
     let c = t.client().await;
-    let mut waiting = false;
-    for _ in 0..400 {
-        let n: i64 = c
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity
-                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if n > 0 {
-            waiting = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    let waiting = a_backend_waits_on_a_lock(&c).await;
     assert!(waiting, "the rollback never waited for the edited listing");
     tx.commit().await.unwrap();
     let out = child.wait_with_output().unwrap();
