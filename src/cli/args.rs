@@ -40,8 +40,13 @@ pub enum Command {
     Show(ShowArgs),
     /// Roll back the most recent import of a seller.
     Rollback(RollbackArgs),
-    /// Show the audit log, newest first.
+    /// Show the audit log, newest first (with --edits: hand edits too).
     Audit(AuditArgs),
+    /// Browse a seller's listings.
+    Listings(ListingsArgs),
+    /// One listing's timeline (every change, newest first), or restore its
+    /// values from before a change.
+    Listing(ListingArgs),
     /// Manage the database.
     #[command(subcommand)]
     Db(DbCommand),
@@ -141,6 +146,101 @@ pub struct AuditArgs {
     pub command: Option<AuditCommand>,
     #[arg(long, default_value_t = 50)]
     pub limit: i64,
+    /// Also show hand edits from the change log (changes no import or
+    /// rollback made: psql, other applications, single-listing restores).
+    #[arg(long)]
+    pub edits: bool,
+    /// Only this seller.
+    #[arg(long)]
+    pub seller: Option<String>,
+    /// Only this listing (hand edits of it, restores of it).
+    #[arg(long)]
+    pub sku: Option<String>,
+    /// Only what this database role did.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// From this date (YYYY-MM-DD, midnight UTC, or an RFC 3339 time).
+    #[arg(long, value_name = "DATE", value_parser = parse_cutoff)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Before this date (exclusive).
+    #[arg(long, value_name = "DATE", value_parser = parse_cutoff)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListingsArgs {
+    /// The seller whose listings to show.
+    #[arg(long)]
+    pub seller: String,
+    /// Only listings whose SKU or title contains this text (any case).
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    #[arg(long, value_enum)]
+    pub status: Option<StatusArg>,
+    /// Order: by SKU, or by last change (newest first).
+    #[arg(long, value_enum, default_value_t = SortArg::Sku)]
+    pub sort: SortArg,
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+    /// Start after this listing (the `next` value of the previous page).
+    #[arg(long, value_name = "CURSOR")]
+    pub after: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    Active,
+    Inactive,
+    Ended,
+    Draft,
+}
+
+impl StatusArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusArg::Active => "active",
+            StatusArg::Inactive => "inactive",
+            StatusArg::Ended => "ended",
+            StatusArg::Draft => "draft",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortArg {
+    Sku,
+    Changed,
+}
+
+#[derive(Debug, Args)]
+pub struct ListingArgs {
+    /// The listing's SKU.
+    pub sku: String,
+    #[arg(long)]
+    pub seller: String,
+    /// Restore the values the listing had before this change (a number from
+    /// its timeline); a deleted listing is created again.
+    #[arg(long, value_name = "CHANGE")]
+    pub restore_before: Option<i64>,
+    /// Show what the restore would change; change nothing.
+    #[arg(long, requires = "restore_before", conflicts_with = "yes")]
+    pub preview: bool,
+    /// Do not ask for confirmation.
+    #[arg(long, requires = "restore_before")]
+    pub yes: bool,
+    /// Refuse unless the listing is still as previewed (the preview's fingerprint).
+    #[arg(long, value_name = "PLAN", requires = "restore_before")]
+    pub expect: Option<String>,
+    /// Timeline: how many changes.
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+    /// Timeline: only changes older than this one (the next page).
+    #[arg(long, value_name = "CHANGE", conflicts_with = "restore_before")]
+    pub before: Option<i64>,
     #[arg(long)]
     pub json: bool,
 }

@@ -8,6 +8,7 @@ use super::{Exit, Refusal};
 use crate::db::Database;
 use crate::domain::audit;
 use crate::domain::history::{self, HistoryFilter, ImportSummary};
+use crate::domain::listings::{self, AuditItem};
 
 pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
     history::recover_abandoned(db).await?;
@@ -173,28 +174,77 @@ pub async fn audit(db: &Database, args: AuditArgs) -> Result<Exit> {
     {
         return prune(db, completed_before, dry_run, json).await;
     }
-    let client = db.client().await?;
-    let entries = audit::list(&**client, None, args.limit.clamp(1, 10_000)).await?;
+    let filter = audit::AuditFilter {
+        seller: args.seller.clone(),
+        sku: args.sku.clone(),
+        role: args.role.clone(),
+        since: args.since,
+        until: args.until,
+    };
+    let items = listings::audit_feed(db, &filter, args.edits, args.limit.clamp(1, 10_000)).await?;
     if args.json {
-        print_json(&entries)?;
+        if args.edits {
+            print_json(&items)?;
+        } else {
+            // Without --edits: the audit-log entries as they always were.
+            let entries: Vec<&audit::AuditEntry> = items
+                .iter()
+                .filter_map(|i| match i {
+                    AuditItem::Entry(e) => Some(e),
+                    AuditItem::HandEdit(_) => None,
+                })
+                .collect();
+            print_json(&entries)?;
+        }
         return Ok(Exit::Success);
     }
+    let client = db.client().await?;
     print_identity(&**client).await?;
-    for e in &entries {
-        println!(
-            "{:>6}  {}  {:<20}  {:<34}  seller {:<12}  import {:>6}  {}",
-            e.id,
-            e.at.format("%Y-%m-%d %H:%M:%S"),
-            truncate(&e.actor, 20),
-            e.action,
-            truncate(e.seller_id.as_deref().unwrap_or("-"), 12),
-            e.import_id
-                .map(|i| i.to_string())
-                .unwrap_or_else(|| "-".into()),
-            truncate(&e.details.to_string(), 60)
-        );
+    for item in &items {
+        match item {
+            AuditItem::Entry(e) => println!(
+                "{:>6}  {}  {:<20}  {:<34}  seller {:<12}  import {:>6}  {}",
+                e.id,
+                e.at.format("%Y-%m-%d %H:%M:%S"),
+                truncate(&e.actor, 20),
+                e.action,
+                truncate(e.seller_id.as_deref().unwrap_or("-"), 12),
+                e.import_id
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                truncate(&e.details.to_string(), 60)
+            ),
+            AuditItem::HandEdit(c) => println!(
+                "{:>6}  {}  {:<20}  {:<34}  seller {:<12}  sku {}: {}",
+                format!("#{}", c.change_id),
+                c.at.format("%Y-%m-%d %H:%M:%S"),
+                truncate(&c.db_role, 20),
+                "hand edit",
+                truncate(&c.seller_id, 12),
+                truncate(&c.sku, 24),
+                truncate(&edit_summary(c), 80)
+            ),
+        }
     }
     Ok(Exit::Success)
+}
+
+/// `edited by hand by jane (role sue): price 1.00 -> 2.00, quantity 3 -> 4`
+fn edit_summary(c: &listings::Change) -> String {
+    let fields: Vec<String> = c
+        .diff
+        .iter()
+        .filter(|f| f.field != "updated_at")
+        .map(|f| {
+            format!(
+                "{} {} -> {}",
+                f.field,
+                f.before.as_deref().unwrap_or("(empty)"),
+                f.after.as_deref().unwrap_or("(empty)")
+            )
+        })
+        .collect();
+    format!("{}: {}", c.describe(), fields.join(", "))
 }
 
 async fn prune(

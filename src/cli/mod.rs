@@ -5,6 +5,7 @@ pub mod args;
 mod db_cmd;
 mod history_cmd;
 mod import_cmd;
+mod listings_cmd;
 pub mod output;
 mod rollback_cmd;
 
@@ -101,6 +102,8 @@ fn wants_json(cli: &Cli) -> bool {
         Some(Command::History(a)) => a.json,
         Some(Command::Show(a)) => a.json,
         Some(Command::Rollback(a)) => a.json,
+        Some(Command::Listings(a)) => a.json,
+        Some(Command::Listing(a)) => a.json,
         Some(Command::Audit(a)) => match &a.command {
             Some(args::AuditCommand::Prune { json, .. }) => *json,
             None => a.json,
@@ -154,6 +157,12 @@ async fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Audit(args)) => history_cmd::audit(&open_migrated(target).await?, args).await,
         Some(Command::Rollback(args)) => {
             rollback_cmd::run(&open_migrated(target).await?, args).await
+        }
+        Some(Command::Listings(args)) => {
+            listings_cmd::listings(&open_migrated(target).await?, args).await
+        }
+        Some(Command::Listing(args)) => {
+            listings_cmd::listing(&open_migrated(target).await?, args).await
         }
     }
 }

@@ -30,6 +30,8 @@ pub mod action {
     pub const ROLLBACK_REFUSED: &str = "rollback refused";
     /// Written by the database's prune function.
     pub const BEFORE_IMAGES_PRUNED: &str = "before-images pruned";
+    /// Written by the database's `record_listing_restore` (V9).
+    pub const LISTING_RESTORED: &str = "listing restored";
 }
 
 pub async fn append(
@@ -105,6 +107,44 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<AuditEntry>> {
     let rows = client.query(sql::LIST, &[&before, &limit]).await?;
+    Ok(rows.iter().map(entry).collect())
+}
+
+/// Which audit-log entries (and, in `domain::listings::audit_feed`, which
+/// hand edits) to show; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub seller: Option<String>,
+    /// A listing: entries that name it (single-listing restores).
+    pub sku: Option<String>,
+    /// The database role that acted.
+    pub role: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Entries matching `filter`, newest first; `before` pages back.
+pub async fn list_filtered(
+    client: &impl GenericClient,
+    filter: &AuditFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>> {
+    let rows = client
+        .query(
+            sql::LIST_FILTERED,
+            &[
+                &filter.seller,
+                &filter.role,
+                &filter.since,
+                &filter.until,
+                &filter.sku,
+                &before,
+                &limit,
+            ],
+        )
+        .await?;
     Ok(rows.iter().map(entry).collect())
 }
 

@@ -366,3 +366,42 @@ pub fn import_json(
 }
 
 pub const NATIVE_HEADER: &str = "sku,title,description,price,currency,quantity,status,condition,category,listing_number,end_date\n";
+
+/// A login role for one test (roles are cluster-wide: the name carries the
+/// test database's), made a seller role for `seller` or, with `None`, a
+/// support role through `importdesk db grant-*`. Returns the role's name.
+pub async fn login_role(t: &TestDb, name: &str, seller: Option<&str>) -> String {
+    let role = format!("{name}_{}", t.name.trim_start_matches("importdesk_t_"));
+    t.client()
+        .await
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN"
+        ))
+        .await
+        .expect("create login role");
+    let grant = match seller {
+        Some(s) => t.cli(&["db", "grant-seller", &role, s]),
+        None => t.cli(&["db", "grant-support", &role]),
+    };
+    assert_eq!(grant.code, 0, "{}{}", grant.stdout, grant.stderr);
+    role
+}
+
+/// The test database's URL for another login role.
+pub fn url_for_role(t: &TestDb, role: &str) -> String {
+    let me = t.db.target.config.get_user().unwrap_or("postgres");
+    let url = t
+        .url()
+        .replace(&format!("user={me}"), &format!("user={role}"));
+    assert!(url.contains(&format!("user={role}")), "{url}");
+    url
+}
+
+/// A connection to the test database as another login role.
+pub async fn connect_as_role(t: &TestDb, role: &str) -> tokio_postgres::Client {
+    let mut cfg = t.db.target.config.clone();
+    cfg.user(role);
+    importdesk::db::connect(&cfg, role)
+        .await
+        .expect("connect as role")
+}

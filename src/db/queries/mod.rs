@@ -5,5 +5,6 @@ pub mod audit;
 pub mod history;
 pub mod identity;
 pub mod import;
+pub mod listings;
 pub mod locks;
 pub mod rollback;

@@ -168,18 +168,28 @@ pub const PLAN_ACTIONS: &str = "SELECT count(*) FILTER (WHERE action = 'delete')
             count(*) FILTER (WHERE action = 'restore')
        FROM rollback_plan";
 
-/// A page of skipped listings in key order after `$4`, `$5` rows, with the
-/// latest change after the import (who, when, what). `$1..$3` as in `candidates`.
-pub fn page_skipped(referenced: &str) -> String {
-    format!(
-        "SELECT p.sku, p.reason, later.audit_actor, later.audit_at, later.audit_op::text
-           FROM ({candidates}) p
-           LEFT JOIN LATERAL (
-                SELECT x.audit_actor, x.audit_at, x.audit_op
+/// The latest change to skipped listing `p.sku` after the import's position
+/// `$3` (who, when, what: `R` when it was a single-listing restore, V9), as
+/// columns `changed_by, changed_at, change`; seller `$2`.
+const LATEST_CHANGE: &str = "later.audit_actor AS changed_by, later.audit_at AS changed_at,
+                CASE WHEN EXISTS (SELECT 1 FROM import_audit.listing_restores r
+                                   WHERE r.seller_id = $2 AND r.sku = p.sku AND r.txid = later.audit_txid)
+                     THEN 'R' ELSE later.audit_op::text END AS change";
+
+const LATEST_CHANGE_JOIN: &str = "LEFT JOIN LATERAL (
+                SELECT x.audit_actor, x.audit_at, x.audit_op, x.audit_txid
                   FROM import_audit.log_listings x
                  WHERE x.audit_change_id > $3 AND x.seller_id = $2 AND x.sku = p.sku
                    AND x.audit_rollback_of IS NULL
-                 ORDER BY x.audit_change_id DESC LIMIT 1) later ON true
+                 ORDER BY x.audit_change_id DESC LIMIT 1) later ON true";
+
+/// A page of skipped listings in key order after `$4`, `$5` rows, with the
+/// latest change after the import. `$1..$3` as in `candidates`.
+pub fn page_skipped(referenced: &str) -> String {
+    format!(
+        "SELECT p.sku, p.reason, {LATEST_CHANGE}
+           FROM ({candidates}) p
+           {LATEST_CHANGE_JOIN}
           WHERE p.action = 'skip' AND ($4::text IS NULL OR p.sku > $4)
           ORDER BY p.sku
           LIMIT $5",
@@ -230,8 +240,17 @@ pub fn create_plan(referenced: &str) -> String {
 
 pub const PLAN_SOURCE: &str = "SELECT * FROM rollback_plan";
 
-pub const SKIPPED_IN_PLAN: &str = "SELECT sku, reason FROM rollback_plan WHERE action = 'skip'
-      ORDER BY sku LIMIT $1";
+/// The plan's first `$1` skipped listings with their latest change after
+/// the import (`$2` seller, `$3` the import's position).
+pub fn skipped_in_plan() -> String {
+    format!(
+        "SELECT p.sku, p.reason, {LATEST_CHANGE}
+           FROM rollback_plan p
+           {LATEST_CHANGE_JOIN}
+          WHERE p.action = 'skip'
+          ORDER BY p.sku LIMIT $1"
+    )
+}
 
 pub const DELETE_CREATED: &str = "WITH gone AS (
         DELETE FROM listings l USING rollback_plan p

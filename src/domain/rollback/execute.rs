@@ -7,8 +7,8 @@ use color_eyre::eyre::{Context, Result};
 use serde::Serialize;
 use serde_json::json;
 
-use super::plan::{counts_from, eligibility, referenced_condition};
-use super::{ConflictMode, PlanCounts, PlanItem, RollbackRefused, Section};
+use super::plan::{counts_from, eligibility, plan_base, referenced_condition, skipped_item};
+use super::{ConflictMode, PlanCounts, PlanItem, RollbackRefused};
 use crate::db::Database;
 use crate::db::queries::{locks, rollback as sql};
 use crate::domain::actor::Actor;
@@ -187,18 +187,16 @@ async fn run_locked(
         .into());
     }
 
-    let skipped_rows = tx.query(sql::SKIPPED_IN_PLAN, &[&LISTED_SKIPS]).await?;
-    let skipped_listings: Vec<PlanItem> = skipped_rows
+    // Who changed each skipped listing, and how, as the preview says it.
+    let base = plan_base(&tx, id).await?;
+    let skipped_listings: Vec<PlanItem> = tx
+        .query(
+            &sql::skipped_in_plan(),
+            &[&LISTED_SKIPS, &seller, &base.last_change_id],
+        )
+        .await?
         .iter()
-        .map(|r| PlanItem {
-            sku: r.get(0),
-            action: Section::Skip,
-            reason: r.get(1),
-            changed_by: None,
-            changed_at: None,
-            change: None,
-            diff: None,
-        })
+        .map(skipped_item)
         .collect();
 
     if req.mode == ConflictMode::Block && counts.skip > 0 {

@@ -151,6 +151,8 @@ pub struct PlanItem {
     /// For skipped listings: the latest change after the import, if captured.
     pub changed_by: Option<String>,
     pub changed_at: Option<DateTime<Utc>>,
+    /// What that change was: insert, update, delete, truncate, or restore
+    /// (a single-listing restore from the listing's timeline).
     pub change: Option<String>,
     /// For restored listings: field -> [current, restored], differing fields only.
     pub diff: Option<serde_json::Value>,
@@ -171,6 +173,9 @@ impl PlanItem {
             Some("edited") if who.is_empty() => {
                 "changed after the import (not through importdesk's change capture)".to_string()
             }
+            Some("edited") if self.change.as_deref() == Some("restore") => format!(
+                "restored from its timeline after the import{who} (a restore is an edit like any other)"
+            ),
             Some("edited") => format!("edited after the import{who}"),
             Some("deleted") => format!("deleted after the import{who}; it is not resurrected"),
             Some("referenced") => {

@@ -183,24 +183,7 @@ pub async fn preview_page(
         let rows = client
             .query(&sql::page_skipped(&referenced), &common)
             .await?;
-        return Ok(rows
-            .iter()
-            .map(|r| PlanItem {
-                reason: r.get(1),
-                changed_by: r.get(2),
-                changed_at: r.get(3),
-                change: r.get::<_, Option<String>>(4).map(|op| {
-                    match op.as_str() {
-                        "U" => "update",
-                        "D" => "delete",
-                        "T" => "truncate",
-                        _ => "insert",
-                    }
-                    .to_string()
-                }),
-                ..item(r.get(0))
-            })
-            .collect());
+        return Ok(rows.iter().map(skipped_item).collect());
     }
     let op = if section == Section::Delete { "I" } else { "U" };
     let mut params = common.to_vec();
@@ -215,4 +198,27 @@ pub async fn preview_page(
             ..item(r.get(0))
         })
         .collect())
+}
+
+/// A skipped listing from a row of `sql::page_skipped` or `sql::skipped_in_plan`.
+pub(super) fn skipped_item(r: &tokio_postgres::Row) -> PlanItem {
+    PlanItem {
+        sku: r.get("sku"),
+        action: Section::Skip,
+        reason: r.get("reason"),
+        changed_by: r.get("changed_by"),
+        changed_at: r.get("changed_at"),
+        change: r.get::<_, Option<String>>("change").map(|op| {
+            match op.as_str() {
+                "U" => "update",
+                // A single-listing restore from the listing's timeline.
+                "R" => "restore",
+                "D" => "delete",
+                "T" => "truncate",
+                _ => "insert",
+            }
+            .to_string()
+        }),
+        diff: None,
+    }
 }
