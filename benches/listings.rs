@@ -305,7 +305,7 @@ async fn run(o: Options) {
         limit: 50,
     };
     let mut rows = Vec::new();
-
+    let one_sku = format!("sku-{:08}", o.listings / 2);
     for (what, filter, target) in [
         (
             "listings: first page (50) by SKU",
@@ -329,7 +329,7 @@ async fn run(o: Options) {
         ),
         (
             "listings: search a SKU that matches one listing",
-            browse(BrowseOrder::Sku, Some("sku-00999999"), None),
+            browse(BrowseOrder::Sku, Some(&one_sku), None),
             None,
         ),
     ] {

@@ -1,11 +1,15 @@
 -- importdesk schema, version 9: listings and their history.
 --
--- * A listing's timeline is every change-log row of one key, newest first:
---   one b-tree by (seller, sku, change position) finds them whatever the size
---   of the log (the log's other indexes are per import or block ranges).
--- * Hand edits (changes neither an import nor a rollback made) are few: a
---   partial index lists them newest first for the audit screen.
--- * A seller's listings by last change: a b-tree by (seller, updated_at, sku).
+-- * A listing's timeline is every change-log row of one key, newest first.
+--   Rows an import wrote are found through the log's by-import b-tree
+--   (import id, image, operation, seller, sku): one probe per import of the
+--   seller. Every other row (rollbacks, hand edits) goes into a partial
+--   b-tree by key. Imports, the hot path, pay nothing for the timeline: a
+--   b-tree by key over every log row made a 500,000-row import markedly
+--   slower (an extra index in random key order costs about as much as the
+--   bare insert; docs/performance.md).
+-- * Hand edits (neither an import nor a rollback) are few: a partial index
+--   lists them newest first for the audit screen.
 -- * Restoring one listing from its timeline is an ordinary edit, made with
 --   the caller's own rights (row-level security applies) and captured by the
 --   same triggers. What makes it a restore is recorded by
@@ -14,18 +18,17 @@
 --   had before the named change. Only then does it write
 --   import_audit.listing_restores and the audit-log entry `listing restored`.
 --
--- The indexes are built in the migration's transaction (CREATE INDEX, not
--- CONCURRENTLY): on a large change log the migration takes a while and
--- imports wait for it.
+-- The indexes are built in the migration's transaction (not CONCURRENTLY);
+-- they cover only the log's untagged rows, so this is quick unless a very
+-- large rollback history exists.
 
-CREATE INDEX log_listings_by_key
-    ON import_audit.log_listings (seller_id, sku, audit_change_id);
+CREATE INDEX log_listings_untagged_by_key
+    ON import_audit.log_listings (seller_id, sku, audit_change_id)
+    WHERE audit_import_id IS NULL;
 
 CREATE INDEX log_listings_hand_edits
     ON import_audit.log_listings (audit_change_id)
     WHERE audit_import_id IS NULL AND audit_rollback_of IS NULL;
-
-CREATE INDEX listings_by_last_change ON listings (seller_id, updated_at, sku);
 
 CREATE TABLE import_audit.listing_restores (
     id            bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -55,35 +58,45 @@ CREATE FUNCTION import_audit.record_listing_restore(p_seller text, p_sku text, p
                                                     p_actor text, p_details jsonb)
 RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    stmt       bigint;
+    changed    import_audit.log_listings;
     before_img jsonb;
     now_img    jsonb;
     same       boolean;
     restore_id bigint;
 BEGIN
     PERFORM import_audit.require_seller(p_seller);
-    SELECT c.audit_stmt_id INTO stmt
+    SELECT * INTO changed
       FROM import_audit.log_listings c
      WHERE c.seller_id = p_seller AND c.sku = p_sku AND c.audit_change_id = p_change;
-    IF stmt IS NULL THEN
+    IF changed.audit_change_id IS NULL THEN
         RAISE EXCEPTION 'change % is not a change of listing % of seller %', p_change, p_sku, p_seller
             USING ERRCODE = 'no_data_found';
     END IF;
-    -- The before-image of that change: the statement's old row of this key,
-    -- logged just before its new row.
-    SELECT to_jsonb(b) INTO before_img
-      FROM import_audit.log_listings b
-     WHERE b.seller_id = p_seller AND b.sku = p_sku AND b.audit_stmt_id = stmt
-       AND b.audit_image = 'O' AND b.audit_change_id <= p_change
-     ORDER BY b.audit_change_id DESC LIMIT 1;
+    -- The listing before that change: the deleted row itself, or the old row
+    -- its statement logged for this key.
+    IF changed.audit_image = 'O' THEN
+        before_img := to_jsonb(changed);
+    ELSIF changed.audit_import_id IS NOT NULL THEN
+        SELECT to_jsonb(b) INTO before_img
+          FROM import_audit.log_listings b
+         WHERE b.audit_import_id = changed.audit_import_id AND b.audit_image = 'O'
+           AND b.audit_op = 'U' AND b.seller_id = p_seller AND b.sku = p_sku;
+    ELSE
+        SELECT to_jsonb(b) INTO before_img
+          FROM import_audit.log_listings b
+         WHERE b.audit_import_id IS NULL AND b.seller_id = p_seller AND b.sku = p_sku
+           AND b.audit_change_id < p_change AND b.audit_stmt_id = changed.audit_stmt_id
+           AND b.audit_image = 'O'
+         ORDER BY b.audit_change_id DESC LIMIT 1;
+    END IF;
     IF before_img IS NULL THEN
         RAISE EXCEPTION 'change % created listing %: it had no values before it', p_change, p_sku
             USING ERRCODE = 'no_data_found';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM import_audit.log_listings w
-                    WHERE w.seller_id = p_seller AND w.sku = p_sku
+                    WHERE w.audit_import_id IS NULL AND w.seller_id = p_seller AND w.sku = p_sku
                       AND w.audit_txid = pg_current_xact_id() AND w.audit_image = 'N'
-                      AND w.audit_import_id IS NULL AND w.audit_rollback_of IS NULL) THEN
+                      AND w.audit_rollback_of IS NULL) THEN
         RAISE EXCEPTION 'this transaction did not change listing %', p_sku
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;

@@ -208,8 +208,10 @@ fn browse_by_sku() -> String {
     )
 }
 
-/// Newest change first through `listings_by_last_change` (V9): `$4`/`$5` the
-/// last row shown, `$6` the page size.
+/// Newest change first: `$4`/`$5` the last row shown, `$6` the page size.
+/// There is no index by `updated_at`: one would cost every import about as
+/// much as its bare insert (docs/performance.md), so this reads the seller's
+/// listings and keeps the newest (a top-N sort, no full sort).
 fn browse_by_last_change() -> String {
     format!(
         "SELECT {SUMMARY_COLUMNS} FROM listings
@@ -296,12 +298,14 @@ impl ChangeRow {
     }
 }
 
-/// One row per change among the log rows `m` that `filter` selects, in
-/// `order_limit` order. A log row is a change's main row when it is a new
-/// row, or an old row without a new row of the same key in its statement
-/// (a deletion, or an update that moved the key away). The old row of an
-/// update is found as the key's nearest older row of the same statement.
-fn changes(filter: &str, order_limit: &str) -> String {
+/// One row per change among the log rows `m` that `source` yields, in
+/// `order_limit` order. `source` yields main rows only: new rows, and old
+/// rows without a new row of the same key in their statement (a deletion,
+/// or an update that moved the key away); `ROW_IS_MAIN` tells them apart
+/// among untagged rows. The old row of an update is found through the
+/// by-import b-tree for an import's row, else as the key's nearest older
+/// untagged row of the same statement (`log_listings_untagged_by_key`, V9).
+fn changes(source: &str, order_limit: &str) -> String {
     let before: Vec<String> = VALUE_COLUMNS
         .iter()
         .map(|c| {
@@ -330,39 +334,72 @@ fn changes(filter: &str, order_limit: &str) -> String {
                 r.before_change AS restored_before,
                 m.audit_actor AS actor, m.audit_role AS db_role, m.audit_at AS at,
                 {before}, {after}
-           FROM import_audit.log_listings m
+           FROM ({source}) m
            LEFT JOIN LATERAL (
-                SELECT * FROM import_audit.log_listings o
-                 WHERE m.audit_image = 'N' AND m.audit_op = 'U'
-                   AND o.seller_id = m.seller_id AND o.sku = m.sku
-                   AND o.audit_change_id < m.audit_change_id
-                   AND o.audit_stmt_id = m.audit_stmt_id AND o.audit_image = 'O'
-                 ORDER BY o.audit_change_id DESC LIMIT 1) o ON true
+                (SELECT * FROM import_audit.log_listings o
+                  WHERE m.audit_image = 'N' AND m.audit_op = 'U' AND m.audit_import_id IS NOT NULL
+                    AND o.audit_import_id IS NOT NULL AND o.audit_import_id = m.audit_import_id
+                    AND o.audit_image = 'O' AND o.audit_op = 'U'
+                    AND o.seller_id = m.seller_id AND o.sku = m.sku
+                  LIMIT 1)
+                UNION ALL
+                (SELECT * FROM import_audit.log_listings o
+                  WHERE m.audit_image = 'N' AND m.audit_op = 'U' AND m.audit_import_id IS NULL
+                    AND o.audit_import_id IS NULL AND o.seller_id = m.seller_id AND o.sku = m.sku
+                    AND o.audit_change_id < m.audit_change_id
+                    AND o.audit_stmt_id = m.audit_stmt_id AND o.audit_image = 'O'
+                  ORDER BY o.audit_change_id DESC LIMIT 1)) o ON true
            LEFT JOIN import_audit.imports i ON i.id = coalesce(m.audit_import_id, m.audit_rollback_of)
            LEFT JOIN LATERAL (
                 SELECT x.before_change FROM import_audit.listing_restores x
                  WHERE x.seller_id = m.seller_id AND x.sku = m.sku AND x.txid = m.audit_txid
                  ORDER BY x.id LIMIT 1) r ON true
-          WHERE ({filter})
-            AND (m.audit_image = 'N' OR m.audit_op <> 'U' OR NOT EXISTS (
-                 SELECT 1 FROM import_audit.log_listings n
-                  WHERE n.seller_id = m.seller_id AND n.sku = m.sku
-                    AND n.audit_change_id > m.audit_change_id
-                    AND n.audit_stmt_id = m.audit_stmt_id AND n.audit_image = 'N'))
           {order_limit}",
         before = before.join(", "),
         after = after.join(", "),
     )
 }
 
+/// Whether untagged log row `u` is a change's main row (see `changes`).
+const ROW_IS_MAIN: &str = "(u.audit_image = 'N' OR u.audit_op <> 'U' OR NOT EXISTS (
+        SELECT 1 FROM import_audit.log_listings n
+         WHERE n.audit_import_id IS NULL AND n.seller_id = u.seller_id AND n.sku = u.sku
+           AND n.audit_change_id > u.audit_change_id
+           AND n.audit_stmt_id = u.audit_stmt_id AND n.audit_image = 'N'))";
+
+/// The main rows of listing (`$1`, `$2`) whose change number satisfies
+/// `condition` (on `audit_change_id`): untagged rows through their partial
+/// index, and the import rows through one probe of the by-import index per
+/// import of the seller (an import only inserts and updates, so its main
+/// rows are its new rows).
+fn key_rows(condition: &str) -> String {
+    format!(
+        "SELECT u.* FROM import_audit.log_listings u
+          WHERE u.audit_import_id IS NULL AND u.seller_id = $1 AND u.sku = $2
+            AND u.{condition} AND {ROW_IS_MAIN}
+         UNION ALL
+         SELECT t.* FROM import_audit.log_listings t
+          WHERE t.audit_import_id IS NOT NULL
+            AND t.audit_import_id = ANY (ARRAY(
+                SELECT id FROM import_audit.imports
+                 WHERE seller_id = $1 AND status IN ('completed', 'rolled_back')))
+            AND t.audit_image = 'N' AND t.audit_op IN ('I', 'U')
+            AND t.seller_id = $1 AND t.sku = $2 AND t.{condition}"
+    )
+}
+
 /// A page of one listing's changes, newest first: `$1` seller, `$2` SKU,
-/// `$3` only changes before this one (or NULL), `$4` page size. Walks the
-/// key's rows through `log_listings_by_key` (V9).
+/// `$3` only changes before this one (or NULL), `$4` page size.
 fn timeline_page() -> String {
     changes(
-        "m.seller_id = $1 AND m.sku = $2 AND ($3::bigint IS NULL OR m.audit_change_id < $3)",
+        &key_rows("audit_change_id < coalesce($3::bigint, 9223372036854775807)"),
         "ORDER BY m.audit_change_id DESC LIMIT $4",
     )
+}
+
+/// Change `$3` of listing (`$1`, `$2`).
+fn one_change() -> String {
+    changes(&key_rows("audit_change_id = $3::bigint"), "")
 }
 
 pub async fn timeline(
@@ -385,12 +422,8 @@ pub async fn change(
     sku: &str,
     change_id: i64,
 ) -> Result<Option<ChangeRow>> {
-    let sql = changes(
-        "m.seller_id = $1 AND m.sku = $2 AND m.audit_change_id = $3",
-        "",
-    );
     client
-        .query_opt(&sql, &[&seller, &sku, &change_id])
+        .query_opt(&one_change(), &[&seller, &sku, &change_id])
         .await?
         .as_ref()
         .map(ChangeRow::from_row)
@@ -410,17 +443,21 @@ pub struct EditQuery<'a> {
 }
 
 /// Changes made neither by an import nor by a rollback, newest first,
-/// through the partial index `log_listings_hand_edits` (V9).
+/// through the partial index `log_listings_hand_edits` (V9), or the
+/// untagged rows by key when a SKU is given.
 pub async fn hand_edits(client: &impl GenericClient, q: &EditQuery<'_>) -> Result<Vec<ChangeRow>> {
-    let sql = changes(
-        "m.audit_import_id IS NULL AND m.audit_rollback_of IS NULL
-         AND ($1::text IS NULL OR m.seller_id = $1) AND ($2::text IS NULL OR m.sku = $2)
-         AND ($3::text IS NULL OR m.audit_role = $3)
-         AND ($4::timestamptz IS NULL OR m.audit_at >= $4)
-         AND ($5::timestamptz IS NULL OR m.audit_at < $5)
-         AND ($6::bigint IS NULL OR m.audit_change_id < $6)",
-        "ORDER BY m.audit_change_id DESC LIMIT $7",
+    let source = format!(
+        "SELECT u.* FROM import_audit.log_listings u
+          WHERE u.audit_import_id IS NULL AND u.audit_rollback_of IS NULL
+            AND ($1::text IS NULL OR u.seller_id = $1) AND ($2::text IS NULL OR u.sku = $2)
+            AND ($3::text IS NULL OR u.audit_role = $3)
+            AND ($4::timestamptz IS NULL OR u.audit_at >= $4)
+            AND ($5::timestamptz IS NULL OR u.audit_at < $5)
+            AND ($6::bigint IS NULL OR u.audit_change_id < $6)
+            AND {ROW_IS_MAIN}
+          ORDER BY u.audit_change_id DESC LIMIT $7"
     );
+    let sql = changes(&source, "ORDER BY m.audit_change_id DESC");
     let rows = client
         .query(
             &sql,
@@ -523,22 +560,29 @@ fn restored_columns() -> Vec<&'static str> {
     DATA_COLUMNS.iter().copied().chain(["created_at"]).collect()
 }
 
-/// Writes the before-image of change `$3` (its old row, found by the
-/// change's number: the old row is the key's nearest row at or below it of
-/// the same statement) over listing (`$1`, `$2`).
+/// The value a restore writes into `column`, from `one_change`'s `b_` columns.
+fn restored_value(column: &str) -> String {
+    match column {
+        // Selected as exact text for decoding; back to the column's type.
+        "price" => "b.b_price::numeric".to_string(),
+        c => format!("b.b_{c}"),
+    }
+}
+
+/// Writes the before-image of change `$3` over listing (`$1`, `$2`).
 fn restore_update() -> String {
     let cols = restored_columns();
     format!(
         "UPDATE listings l SET ({cols}, updated_at) = ({vals}, now())
-           FROM ({before}) b
-          WHERE l.seller_id = $1 AND l.sku = $2",
+           FROM ({change}) b
+          WHERE l.seller_id = $1 AND l.sku = $2 AND b.b_created_at IS NOT NULL",
         cols = cols.join(", "),
         vals = cols
             .iter()
-            .map(|c| format!("b.{c}"))
+            .map(|c| restored_value(c))
             .collect::<Vec<_>>()
             .join(", "),
-        before = BEFORE_IMAGE,
+        change = one_change(),
     )
 }
 
@@ -547,25 +591,17 @@ fn restore_insert() -> String {
     let cols = restored_columns();
     format!(
         "INSERT INTO listings (seller_id, sku, {cols}, updated_at)
-         SELECT b.seller_id, b.sku, {vals}, now() FROM ({before}) b",
+         SELECT b.seller_id, b.sku, {vals}, now() FROM ({change}) b
+          WHERE b.b_created_at IS NOT NULL",
         cols = cols.join(", "),
         vals = cols
             .iter()
-            .map(|c| format!("b.{c}"))
+            .map(|c| restored_value(c))
             .collect::<Vec<_>>()
             .join(", "),
-        before = BEFORE_IMAGE,
+        change = one_change(),
     )
 }
-
-const BEFORE_IMAGE: &str = "SELECT b.* FROM import_audit.log_listings c
-        JOIN LATERAL (
-             SELECT * FROM import_audit.log_listings b
-              WHERE b.seller_id = c.seller_id AND b.sku = c.sku
-                AND b.audit_stmt_id = c.audit_stmt_id AND b.audit_image = 'O'
-                AND b.audit_change_id <= c.audit_change_id
-              ORDER BY b.audit_change_id DESC LIMIT 1) b ON true
-       WHERE c.seller_id = $1 AND c.sku = $2 AND c.audit_change_id = $3";
 
 /// How a restore wrote the listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
