@@ -744,7 +744,6 @@ async fn sellers_see_and_restore_only_their_own_listings() {
         .await
         .unwrap()
         .get(0);
-    let seller_b_before = common::dump_listings(&t).await;
 
     // Raw SQL as alice: nothing of seller-b is visible, nothing restorable.
     let raw = common::connect_as_role(&t, &alice).await;
@@ -808,6 +807,55 @@ async fn sellers_see_and_restore_only_their_own_listings() {
         .map(|e| e.message().to_string())
         .unwrap_or_default();
     assert!(message.contains("did not change listing"), "{message}");
+    // Nor one she made with other values than the change's before-image.
+    let mut raw = raw;
+    let tx = raw.transaction().await.unwrap();
+    tx.batch_execute("UPDATE listings SET price = 2.00 WHERE sku = 'A'")
+        .await
+        .unwrap();
+    let wrong = tx
+        .query(
+            "SELECT import_audit.record_listing_restore('seller-a', 'A', $1, 'alice', '{}')",
+            &[&own_edit],
+        )
+        .await
+        .unwrap_err();
+    let message = wrong
+        .as_db_error()
+        .map(|e| e.message().to_string())
+        .unwrap_or_default();
+    assert!(message.contains("does not hold the values"), "{message}");
+    drop(tx);
+    // Support restores seller-b's deleted listing: alice sees none of it.
+    let support = common::login_role(&t, "sue", None).await;
+    let sue_url = common::url_for_role(&t, &support);
+    let recreated = common::run_cli(
+        &sue_url,
+        &[
+            "listing",
+            "B",
+            "--seller",
+            "seller-b",
+            "--restore-before",
+            &b_delete.to_string(),
+            "--yes",
+        ],
+        None,
+    );
+    assert_eq!(
+        recreated.code, 0,
+        "{}{}",
+        recreated.stdout, recreated.stderr
+    );
+    let seller_b_before = common::dump_listings(&t).await;
+    for sql in [
+        "SELECT count(*) FROM import_audit.listing_restores",
+        "SELECT count(*) FROM import_audit.audit_log WHERE seller_id = 'seller-b'",
+        "SELECT count(*) FROM listings WHERE seller_id = 'seller-b'",
+    ] {
+        let n: i64 = raw.query_one(sql, &[]).await.unwrap().get(0);
+        assert_eq!(n, 0, "{sql}");
+    }
     let insert = raw
         .batch_execute(
             "INSERT INTO import_audit.listing_restores (seller_id, sku, before_change, txid, actor)
@@ -887,23 +935,25 @@ async fn sellers_see_and_restore_only_their_own_listings() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let role: String = c
         .query_one(
-            "SELECT db_role FROM import_audit.audit_log WHERE action = 'listing restored'",
+            "SELECT db_role FROM import_audit.audit_log
+              WHERE action = 'listing restored' AND seller_id = 'seller-a'",
             &[],
         )
         .await
         .unwrap()
         .get(0);
     assert_eq!(role, alice, "the audit log records the real role");
-    let support = common::login_role(&t, "sue", None).await;
     let theirs = common::run_cli(
-        &common::url_for_role(&t, &support),
+        &sue_url,
         &["listing", "B", "--seller", "seller-b", "--json"],
         None,
     );
     assert_eq!(theirs.code, 0, "{}", theirs.stderr);
+    let theirs = theirs.json();
     assert_eq!(
-        theirs.json()["current"],
-        Value::Null,
-        "support sees the deletion"
+        theirs["current"]["title"], "Mug",
+        "support sees and restores every seller"
     );
+    assert_eq!(theirs["changes"][0]["source"]["by"], "restore");
+    assert_eq!(theirs["changes"][0]["db_role"], support.as_str());
 }
