@@ -472,8 +472,16 @@ async fn a_deleted_listing_is_created_again_from_before_its_deletion() {
 async fn a_rollback_after_a_restore_skips_the_restored_listing_and_says_so() {
     let s = seeded("").await;
     let t = &s.t;
-    // Undo the re-import's change to A by hand, from A's timeline.
-    let change = changes(&timeline(t, "A"))[0]["change_id"].as_i64().unwrap();
+    // A hand edit after the re-import, undone from A's timeline: A gets the
+    // values the re-import gave it back, but as a new edit.
+    t.client()
+        .await
+        .batch_execute("UPDATE listings SET quantity = 9 WHERE seller_id = 'acme' AND sku = 'A'")
+        .await
+        .unwrap();
+    let edit = changes(&timeline(t, "A"))[0].clone();
+    assert_eq!(edit["source"]["by"], "hand");
+    let change = edit["change_id"].as_i64().unwrap();
     let run = restore(t, "A", change, &["--yes"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let restored = listing_text(t, "acme", "A").await;
