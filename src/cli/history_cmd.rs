@@ -20,11 +20,9 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
         },
     )
     .await?;
-    if args.json {
-        print_json(&imports)?;
+    if json_or_identity(db, args.json, &imports).await? {
         return Ok(Exit::Success);
     }
-    print_identity(db).await?;
     if imports.is_empty() {
         println!("no imports yet");
         return Ok(Exit::Success);
@@ -51,12 +49,20 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// The header line of a listing: who the database says we are, so a seller
-/// knows why only its own imports show.
-async fn print_identity(db: &Database) -> Result<()> {
+/// Prints `items` as JSON (true), or the header line of a listing: who the
+/// database says we are, so a seller knows why only its own imports show.
+async fn json_or_identity(
+    db: &Database,
+    json: bool,
+    items: &impl serde::Serialize,
+) -> Result<bool> {
+    if json {
+        print_json(items)?;
+        return Ok(true);
+    }
     let who = crate::domain::identity::current(db).await?;
     println!("as {}", who.describe());
-    Ok(())
+    Ok(false)
 }
 
 /// The file's own name (the path is in `show`).
@@ -170,11 +176,9 @@ pub async fn audit(db: &Database, args: AuditArgs) -> Result<Exit> {
         return prune(db, completed_before, dry_run, json).await;
     }
     let entries = audit::list(db, None, args.limit.clamp(1, 10_000)).await?;
-    if args.json {
-        print_json(&entries)?;
+    if json_or_identity(db, args.json, &entries).await? {
         return Ok(Exit::Success);
     }
-    print_identity(db).await?;
     for e in &entries {
         println!(
             "{:>6}  {}  {:<20}  {:<34}  seller {:<12}  import {:>6}  {}",

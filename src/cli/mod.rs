@@ -169,29 +169,28 @@ async fn run(cli: Cli) -> CliResult<Exit> {
     let target = Target::select(&selection(&cli))?;
     let files_dir = crate::db::target::files_dir(&target, cli.data_dir.as_deref()).ok();
     let _log_guard = files_dir.as_deref().and_then(crate::logging::init);
+    let files = || {
+        files_dir.clone().ok_or_else(|| {
+            color_eyre::eyre::eyre!("no data directory for importdesk's files; pass --data-dir")
+        })
+    };
     tracing::info!(command = ?cli.command, target = %target.url, "importdesk started");
 
     match cli.command {
         Some(Command::Db(cmd)) => Ok(db_cmd::run(target, cmd).await?),
         Some(Command::Demo) => {
-            let files = files_dir.ok_or_else(|| {
-                color_eyre::eyre::eyre!("no data directory for importdesk's files; pass --data-dir")
-            })?;
+            let files = files()?;
             let db = open_migrated(target).await?;
             crate::demo::load_if_empty(&db, &files).await?;
             open_console(db, files).await
         }
         None => {
-            let files = files_dir.ok_or_else(|| {
-                color_eyre::eyre::eyre!("no data directory for importdesk's files; pass --data-dir")
-            })?;
+            let files = files()?;
             let db = open_migrated(target).await?;
             open_console(db, files).await
         }
         Some(Command::Import(args)) => {
-            let files = files_dir.ok_or_else(|| {
-                color_eyre::eyre::eyre!("no data directory for importdesk's files; pass --data-dir")
-            })?;
+            let files = files()?;
             let db = open_migrated(target).await?;
             import_cmd::run(&db, args, files).await
         }

@@ -1,4 +1,4 @@
-//! The console (SPEC §6): import history, import detail, the rollback
+//! The console: import history, import detail, the rollback
 //! confirmation popup with its diff preview, the new-import form, the audit
 //! log and the help overlay, in ratatui.
 //!

@@ -16,7 +16,7 @@ use super::row::{Currencies, Row, no_dialect};
 use super::values::{self, MAX_CONDITION};
 use super::{Field, ListingRow, MapOptions, MappingError, RowOutcome};
 
-pub(super) const SPEC: ProfileSpec = ProfileSpec {
+pub(super) const PROFILE: ProfileSpec = ProfileSpec {
     name: "ebay",
     signature: &[
         "item number",

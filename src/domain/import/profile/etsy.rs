@@ -10,7 +10,7 @@ use super::base::{Base, Profile, ProfileSpec};
 use super::row::{Row, no_dialect};
 use super::{Field, ListingRow, MapOptions, MappingError, RowOutcome};
 
-pub(super) const SPEC: ProfileSpec = ProfileSpec {
+pub(super) const PROFILE: ProfileSpec = ProfileSpec {
     name: "etsy",
     signature: &[
         "currency code",

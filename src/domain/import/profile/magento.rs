@@ -16,7 +16,7 @@ use super::base::{Base, Profile, ProfileSpec};
 use super::row::Row;
 use super::{Field, ListingRow, MapOptions, MappingError, RowOutcome};
 
-pub(super) const SPEC: ProfileSpec = ProfileSpec {
+pub(super) const PROFILE: ProfileSpec = ProfileSpec {
     name: "magento",
     signature: &[
         "store view code",

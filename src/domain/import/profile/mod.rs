@@ -65,12 +65,12 @@ impl ProfileKind {
 
     fn spec(self) -> &'static base::ProfileSpec {
         match self {
-            ProfileKind::Native => &native::SPEC,
-            ProfileKind::Ebay => &ebay::SPEC,
-            ProfileKind::Etsy => &etsy::SPEC,
-            ProfileKind::Shopify => &shopify::SPEC,
-            ProfileKind::Woocommerce => &woocommerce::SPEC,
-            ProfileKind::Magento => &magento::SPEC,
+            ProfileKind::Native => &native::PROFILE,
+            ProfileKind::Ebay => &ebay::PROFILE,
+            ProfileKind::Etsy => &etsy::PROFILE,
+            ProfileKind::Shopify => &shopify::PROFILE,
+            ProfileKind::Woocommerce => &woocommerce::PROFILE,
+            ProfileKind::Magento => &magento::PROFILE,
         }
     }
 }

@@ -5,7 +5,7 @@ use super::header::loose;
 use super::row::{Row, no_dialect};
 use super::{Field, ListingRow, MapOptions, MappingError, RowOutcome};
 
-pub(super) const SPEC: ProfileSpec = ProfileSpec {
+pub(super) const PROFILE: ProfileSpec = ProfileSpec {
     name: "native",
     signature: &[],
     expected: "sku (required), title, description, price, currency, quantity, status, \

@@ -24,7 +24,7 @@ use super::row::Row;
 use super::values::{self, MAX_CATEGORY, MAX_DESCRIPTION, MAX_TITLE};
 use super::{Field, ListingRow, MapOptions, MappingError, RowOutcome};
 
-pub(super) const SPEC: ProfileSpec = ProfileSpec {
+pub(super) const PROFILE: ProfileSpec = ProfileSpec {
     name: "shopify",
     signature: &[
         "handle",
