@@ -75,7 +75,7 @@ mod tests {
         assert!(m.unknown_columns.is_empty());
         let row = listing(
             &mut m,
-            "LAMP-1, Brass lamp ,<b>Warm</b> light 💡,\"$1,234.50\",usd,3,Published,new,Home > Lighting,110012345678,May-24-27",
+            "LAMP-1, Brass lamp ,<b>Warm</b> light 💡,\"$1,234.50\",usd,4,Published,used,Home > Lamps,110087654321,May-24-27",
         );
         assert_eq!(
             row,
@@ -85,11 +85,11 @@ mod tests {
                 description: Some("<b>Warm</b> light 💡".into()),
                 price: Some("1234.50".into()),
                 currency: Some("USD".into()),
-                quantity: Some(3),
+                quantity: Some(4),
                 status: Some("active".into()),
-                condition: Some("new".into()),
-                category: Some("Home > Lighting".into()),
-                listing_number: Some("110012345678".into()),
+                condition: Some("used".into()),
+                category: Some("Home > Lamps".into()),
+                listing_number: Some("110087654321".into()),
                 end_date: Some(utc("2027-05-24T00:00:00Z")),
             }
         );
