@@ -4,7 +4,7 @@ use color_eyre::eyre::Result;
 
 use super::args::{AuditArgs, AuditCommand, HistoryArgs, ShowArgs};
 use super::output::{print_json, sanitize, truncate};
-use super::{Exit, Refusal};
+use super::{CliError, CliResult, Exit};
 use crate::db::Database;
 use crate::domain::audit;
 use crate::domain::history::{self, HistoryFilter, ImportSummary};
@@ -12,9 +12,8 @@ use crate::domain::listings::{self, AuditItem};
 
 pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
     history::recover_abandoned(db).await?;
-    let client = db.client().await?;
     let imports = history::list(
-        &**client,
+        db,
         &HistoryFilter {
             seller: args.seller.clone(),
             limit: args.limit.clamp(1, 10_000),
@@ -22,11 +21,9 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
         },
     )
     .await?;
-    if args.json {
-        print_json(&imports)?;
+    if json_or_identity(db, args.json, &imports).await? {
         return Ok(Exit::Success);
     }
-    print_identity(&**client).await?;
     if imports.is_empty() {
         println!("no imports yet");
         return Ok(Exit::Success);
@@ -53,32 +50,32 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// The header line of a listing: who the database says we are, so a seller
-/// knows why only its own imports show.
-async fn print_identity(client: &impl tokio_postgres::GenericClient) -> Result<()> {
-    let who = crate::domain::identity::current(client).await?;
+/// Prints `items` as JSON (true), or the header line of a listing: who the
+/// database says we are, so a seller knows why only its own imports show.
+async fn json_or_identity(
+    db: &Database,
+    json: bool,
+    items: &impl serde::Serialize,
+) -> Result<bool> {
+    if json {
+        print_json(items)?;
+        return Ok(true);
+    }
+    let who = crate::domain::identity::current(db).await?;
     println!("as {}", who.describe());
-    Ok(())
+    Ok(false)
 }
 
 /// The file's own name (the path is in `show`).
-pub fn file_label(path: &str) -> String {
-    std::path::Path::new(path)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.to_string())
-}
+pub use crate::domain::listings::file_label;
 
-pub async fn show(db: &Database, args: ShowArgs) -> Result<Exit> {
+pub async fn show(db: &Database, args: ShowArgs) -> CliResult<Exit> {
     history::recover_abandoned(db).await?;
-    let client = db.client().await?;
-    let Some(i) = history::get(&**client, args.id).await? else {
-        return Err(Refusal {
+    let Some(i) = history::get(db, args.id).await? else {
+        return Err(CliError::Refused {
             exit: Exit::Error,
             message: format!("there is no import #{}", args.id),
-            json: None,
-        }
-        .into());
+        });
     };
     if args.json {
         print_json(&i)?;
@@ -182,24 +179,22 @@ pub async fn audit(db: &Database, args: AuditArgs) -> Result<Exit> {
         until: args.until,
     };
     let items = listings::audit_feed(db, &filter, args.edits, args.limit.clamp(1, 10_000)).await?;
-    if args.json {
-        if args.edits {
-            print_json(&items)?;
-        } else {
-            // Without --edits: the audit-log entries as they always were.
-            let entries: Vec<&audit::AuditEntry> = items
-                .iter()
-                .filter_map(|i| match i {
-                    AuditItem::Entry(e) => Some(e),
-                    AuditItem::HandEdit(_) => None,
-                })
-                .collect();
-            print_json(&entries)?;
-        }
+    let shown = if args.edits || !args.json {
+        json_or_identity(db, args.json, &items).await?
+    } else {
+        // Without --edits: the audit-log entries as they always were.
+        let entries: Vec<&audit::AuditEntry> = items
+            .iter()
+            .filter_map(|i| match i {
+                AuditItem::Entry(e) => Some(e),
+                AuditItem::HandEdit(_) => None,
+            })
+            .collect();
+        json_or_identity(db, true, &entries).await?
+    };
+    if shown {
         return Ok(Exit::Success);
     }
-    let client = db.client().await?;
-    print_identity(&**client).await?;
     for item in &items {
         match item {
             AuditItem::Entry(e) => println!(

@@ -3,77 +3,37 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use color_eyre::eyre::Result;
 use serde_json::json;
 
 use super::args::{ListingArgs, ListingsArgs, SortArg};
 use super::output::{print_json, sanitize, truncate};
-use super::{Exit, Refusal};
+use super::{CliError, CliResult, Exit};
 use crate::db::Database;
 use crate::domain::actor::Actor;
 use crate::domain::listings::{
-    self, BrowseFilter, BrowseOrder, Change, Cursor, FieldChange, ListingValues, ListingsError,
-    RestoreError, RestoreOutcome, RestorePreview, RestoreRequest, Timeline,
+    self, BrowseFilter, BrowseOrder, Change, Cursor, FieldChange, ListingValues, RestoreOutcome,
+    RestorePreview, RestoreRequest, Timeline,
 };
 
-fn listings_error(e: ListingsError) -> color_eyre::Report {
-    match e {
-        ListingsError::Failed(report) => report,
-        other => Refusal {
-            exit: Exit::Error,
-            message: other.to_string(),
-            json: None,
-        }
-        .into(),
-    }
-}
-
-fn restore_error(e: RestoreError) -> color_eyre::Report {
-    if let RestoreError::Failed(report) = e {
-        return report;
-    }
-    let exit = if e.is_not_found() {
-        Exit::Error
-    } else {
-        Exit::RollbackRefused
-    };
-    let mut doc = json!({ "refused": e.reason(), "message": e.to_string() });
-    if let RestoreError::Stale {
-        expected, actual, ..
-    } = &e
-    {
-        doc["expected"] = json!(expected);
-        doc["actual"] = json!(actual);
-    }
-    Refusal {
-        exit,
-        message: e.to_string(),
-        json: Some(doc),
-    }
-    .into()
-}
-
-async fn print_identity(db: &Database) -> Result<()> {
-    let client = db.client().await?;
-    let who = crate::domain::identity::current(&**client).await?;
+async fn print_identity(db: &Database) -> color_eyre::Result<()> {
+    let who = crate::domain::identity::current(db).await?;
     println!("as {}", who.describe());
     Ok(())
 }
 
-pub async fn listings(db: &Database, args: ListingsArgs) -> Result<Exit> {
+pub async fn listings(db: &Database, args: ListingsArgs) -> CliResult<Exit> {
     let order = match args.sort {
         SortArg::Sku => BrowseOrder::Sku,
         SortArg::Changed => BrowseOrder::LastChange,
     };
     let after = match &args.after {
         None => None,
-        Some(text) => Some(Cursor::parse(text, order).ok_or_else(|| Refusal {
+        Some(text) => Some(Cursor::parse(text, order).ok_or_else(|| CliError::Refused {
             exit: Exit::Usage,
             message: format!(
                 "--after {}: not a position of this order (pass the `next` value of the previous page)",
                 sanitize(text)
             ),
-            json: None,
         })?),
     };
     let page = listings::browse(
@@ -87,8 +47,7 @@ pub async fn listings(db: &Database, args: ListingsArgs) -> Result<Exit> {
             limit: args.limit.clamp(1, 10_000),
         },
     )
-    .await
-    .map_err(listings_error)?;
+    .await?;
     if args.json {
         print_json(&page)?;
         return Ok(Exit::Success);
@@ -124,14 +83,14 @@ pub async fn listings(db: &Database, args: ListingsArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-pub async fn listing(db: &Database, args: ListingArgs) -> Result<Exit> {
+pub async fn listing(db: &Database, args: ListingArgs) -> CliResult<Exit> {
     match args.restore_before {
         Some(change) => restore(db, &args, change).await,
         None => timeline(db, &args).await,
     }
 }
 
-async fn timeline(db: &Database, args: &ListingArgs) -> Result<Exit> {
+async fn timeline(db: &Database, args: &ListingArgs) -> CliResult<Exit> {
     let t = listings::timeline(
         db,
         &args.seller,
@@ -139,8 +98,7 @@ async fn timeline(db: &Database, args: &ListingArgs) -> Result<Exit> {
         args.before,
         args.limit.clamp(1, 10_000),
     )
-    .await
-    .map_err(listings_error)?;
+    .await?;
     if args.json {
         print_json(&t)?;
         return Ok(Exit::Success);
@@ -236,14 +194,10 @@ fn print_timeline(t: &Timeline) {
     );
 }
 
-async fn restore(db: &Database, args: &ListingArgs, change: i64) -> Result<Exit> {
+async fn restore(db: &Database, args: &ListingArgs, change: i64) -> CliResult<Exit> {
     // With --yes the plan is read once, inside the restore's transaction.
     let preview = if args.preview || !args.yes {
-        Some(
-            listings::preview_restore(db, &args.seller, &args.sku, change)
-                .await
-                .map_err(restore_error)?,
-        )
+        Some(listings::preview_restore(db, &args.seller, &args.sku, change).await?)
     } else {
         None
     };
@@ -264,15 +218,13 @@ async fn restore(db: &Database, args: &ListingArgs, change: i64) -> Result<Exit>
             return Ok(Exit::Success);
         }
         if !std::io::stdin().is_terminal() || args.json {
-            return Err(Refusal {
+            return Err(CliError::Refused {
                 exit: Exit::RollbackRefused,
                 message:
                     "refusing to restore without confirmation: there is no terminal to ask on; \
                           review with --preview, then pass --yes (and --expect PLAN)"
                         .into(),
-                json: None,
-            }
-            .into());
+            });
         }
         print_preview(p);
         if !confirm()? {
@@ -291,8 +243,7 @@ async fn restore(db: &Database, args: &ListingArgs, change: i64) -> Result<Exit>
             actor: Actor::from_environment(),
         },
     )
-    .await
-    .map_err(restore_error)?;
+    .await?;
     if args.json {
         print_json(&outcome)?;
     } else {
@@ -322,7 +273,7 @@ fn print_preview(p: &RestorePreview) {
     println!("  plan fingerprint: {}", p.fingerprint);
 }
 
-fn confirm() -> Result<bool> {
+fn confirm() -> color_eyre::Result<bool> {
     let mut out = std::io::stdout();
     write!(out, "\nRestore? [y/N] ")?;
     out.flush()?;

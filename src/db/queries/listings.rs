@@ -13,14 +13,11 @@
 use chrono::{DateTime, Utc};
 use color_eyre::eyre::Result;
 use serde::Serialize;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Row};
 
-use super::import::DATA_COLUMNS;
-use super::locks::LOCK_CLASS;
-
-/// A connection or a transaction the functions below run on (the domain
-/// names it through this alias and never touches the driver itself).
-pub use tokio_postgres::GenericClient as Session;
+use super::listing::Field;
+use crate::db::Conn;
 
 /// Every column of a listing's values, in table order after the key.
 const VALUE_COLUMNS: [&str; 12] = [
@@ -127,8 +124,9 @@ pub struct Access {
     pub role: String,
 }
 
-pub async fn access(client: &impl GenericClient, seller: &str) -> Result<Access> {
-    let row = client
+pub async fn access(conn: &impl Conn, seller: &str) -> Result<Access> {
+    let row = conn
+        .pg()
         .query_one(
             "SELECT import_audit.may_act_for($1) AS allowed, session_user::text AS role",
             &[&seller],
@@ -222,13 +220,10 @@ fn browse_by_last_change() -> String {
     )
 }
 
-pub async fn browse(
-    client: &impl GenericClient,
-    q: &BrowseQuery<'_>,
-) -> Result<Vec<ListingSummary>> {
+pub async fn browse(conn: &impl Conn, q: &BrowseQuery<'_>) -> Result<Vec<ListingSummary>> {
     let rows = match q.order {
         BrowseOrder::Sku => {
-            client
+            conn.pg()
                 .query(
                     &browse_by_sku(),
                     &[&q.seller, &q.status, &q.search, &q.after_sku, &q.limit],
@@ -236,7 +231,7 @@ pub async fn browse(
                 .await?
         }
         BrowseOrder::LastChange => {
-            client
+            conn.pg()
                 .query(
                     &browse_by_last_change(),
                     &[
@@ -403,13 +398,14 @@ fn one_change() -> String {
 }
 
 pub async fn timeline(
-    client: &impl GenericClient,
+    conn: &impl Conn,
     seller: &str,
     sku: &str,
     before_change: Option<i64>,
     limit: i64,
 ) -> Result<Vec<ChangeRow>> {
-    let rows = client
+    let rows = conn
+        .pg()
         .query(&timeline_page(), &[&seller, &sku, &before_change, &limit])
         .await?;
     rows.iter().map(ChangeRow::from_row).collect()
@@ -417,12 +413,12 @@ pub async fn timeline(
 
 /// One change of one listing, by its number.
 pub async fn change(
-    client: &impl GenericClient,
+    conn: &impl Conn,
     seller: &str,
     sku: &str,
     change_id: i64,
 ) -> Result<Option<ChangeRow>> {
-    client
+    conn.pg()
         .query_opt(&one_change(), &[&seller, &sku, &change_id])
         .await?
         .as_ref()
@@ -445,7 +441,7 @@ pub struct EditQuery<'a> {
 /// Changes made neither by an import nor by a rollback, newest first,
 /// through the partial index `log_listings_hand_edits` (V9), or the
 /// untagged rows by key when a SKU is given.
-pub async fn hand_edits(client: &impl GenericClient, q: &EditQuery<'_>) -> Result<Vec<ChangeRow>> {
+pub async fn hand_edits(conn: &impl Conn, q: &EditQuery<'_>) -> Result<Vec<ChangeRow>> {
     let source = format!(
         "SELECT u.* FROM import_audit.log_listings u
           WHERE u.audit_import_id IS NULL AND u.audit_rollback_of IS NULL
@@ -458,7 +454,8 @@ pub async fn hand_edits(client: &impl GenericClient, q: &EditQuery<'_>) -> Resul
           ORDER BY u.audit_change_id DESC LIMIT $7"
     );
     let sql = changes(&source, "ORDER BY m.audit_change_id DESC");
-    let rows = client
+    let rows = conn
+        .pg()
         .query(
             &sql,
             &[
@@ -494,12 +491,13 @@ fn current_sql(lock: bool) -> String {
 }
 
 async fn current_with(
-    client: &impl GenericClient,
+    conn: &impl Conn,
     seller: &str,
     sku: &str,
     lock: bool,
 ) -> Result<Option<CurrentListing>> {
-    let Some(row) = client
+    let Some(row) = conn
+        .pg()
         .query_opt(&current_sql(lock), &[&seller, &sku])
         .await?
     else {
@@ -514,41 +512,22 @@ async fn current_with(
 }
 
 /// The listing now, or `None` when it does not exist.
-pub async fn current(
-    client: &impl GenericClient,
-    seller: &str,
-    sku: &str,
-) -> Result<Option<CurrentListing>> {
-    current_with(client, seller, sku, false).await
+pub async fn current(conn: &impl Conn, seller: &str, sku: &str) -> Result<Option<CurrentListing>> {
+    current_with(conn, seller, sku, false).await
 }
 
 /// Like `current`, and locks the row until the transaction ends.
 pub async fn current_for_update(
-    client: &impl GenericClient,
+    conn: &impl Conn,
     seller: &str,
     sku: &str,
 ) -> Result<Option<CurrentListing>> {
-    current_with(client, seller, sku, true).await
-}
-
-/// The seller's lock (the one imports and rollbacks hold), for this
-/// transaction only; `false` when an import or rollback holds it.
-pub async fn try_lock_seller_for_transaction(
-    client: &impl GenericClient,
-    seller: &str,
-) -> Result<bool> {
-    let row = client
-        .query_one(
-            "SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked",
-            &[&LOCK_CLASS, &seller],
-        )
-        .await?;
-    Ok(row.try_get("locked")?)
+    current_with(conn, seller, sku, true).await
 }
 
 /// Names the OS user in the change log's rows of this transaction.
-pub async fn tag_actor(client: &impl GenericClient, actor: &str) -> Result<()> {
-    client
+pub async fn tag_actor(conn: &impl Conn, actor: &str) -> Result<()> {
+    conn.pg()
         .query_one("SELECT set_config('importdesk.actor', $1, true)", &[&actor])
         .await?;
     Ok(())
@@ -557,7 +536,10 @@ pub async fn tag_actor(client: &impl GenericClient, actor: &str) -> Result<()> {
 /// Columns a restore writes from the before-image: the data and `created_at`
 /// (`updated_at` becomes the restore's own time: it is a new edit).
 fn restored_columns() -> Vec<&'static str> {
-    DATA_COLUMNS.iter().copied().chain(["created_at"]).collect()
+    Field::data()
+        .map(Field::name)
+        .chain(["created_at"])
+        .collect()
 }
 
 /// The value a restore writes into `column`, from `one_change`'s `b_` columns.
@@ -615,22 +597,22 @@ pub enum RestoreWrite {
 /// Writes the before-image of `change_id` over the listing (`exists`) or
 /// inserts it again. Runs with the caller's rights: row-level security applies.
 pub async fn write_before_image(
-    client: &impl GenericClient,
+    conn: &impl Conn,
     seller: &str,
     sku: &str,
     change_id: i64,
     exists: bool,
 ) -> Result<RestoreWrite> {
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&seller, &sku, &change_id];
+    let params: [&(dyn ToSql + Sync); 3] = [&seller, &sku, &change_id];
     if exists {
-        let n = client.execute(&restore_update(), &params).await?;
+        let n = conn.pg().execute(&restore_update(), &params).await?;
         return Ok(if n == 1 {
             RestoreWrite::Updated
         } else {
             RestoreWrite::Conflict
         });
     }
-    match client.execute(&restore_insert(), &params).await {
+    match conn.pg().execute(&restore_insert(), &params).await {
         Ok(1) => Ok(RestoreWrite::Inserted),
         Ok(_) => Ok(RestoreWrite::Conflict),
         Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
@@ -643,14 +625,15 @@ pub async fn write_before_image(
 /// Has the database check the restore and record it (listing_restores and
 /// the audit-log entry `listing restored`); returns the restore's id.
 pub async fn record_restore(
-    client: &impl GenericClient,
+    conn: &impl Conn,
     seller: &str,
     sku: &str,
     change_id: i64,
     actor: &str,
     details: &serde_json::Value,
 ) -> Result<i64> {
-    let row = client
+    let row = conn
+        .pg()
         .query_one(
             "SELECT import_audit.record_listing_restore($1, $2, $3, $4, $5) AS restore_id",
             &[&seller, &sku, &change_id, &actor, details],

@@ -79,10 +79,10 @@ pub struct ListingsPage {
 
 pub async fn browse(db: &Database, filter: &BrowseFilter) -> Result<ListingsPage, ListingsError> {
     let client = db.client().await?;
-    check_access(&**client, &filter.seller).await?;
+    check_access(&client, &filter.seller).await?;
     let after = filter.after.as_ref();
     let listings = sql::browse(
-        &**client,
+        &client,
         &BrowseQuery {
             seller: &filter.seller,
             search: filter.search.as_deref().filter(|s| !s.is_empty()),

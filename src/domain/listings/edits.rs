@@ -20,7 +20,7 @@ pub async fn hand_edits(
 ) -> color_eyre::Result<Vec<Change>> {
     let client = db.client().await?;
     let rows = sql::hand_edits(
-        &**client,
+        &client,
         &EditQuery {
             seller: filter.seller.as_deref(),
             sku: filter.sku.as_deref(),
@@ -62,10 +62,7 @@ pub async fn audit_feed(
     with_edits: bool,
     limit: i64,
 ) -> color_eyre::Result<Vec<AuditItem>> {
-    let entries = {
-        let client = db.client().await?;
-        audit::list_filtered(&**client, filter, None, limit).await?
-    };
+    let entries = audit::list_filtered(db, filter, None, limit).await?;
     let mut items: Vec<AuditItem> = entries.into_iter().map(AuditItem::Entry).collect();
     if with_edits {
         let edits = hand_edits(db, filter, None, limit).await?;

@@ -24,6 +24,7 @@ pub use restore::{
 };
 pub use timeline::{Timeline, change, timeline};
 
+use crate::db::Conn;
 use crate::db::queries::listings::{self as sql, ChangeRow};
 use crate::text::sanitize;
 
@@ -67,8 +68,8 @@ impl From<color_eyre::Report> for ListingsError {
 }
 
 /// `Err(NotAllowed)` unless the connected role may act for `seller`.
-async fn check_access(client: &impl sql::Session, seller: &str) -> Result<(), ListingsError> {
-    let access = sql::access(client, seller).await?;
+async fn check_access(conn: &impl Conn, seller: &str) -> Result<(), ListingsError> {
+    let access = sql::access(conn, seller).await?;
     if access.allowed {
         Ok(())
     } else {

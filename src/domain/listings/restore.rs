@@ -16,8 +16,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{Change, FieldChange, ListingValues, ListingsError, check_access, diff};
-use crate::db::Database;
+use color_eyre::eyre::WrapErr;
+
 use crate::db::queries::listings::{self as sql, RestoreWrite};
+use crate::db::{Conn, Database, LockAttempt, SellerLock};
 use crate::domain::actor::Actor;
 use crate::text::sanitize;
 
@@ -59,15 +61,6 @@ pub enum RestoreError {
 }
 
 impl RestoreError {
-    /// Refusals that name something that is not there (or not yours),
-    /// as opposed to a refusal of something that is.
-    pub fn is_not_found(&self) -> bool {
-        matches!(
-            self,
-            RestoreError::NotAllowed { .. } | RestoreError::ChangeNotFound { .. }
-        )
-    }
-
     /// A machine-readable name for `--json`.
     pub fn reason(&self) -> &'static str {
         match self {
@@ -202,13 +195,13 @@ fn fingerprint(seller: &str, sku: &str, change_id: i64, state: Option<&str>) -> 
 
 /// The plan, read on `client` (locking the listing's row when `lock`).
 async fn plan(
-    client: &impl sql::Session,
+    conn: &impl Conn,
     seller: &str,
     sku: &str,
     change_id: i64,
     lock: bool,
 ) -> Result<RestorePreview, RestoreError> {
-    let change = sql::change(client, seller, sku, change_id)
+    let change = sql::change(conn, seller, sku, change_id)
         .await?
         .map(Change::from_row)
         .ok_or_else(|| RestoreError::ChangeNotFound {
@@ -223,9 +216,9 @@ async fn plan(
         });
     };
     let current = if lock {
-        sql::current_for_update(client, seller, sku).await?
+        sql::current_for_update(conn, seller, sku).await?
     } else {
-        sql::current(client, seller, sku).await?
+        sql::current(conn, seller, sku).await?
     };
     let fingerprint = fingerprint(
         seller,
@@ -268,28 +261,37 @@ pub async fn preview_restore(
     change_id: i64,
 ) -> Result<RestorePreview, RestoreError> {
     let client = db.client().await?;
-    check_access(&**client, seller).await?;
-    plan(&**client, seller, sku, change_id, false).await
+    check_access(&client, seller).await?;
+    plan(&client, seller, sku, change_id, false).await
 }
 
 /// Restores the listing's values from before `req.before_change`, in one
 /// transaction: all or nothing.
 pub async fn restore(db: &Database, req: RestoreRequest) -> Result<RestoreOutcome, RestoreError> {
-    let mut client = db.client().await?;
-    let tx = client
-        .transaction()
-        .await
-        .map_err(color_eyre::Report::from)?;
-    check_access(&*tx, &req.seller).await?;
+    let session = db.session().await?;
+    check_access(&session, &req.seller).await?;
     // No import or rollback of the seller's listings meanwhile (they hold
-    // this lock for their whole run).
-    if !sql::try_lock_seller_for_transaction(&*tx, &req.seller).await? {
-        return Err(RestoreError::Busy {
-            seller: req.seller.clone(),
-        });
-    }
-    sql::tag_actor(&*tx, &req.actor.label()).await?;
-    let plan = plan(&*tx, &req.seller, &req.sku, req.before_change, true).await?;
+    // this lock for their whole run), and none starts before it is done.
+    let mut lock = match session.lock_seller(&req.seller).await? {
+        LockAttempt::Held(lock) => lock,
+        LockAttempt::Busy(_) => {
+            return Err(RestoreError::Busy {
+                seller: req.seller.clone(),
+            });
+        }
+    };
+    let result = restore_locked(&mut lock, &req).await;
+    lock.release().await;
+    result
+}
+
+async fn restore_locked(
+    lock: &mut SellerLock,
+    req: &RestoreRequest,
+) -> Result<RestoreOutcome, RestoreError> {
+    let tx = lock.transaction().await?;
+    sql::tag_actor(&tx, &req.actor.label()).await?;
+    let plan = plan(&tx, &req.seller, &req.sku, req.before_change, true).await?;
     let stale = || RestoreError::Stale {
         sku: req.sku.clone(),
         expected: req.expect.clone().unwrap_or_default(),
@@ -299,7 +301,7 @@ pub async fn restore(db: &Database, req: RestoreRequest) -> Result<RestoreOutcom
         return Err(stale());
     }
     let write = sql::write_before_image(
-        &*tx,
+        &tx,
         &req.seller,
         &req.sku,
         req.before_change,
@@ -318,7 +320,7 @@ pub async fn restore(db: &Database, req: RestoreRequest) -> Result<RestoreOutcom
         "fingerprint": plan.fingerprint,
     });
     let restore_id = sql::record_restore(
-        &*tx,
+        &tx,
         &req.seller,
         &req.sku,
         req.before_change,
@@ -326,13 +328,12 @@ pub async fn restore(db: &Database, req: RestoreRequest) -> Result<RestoreOutcom
         &details,
     )
     .await?;
-    tx.commit().await.map_err(|e| {
-        color_eyre::Report::from(e).wrap_err("committing the restore failed; nothing was changed")
-    })?;
-    debug_assert!(plan.recreates == (write == RestoreWrite::Inserted));
+    tx.commit()
+        .await
+        .wrap_err("committing the restore failed; nothing was changed")?;
     Ok(RestoreOutcome {
-        seller_id: req.seller,
-        sku: req.sku,
+        seller_id: req.seller.clone(),
+        sku: req.sku.clone(),
         before_change: req.before_change,
         restore_id,
         recreated: plan.recreates,

@@ -27,11 +27,9 @@ pub async fn timeline(
     limit: i64,
 ) -> Result<Timeline, ListingsError> {
     let client = db.client().await?;
-    check_access(&**client, seller).await?;
-    let current = sql::current(&**client, seller, sku)
-        .await?
-        .map(|c| c.values);
-    let rows = sql::timeline(&**client, seller, sku, before, limit).await?;
+    check_access(&client, seller).await?;
+    let current = sql::current(&client, seller, sku).await?.map(|c| c.values);
+    let rows = sql::timeline(&client, seller, sku, before, limit).await?;
     if current.is_none() && rows.is_empty() && before.is_none() {
         return Err(ListingsError::NotFound {
             seller: seller.to_string(),
@@ -61,8 +59,8 @@ pub async fn change(
     change_id: i64,
 ) -> Result<Option<Change>, ListingsError> {
     let client = db.client().await?;
-    check_access(&**client, seller).await?;
-    Ok(sql::change(&**client, seller, sku, change_id)
+    check_access(&client, seller).await?;
+    Ok(sql::change(&client, seller, sku, change_id)
         .await?
         .map(Change::from_row))
 }
