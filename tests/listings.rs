@@ -91,6 +91,39 @@ async fn session_role(t: &TestDb) -> String {
         .get(0)
 }
 
+/// The number of the newest change to a listing (its main row is the newest row).
+async fn newest_change(t: &TestDb, seller: &str, sku: &str) -> i64 {
+    t.client()
+        .await
+        .query_one(
+            "SELECT max(audit_change_id) FROM import_audit.log_listings
+              WHERE seller_id = $1 AND sku = $2",
+            &[&seller, &sku],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Calls the database's restore check for listing A of `seller` directly, as
+/// a client could; returns the error it must raise.
+async fn refused_restore_claim(
+    conn: &impl tokio_postgres::GenericClient,
+    seller: &str,
+    change: i64,
+) -> String {
+    let err = conn
+        .query(
+            "SELECT import_audit.record_listing_restore($1, 'A', $2, 'alice', '{}')",
+            &[&seller, &change],
+        )
+        .await
+        .expect_err("the database refuses the claim");
+    err.as_db_error()
+        .map(|e| e.message().to_string())
+        .unwrap_or_else(|| err.to_string())
+}
+
 async fn listing_text(t: &TestDb, seller: &str, sku: &str) -> Option<String> {
     t.client()
         .await
@@ -734,24 +767,8 @@ async fn sellers_see_and_restore_only_their_own_listings() {
     )
     .await
     .unwrap();
-    let b_edit: i64 = c
-        .query_one(
-            "SELECT max(audit_change_id) FROM import_audit.log_listings
-              WHERE seller_id = 'seller-b' AND sku = 'A'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    let b_delete: i64 = c
-        .query_one(
-            "SELECT max(audit_change_id) FROM import_audit.log_listings
-              WHERE seller_id = 'seller-b' AND sku = 'B'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let b_edit = newest_change(&t, "seller-b", "A").await;
+    let b_delete = newest_change(&t, "seller-b", "B").await;
 
     // Raw SQL as alice: nothing of seller-b is visible, nothing restorable.
     let raw = common::connect_as_role(&t, &alice).await;
@@ -779,60 +796,20 @@ async fn sellers_see_and_restore_only_their_own_listings() {
         .await
         .unwrap();
     assert_eq!(written, 0);
-    let forged = raw
-        .query(
-            "SELECT import_audit.record_listing_restore('seller-b', 'A', $1, 'alice', '{}')",
-            &[&b_edit],
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        forged.to_string().contains("may not act for seller")
-            || forged
-                .as_db_error()
-                .is_some_and(|e| e.message().contains("may not act for seller")),
-        "{forged:?}"
-    );
+    let forged = refused_restore_claim(&raw, "seller-b", b_edit).await;
+    assert!(forged.contains("may not act for seller"), "{forged}");
     // Nor can she claim a restore of her own listing that she did not make.
-    let own_edit: i64 = c
-        .query_one(
-            "SELECT max(audit_change_id) FROM import_audit.log_listings
-              WHERE seller_id = 'seller-a' AND sku = 'A'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    let claimed = raw
-        .query(
-            "SELECT import_audit.record_listing_restore('seller-a', 'A', $1, 'alice', '{}')",
-            &[&own_edit],
-        )
-        .await
-        .unwrap_err();
-    let message = claimed
-        .as_db_error()
-        .map(|e| e.message().to_string())
-        .unwrap_or_default();
-    assert!(message.contains("did not change listing"), "{message}");
+    let own_edit = newest_change(&t, "seller-a", "A").await;
+    let claimed = refused_restore_claim(&raw, "seller-a", own_edit).await;
+    assert!(claimed.contains("did not change listing"), "{claimed}");
     // Nor one she made with other values than the change's before-image.
     let mut raw = raw;
     let tx = raw.transaction().await.unwrap();
     tx.batch_execute("UPDATE listings SET price = 2.00 WHERE sku = 'A'")
         .await
         .unwrap();
-    let wrong = tx
-        .query(
-            "SELECT import_audit.record_listing_restore('seller-a', 'A', $1, 'alice', '{}')",
-            &[&own_edit],
-        )
-        .await
-        .unwrap_err();
-    let message = wrong
-        .as_db_error()
-        .map(|e| e.message().to_string())
-        .unwrap_or_default();
-    assert!(message.contains("does not hold the values"), "{message}");
+    let wrong = refused_restore_claim(&tx, "seller-a", own_edit).await;
+    assert!(wrong.contains("does not hold the values"), "{wrong}");
     drop(tx);
     // Support restores seller-b's deleted listing: alice sees none of it.
     let support = common::login_role(&t, "sue", None).await;

@@ -15,7 +15,7 @@ use crate::domain::rollback::ConflictMode;
     about = "Import sellers' listing CSV files into PostgreSQL, review the history, roll back safely.",
     long_about = None,
     after_help = "Without a command, importdesk opens the console.\n\
-                  Exit codes: 0 success, 1 error, 2 usage, 3 rollback refused, 4 import rejected."
+                  Exit codes: 0 success, 1 error, 2 usage, 3 refused (rollback, restore), 4 import rejected."
 )]
 pub struct Cli {
     /// PostgreSQL connection URI (else DATABASE_URL, then PGHOST/PGPORT/PGUSER/PGDATABASE,

@@ -19,21 +19,14 @@ use tokio_postgres::{GenericClient, Row};
 use super::listing::Field;
 use crate::db::Conn;
 
-/// Every column of a listing's values, in table order after the key.
-const VALUE_COLUMNS: [&str; 12] = [
-    "title",
-    "description",
-    "price",
-    "currency",
-    "quantity",
-    "status",
-    "condition",
-    "category",
-    "listing_number",
-    "end_date",
-    "created_at",
-    "updated_at",
-];
+/// Every column of a listing's values: the fields an import writes (the
+/// one field table, `listing.rs`) and the two timestamps. `ListingValues`
+/// has a member for each.
+fn value_columns() -> impl Iterator<Item = &'static str> {
+    Field::data()
+        .map(Field::name)
+        .chain(["created_at", "updated_at"])
+}
 
 /// How a value column is selected so that it decodes as its record type:
 /// exact decimals and fixed-width codes as text.
@@ -110,8 +103,7 @@ impl ListingValues {
 
 /// `alias.column AS prefix_column` for every value column.
 fn values_of(alias: &str, prefix: &str) -> String {
-    VALUE_COLUMNS
-        .iter()
+    value_columns()
         .map(|c| format!("{} AS {prefix}{c}", decodable(c, &format!("{alias}.{c}"))))
         .collect::<Vec<_>>()
         .join(", ")
@@ -301,8 +293,7 @@ impl ChangeRow {
 /// by-import b-tree for an import's row, else as the key's nearest older
 /// untagged row of the same statement (`log_listings_untagged_by_key`, V9).
 fn changes(source: &str, order_limit: &str) -> String {
-    let before: Vec<String> = VALUE_COLUMNS
-        .iter()
+    let before: Vec<String> = value_columns()
         .map(|c| {
             format!(
                 "{} AS b_{c}",
@@ -313,8 +304,7 @@ fn changes(source: &str, order_limit: &str) -> String {
             )
         })
         .collect();
-    let after: Vec<String> = VALUE_COLUMNS
-        .iter()
+    let after: Vec<String> = value_columns()
         .map(|c| {
             format!(
                 "{} AS a_{c}",
@@ -365,8 +355,8 @@ const ROW_IS_MAIN: &str = "(u.audit_image = 'N' OR u.audit_op <> 'U' OR NOT EXIS
 /// The main rows of listing (`$1`, `$2`) whose change number satisfies
 /// `condition` (on `audit_change_id`): untagged rows through their partial
 /// index, and the import rows through one probe of the by-import index per
-/// import of the seller (an import only inserts and updates, so its main
-/// rows are its new rows).
+/// import of the seller that wrote rows its before-images still hold (an
+/// import only inserts and updates, so its main rows are its new rows).
 fn key_rows(condition: &str) -> String {
     format!(
         "SELECT u.* FROM import_audit.log_listings u
@@ -377,7 +367,8 @@ fn key_rows(condition: &str) -> String {
           WHERE t.audit_import_id IS NOT NULL
             AND t.audit_import_id = ANY (ARRAY(
                 SELECT id FROM import_audit.imports
-                 WHERE seller_id = $1 AND status IN ('completed', 'rolled_back')))
+                 WHERE seller_id = $1 AND status IN ('completed', 'rolled_back')
+                   AND created + updated > 0 AND pruned_at IS NULL))
             AND t.audit_image = 'N' AND t.audit_op IN ('I', 'U')
             AND t.seller_id = $1 AND t.sku = $2 AND t.{condition}"
     )
@@ -640,4 +631,30 @@ pub async fn record_restore(
         )
         .await?;
     Ok(row.try_get("restore_id")?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_values_record_has_every_value_column_in_order() {
+        let t = DateTime::from_timestamp(0, 0).unwrap();
+        let v = ListingValues {
+            title: None,
+            description: None,
+            price: None,
+            currency: None,
+            quantity: None,
+            status: "active".into(),
+            condition: None,
+            category: None,
+            listing_number: None,
+            end_date: None,
+            created_at: t,
+            updated_at: t,
+        };
+        let names: Vec<&str> = v.fields().iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, value_columns().collect::<Vec<_>>());
+    }
 }
