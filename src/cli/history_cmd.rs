@@ -3,7 +3,7 @@
 use color_eyre::eyre::Result;
 
 use super::args::{AuditArgs, AuditCommand, HistoryArgs, ShowArgs};
-use super::output::{print_json, sanitize, truncate};
+use super::output::{actor_and_role, print_json, sanitize, truncate};
 use super::{Exit, Refusal};
 use crate::db::Database;
 use crate::domain::audit;
@@ -25,13 +25,12 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
         print_json(&imports)?;
         return Ok(Exit::Success);
     }
-    print_identity(&**client).await?;
     if imports.is_empty() {
         println!("no imports yet");
         return Ok(Exit::Success);
     }
     println!(
-        "{:>6}  {:<16}  {:<12}  {:<24}  {:>7} {:>7} {:>7} {:>7}  {:<11}  ACTOR",
+        "{:>6}  {:<16}  {:<12}  {:<24}  {:>7} {:>7} {:>7} {:>7}  {:<11}  ACTOR (DATABASE ROLE)",
         "ID", "STARTED (UTC)", "SELLER", "FILE", "CREATED", "UPDATED", "SAME", "REJECT", "STATUS"
     );
     for i in &imports {
@@ -45,19 +44,11 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
             i.updated,
             i.unchanged,
             i.rejected,
-            i.status,
-            truncate(&i.actor, 24)
+            i.shown_status(),
+            truncate(&actor_and_role(&i.actor, &i.db_role), 40)
         );
     }
     Ok(Exit::Success)
-}
-
-/// The header line of a listing: who the database says we are, so a seller
-/// knows why only its own imports show.
-async fn print_identity(client: &impl tokio_postgres::GenericClient) -> Result<()> {
-    let who = crate::domain::identity::current(client).await?;
-    println!("as {}", who.describe());
-    Ok(())
 }
 
 /// The file's own name (the path is in `show`).
@@ -88,7 +79,7 @@ pub async fn show(db: &Database, args: ShowArgs) -> Result<Exit> {
 }
 
 pub fn print_import(i: &ImportSummary) {
-    println!("import #{} — {}", i.id, i.status);
+    println!("import #{} — {}", i.id, i.shown_status());
     println!("  seller:    {}", sanitize(&i.seller_id));
     println!("  file:      {}", sanitize(&i.file_name));
     if let Some(sha) = &i.file_sha256 {
@@ -179,13 +170,20 @@ pub async fn audit(db: &Database, args: AuditArgs) -> Result<Exit> {
         print_json(&entries)?;
         return Ok(Exit::Success);
     }
-    print_identity(&**client).await?;
+    if entries.is_empty() {
+        println!("no entries");
+        return Ok(Exit::Success);
+    }
+    println!(
+        "{:>6}  {:<19}  {:<30}  {:<34}  {:<19}  {:<13}  DETAILS",
+        "ID", "AT (UTC)", "ACTOR (DATABASE ROLE)", "ACTION", "SELLER", "IMPORT"
+    );
     for e in &entries {
         println!(
-            "{:>6}  {}  {:<20}  {:<34}  seller {:<12}  import {:>6}  {}",
+            "{:>6}  {}  {:<30}  {:<34}  seller {:<12}  import {:>6}  {}",
             e.id,
             e.at.format("%Y-%m-%d %H:%M:%S"),
-            truncate(&e.actor, 20),
+            truncate(&actor_and_role(&e.actor, &e.db_role), 30),
             e.action,
             truncate(e.seller_id.as_deref().unwrap_or("-"), 12),
             e.import_id
@@ -204,7 +202,17 @@ async fn prune(
     json: bool,
 ) -> Result<Exit> {
     let actor = crate::domain::actor::Actor::from_environment().label();
-    let outcome = audit::prune(db, completed_before, &actor, dry_run).await?;
+    let bar = super::progress::spinner(
+        json,
+        if dry_run {
+            "finding prunable before-images".into()
+        } else {
+            "pruning before-images".into()
+        },
+    );
+    let result = audit::prune(db, completed_before, &actor, dry_run).await;
+    super::progress::finish(bar);
+    let outcome = result?;
     if json {
         print_json(&outcome)?;
         return Ok(Exit::Success);
@@ -219,6 +227,19 @@ async fn prune(
                 .join(", ")
         }
     };
+    if outcome.is_empty() {
+        println!(
+            "nothing to prune: no before-images are held by rolled-back imports{}, and no manual edits are older than every rollbackable import",
+            match completed_before {
+                Some(d) => format!(
+                    " or by completed imports that finished before {}",
+                    d.format("%Y-%m-%d %H:%M UTC")
+                ),
+                None => String::new(),
+            }
+        );
+        return Ok(Exit::Success);
+    }
     let verb = if dry_run { "would delete" } else { "deleted" };
     println!("rolled-back imports: {}", ids(&outcome.rolled_back_imports));
     println!(

@@ -1,9 +1,5 @@
 //! `importdesk import FILE --seller S ...`
 
-use std::io::{IsTerminal, Write};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
 use color_eyre::eyre::Result;
 
 use super::args::{ImportArgs, ProfileArg};
@@ -41,14 +37,15 @@ pub async fn run(db: &Database, args: ImportArgs, files_dir: std::path::PathBuf)
         actor: Actor::from_environment(),
         rejects_dir: files_dir.join("rejects"),
     };
-    let show_progress = !args.json && std::io::stderr().is_terminal();
-    let progress = show_progress.then(progress_printer);
-    let outcome = match import::run(db, req, progress).await {
+    let (bar, progress) = match super::progress::import_bar(args.json) {
+        Some((bar, callback)) => (Some(bar), Some(callback)),
+        None => (None, None),
+    };
+    let result = import::run(db, req, progress).await;
+    super::progress::finish(bar);
+    let outcome = match result {
         Ok(o) => o,
         Err(e) => {
-            if show_progress {
-                eprintln!();
-            }
             if let Some(refused) = e.downcast_ref::<ImportRefused>() {
                 return Err(Refusal {
                     exit: Exit::Error,
@@ -60,9 +57,6 @@ pub async fn run(db: &Database, args: ImportArgs, files_dir: std::path::PathBuf)
             return Err(e);
         }
     };
-    if show_progress {
-        eprint!("\r\x1b[2K");
-    }
     if args.json {
         print_json(&outcome)?;
     } else {
@@ -71,28 +65,6 @@ pub async fn run(db: &Database, args: ImportArgs, files_dir: std::path::PathBuf)
     Ok(match outcome.status {
         ImportStatus::Failed => Exit::ImportRejected,
         _ => Exit::Success,
-    })
-}
-
-/// One self-overwriting line on stderr, at most five times a second.
-fn progress_printer() -> import::ProgressFn {
-    let last = Arc::new(Mutex::new(Instant::now() - Duration::from_secs(1)));
-    Arc::new(move |p: import::Progress| {
-        let mut last = last.lock().expect("progress lock");
-        if last.elapsed() < Duration::from_millis(200) {
-            return;
-        }
-        *last = Instant::now();
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r\x1b[2K{:?}: {} rows, {:.1} MB, {:.0} rows/s",
-            p.phase,
-            p.rows_read,
-            p.bytes_read as f64 / 1e6,
-            p.rows_per_second()
-        );
-        let _ = err.flush();
     })
 }
 

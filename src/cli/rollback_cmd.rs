@@ -112,7 +112,8 @@ pub async fn run(db: &Database, args: RollbackArgs) -> Result<Exit> {
         expect = Some(preview.fingerprint.clone());
     }
 
-    let outcome = match rollback::execute(
+    let bar = super::progress::spinner(args.json, format!("rolling back import #{import_id}"));
+    let result = rollback::execute(
         db,
         RollbackRequest {
             import_id,
@@ -121,8 +122,9 @@ pub async fn run(db: &Database, args: RollbackArgs) -> Result<Exit> {
             actor,
         },
     )
-    .await
-    {
+    .await;
+    super::progress::finish(bar);
+    let outcome = match result {
         Ok(o) => o,
         Err(e) => {
             return Err(match e.downcast::<RollbackRefused>() {

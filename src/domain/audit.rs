@@ -30,6 +30,11 @@ pub mod action {
     pub const ROLLBACK_REFUSED: &str = "rollback refused";
     /// Written by the database's prune function.
     pub const BEFORE_IMAGES_PRUNED: &str = "before-images pruned";
+    pub const SELLER_GRANTED: &str = "seller role granted";
+    pub const SUPPORT_GRANTED: &str = "support role granted";
+    /// Written by the database's revoke functions.
+    pub const SELLER_REVOKED: &str = "seller role revoked";
+    pub const SUPPORT_REVOKED: &str = "support role revoked";
 }
 
 pub async fn append(
@@ -63,6 +68,15 @@ pub struct PruneOutcome {
     pub dry_run: bool,
 }
 
+impl PruneOutcome {
+    pub fn is_empty(&self) -> bool {
+        self.rolled_back_imports.is_empty()
+            && self.retired_imports.is_empty()
+            && self.import_rows_deleted == 0
+            && self.manual_edit_rows_deleted == 0
+    }
+}
+
 /// Deletes change-log rows that no rollback can use any more, in one
 /// transaction (the database function decides what; the audit log is never
 /// touched). With `completed_before`, completed imports that finished
@@ -84,12 +98,18 @@ pub async fn prune(
         );
     }
     let tx = client.transaction().await?;
+    let holding: Vec<i64> = tx.query_one(sql::PRUNABLE_ROLLED_BACK, &[]).await?.get(0);
     let row = tx
         .query_one(sql::PRUNE, &[&completed_before, &actor])
         .await?;
     let mut summary: serde_json::Value = row.get(0);
     summary["dry_run"] = dry_run.into();
-    let outcome: PruneOutcome = serde_json::from_value(summary)?;
+    let mut outcome: PruneOutcome = serde_json::from_value(summary)?;
+    // Imports pruned before are still `rolled_back`; name only those whose
+    // rows went now.
+    outcome
+        .rolled_back_imports
+        .retain(|id| holding.contains(id));
     if dry_run {
         tx.rollback().await?;
     } else {

@@ -80,6 +80,16 @@ impl ImportSummary {
         }
     }
 
+    /// The status people see: `pruned` for a completed import whose
+    /// before-images were pruned (still applied, no longer rollbackable).
+    pub fn shown_status(&self) -> &str {
+        if self.status == "completed" && self.pruned_at.is_some() {
+            "pruned"
+        } else {
+            &self.status
+        }
+    }
+
     pub fn duration_seconds(&self) -> Option<f64> {
         self.finished_at
             .map(|f| (f - self.started_at).num_milliseconds() as f64 / 1000.0)

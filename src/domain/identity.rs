@@ -2,11 +2,10 @@
 //! a seller (its own data only), or neither. Enforced by PostgreSQL
 //! (row-level security and checking functions); shown by the CLI and console.
 
-use color_eyre::eyre::{Context, Result};
+use color_eyre::eyre::Result;
 use serde::Serialize;
 use tokio_postgres::GenericClient;
 
-use crate::db::Database;
 use crate::db::queries::identity as sql;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -50,26 +49,4 @@ pub async fn current(client: &impl GenericClient) -> Result<Identity> {
         seller: row.get(1),
         support: row.get(2),
     })
-}
-
-pub async fn grant_seller(db: &Database, role: &str, seller: &str) -> Result<()> {
-    let client = db.client().await?;
-    client
-        .execute(sql::GRANT_SELLER, &[&role, &seller])
-        .await
-        .wrap_err_with(|| {
-            format!("cannot make {role} a seller role (does the login role exist?)")
-        })?;
-    Ok(())
-}
-
-pub async fn grant_support(db: &Database, role: &str) -> Result<()> {
-    let client = db.client().await?;
-    client
-        .execute(sql::GRANT_SUPPORT, &[&role])
-        .await
-        .wrap_err_with(|| {
-            format!("cannot make {role} a support role (does the login role exist?)")
-        })?;
-    Ok(())
 }

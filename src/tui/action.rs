@@ -204,8 +204,9 @@ impl From<&ImportSummary> for HistoryRow {
             updated: s.updated,
             unchanged: s.unchanged,
             rejected: s.rejected,
-            status: s.status.clone(),
-            actor: s.actor.clone(),
+            // `pruned`: still applied, no longer rollbackable.
+            status: s.shown_status().to_string(),
+            actor: crate::domain::actor::with_role(&s.actor, &s.db_role),
             rolled_back_at: s.rolled_back_at,
             rolled_back_by: s.rolled_back_by.clone(),
         }
@@ -237,7 +238,7 @@ impl From<&AuditEntry> for AuditRow {
         Self {
             id: e.id,
             at: e.at,
-            actor: e.actor.clone(),
+            actor: crate::domain::actor::with_role(&e.actor, &e.db_role),
             action: e.action.clone(),
             seller: e.seller_id.clone(),
             import_id: e.import_id,

@@ -335,7 +335,9 @@ pub fn fail(effect: &Effect, f: Failure) -> Action {
 /// connection is gone (then the console reconnects).
 pub fn failure(e: &Report) -> Failure {
     let connection = e.chain().any(|c| {
-        if c.downcast_ref::<deadpool_postgres::PoolError>().is_some() {
+        if c.downcast_ref::<deadpool_postgres::PoolError>().is_some()
+            || c.is::<crate::db::connector::ConnectFailed>()
+        {
             return true;
         }
         if let Some(pe) = c.downcast_ref::<tokio_postgres::Error>() {

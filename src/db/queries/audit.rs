@@ -18,3 +18,7 @@ pub const FOR_IMPORT: &str = "SELECT id, at, actor, db_role, action, seller_id, 
 /// migrations/V5__audit_prune.sql). `$1` completed-before cut-off or NULL,
 /// `$2` actor. Returns a JSON summary.
 pub const PRUNE: &str = "SELECT import_audit.prune($1, $2)";
+
+/// Rolled-back imports that still hold change-log rows (migration V8): the
+/// ones a prune really deletes something for.
+pub const PRUNABLE_ROLLED_BACK: &str = "SELECT import_audit.prunable_rolled_back()";

@@ -6,4 +6,5 @@ pub mod history;
 pub mod identity;
 pub mod import;
 pub mod locks;
+pub mod roles;
 pub mod rollback;
