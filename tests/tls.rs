@@ -138,12 +138,17 @@ async fn start_server() -> Server {
         &server,
         "local all all trust\n\
          hostssl all certuser 127.0.0.1/32 cert\n\
+         hostssl all pwuser 127.0.0.1/32 scram-sha-256\n\
          hostssl all all 127.0.0.1/32 trust\n",
     )
     .await;
     admin(&server)
         .await
-        .batch_execute("CREATE ROLE certuser LOGIN")
+        .batch_execute(
+            "CREATE ROLE certuser LOGIN; \
+             SET password_encryption = 'scram-sha-256'; \
+             CREATE ROLE pwuser LOGIN PASSWORD 'pw-secret'",
+        )
         .await
         .unwrap();
     server
@@ -359,4 +364,82 @@ async fn the_cli_takes_pgssl_variables_and_says_where_settings_came_from() {
         .find(|l| l.trim_start().starts_with("application_name"))
         .unwrap();
     assert!(line.contains("nightly-report"), "{line}");
+}
+
+/// The importdesk binary with an empty environment plus `env`.
+fn cli(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("IMPORTDESK_SYSTEM_CONFIG", "");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A service file names the server (with TLS verified), the password file
+/// gives the password; a password file others can read is ignored with a
+/// warning, as libpq does.
+#[tokio::test]
+async fn service_files_and_the_password_file() {
+    let s = start_server().await;
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    std::fs::write(
+        h.join("services.conf"),
+        format!(
+            "[shop]\nhost=localhost\nport={}\ndbname=postgres\nuser=pwuser\nsslmode=verify-full\nsslrootcert={}\nconnect_timeout=5\n",
+            s.port,
+            s.pki.path("ca.crt")
+        ),
+    )
+    .unwrap();
+    write(
+        h,
+        "pgpass",
+        &format!("localhost:{}:postgres:pwuser:pw-secret\n", s.port),
+        0o600,
+    );
+    let home_s = h.display().to_string();
+    let services = h.join("services.conf").display().to_string();
+    let pgpass = h.join("pgpass").display().to_string();
+    let env = [
+        ("HOME", home_s.as_str()),
+        ("PGSERVICEFILE", services.as_str()),
+        ("PGPASSFILE", pgpass.as_str()),
+    ];
+
+    let (ok, stdout, stderr) = cli(&["--database-url", "service=shop", "db", "status"], &env);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(!stdout.contains("pw-secret"), "{stdout}");
+    let line = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in {stdout}"))
+            .to_string()
+    };
+    assert!(line("password").contains(&format!("from password file {pgpass}")));
+    assert!(line("sslmode").contains(&format!("from service shop in {services}")));
+    assert!(line("connect_timeout").contains("5"));
+
+    // PGSERVICE does the same.
+    let mut with_service = env.to_vec();
+    with_service.push(("PGSERVICE", "shop"));
+    let (ok, stdout, stderr) = cli(&["db", "status"], &with_service);
+    assert!(ok, "{stdout}{stderr}");
+
+    // A password file others may read is ignored, with libpq's warning.
+    std::fs::set_permissions(h.join("pgpass"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (ok, stdout, stderr) = cli(&["db", "status"], &with_service);
+    assert!(!ok, "{stdout}");
+    assert!(stderr.contains("has group or world access"), "{stderr}");
+    assert!(stderr.contains("password"), "{stderr}");
 }

@@ -37,7 +37,10 @@ pub async fn run(db: &Database, args: ImportArgs, files_dir: std::path::PathBuf)
         actor: Actor::from_environment(),
         rejects_dir: files_dir.join("rejects"),
     };
-    let (bar, progress) = match super::progress::import_bar(args.json) {
+    let (bar, progress) = match super::progress::import_bar(
+        args.json,
+        std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0),
+    ) {
         Some((bar, callback)) => (Some(bar), Some(callback)),
         None => (None, None),
     };

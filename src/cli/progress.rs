@@ -25,8 +25,9 @@ fn new_bar(len: u64) -> ProgressBar {
     bar
 }
 
-/// An import's bar (bytes of the file read) and the callback that feeds it.
-pub fn import_bar(json: bool) -> Option<(ProgressBar, import::ProgressFn)> {
+/// An import's bar (bytes of the file read, of `file_size` when known) and
+/// the callback that feeds it.
+pub fn import_bar(json: bool, file_size: u64) -> Option<(ProgressBar, import::ProgressFn)> {
     if !enabled(json) {
         return None;
     }
@@ -43,7 +44,7 @@ pub fn import_bar(json: bool) -> Option<(ProgressBar, import::ProgressFn)> {
     );
     let feed = bar.clone();
     let callback: import::ProgressFn = std::sync::Arc::new(move |p: import::Progress| {
-        feed.set_length(p.total_bytes.max(p.bytes_read));
+        feed.set_length(p.total_bytes.max(file_size).max(p.bytes_read));
         feed.set_position(p.bytes_read);
         feed.set_message(match p.phase {
             import::Phase::Reading => "reading",
