@@ -183,7 +183,7 @@ async fn status(target: Target, json: bool) -> Result<()> {
         let db = Database::open(target.clone()).await?;
         let status = migrate::status(&db).await?;
         let identity = if status.is_current() {
-            Some(crate::domain::identity::current(&**db.client().await?).await?)
+            Some(crate::domain::identity::current(&db).await?)
         } else {
             None
         };

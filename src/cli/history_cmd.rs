@@ -4,16 +4,15 @@ use color_eyre::eyre::Result;
 
 use super::args::{AuditArgs, AuditCommand, HistoryArgs, ShowArgs};
 use super::output::{actor_and_role, print_json, sanitize, truncate};
-use super::{Exit, Refusal};
+use super::{CliError, CliResult, Exit};
 use crate::db::Database;
 use crate::domain::audit;
 use crate::domain::history::{self, HistoryFilter, ImportSummary};
 
 pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
     history::recover_abandoned(db).await?;
-    let client = db.client().await?;
     let imports = history::list(
-        &**client,
+        db,
         &HistoryFilter {
             seller: args.seller.clone(),
             limit: args.limit.clamp(1, 10_000),
@@ -21,8 +20,7 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
         },
     )
     .await?;
-    if args.json {
-        print_json(&imports)?;
+    if printed_as_json(args.json, &imports)? {
         return Ok(Exit::Success);
     }
     if imports.is_empty() {
@@ -51,6 +49,18 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// Prints `items` as JSON (true), or the header line of a listing: who the
+/// database says we are, so a seller knows why only its own imports show.
+/// Prints `items` as the one JSON document when asked to (the text header,
+/// who and which database, is printed before the command runs).
+fn printed_as_json(json: bool, items: &impl serde::Serialize) -> Result<bool> {
+    if json {
+        print_json(items)?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
 /// The file's own name (the path is in `show`).
 pub fn file_label(path: &str) -> String {
     std::path::Path::new(path)
@@ -59,16 +69,13 @@ pub fn file_label(path: &str) -> String {
         .unwrap_or_else(|| path.to_string())
 }
 
-pub async fn show(db: &Database, args: ShowArgs) -> Result<Exit> {
+pub async fn show(db: &Database, args: ShowArgs) -> CliResult<Exit> {
     history::recover_abandoned(db).await?;
-    let client = db.client().await?;
-    let Some(i) = history::get(&**client, args.id).await? else {
-        return Err(Refusal {
+    let Some(i) = history::get(db, args.id).await? else {
+        return Err(CliError::Refused {
             exit: Exit::Error,
             message: format!("there is no import #{}", args.id),
-            json: None,
-        }
-        .into());
+        });
     };
     if args.json {
         print_json(&i)?;
@@ -164,10 +171,8 @@ pub async fn audit(db: &Database, args: AuditArgs) -> Result<Exit> {
     {
         return prune(db, completed_before, dry_run, json).await;
     }
-    let client = db.client().await?;
-    let entries = audit::list(&**client, None, args.limit.clamp(1, 10_000)).await?;
-    if args.json {
-        print_json(&entries)?;
+    let entries = audit::list(db, None, args.limit.clamp(1, 10_000)).await?;
+    if printed_as_json(args.json, &entries)? {
         return Ok(Exit::Success);
     }
     if entries.is_empty() {

@@ -23,8 +23,7 @@ pub fn truncate(s: &str, width: usize) -> String {
 /// database this is (a seller knows why only its own imports show; anyone
 /// sees at once when a private cluster answered instead of the shared one).
 pub async fn print_header(db: &crate::db::Database) -> color_eyre::eyre::Result<()> {
-    let client = db.client().await?;
-    let who = crate::domain::identity::current(&**client).await?;
+    let who = crate::domain::identity::current(db).await?;
     println!("as {}", who.describe());
     println!("database: {}", db.target.location());
     Ok(())

@@ -2,25 +2,13 @@
 //! and listing them. The database enforces it; this module explains refusals.
 
 use color_eyre::eyre::{Result, eyre};
-use serde::Serialize;
 use tokio_postgres::error::SqlState;
 
 use crate::db::Database;
-use crate::db::queries::roles as sql;
-use crate::domain::audit;
+use crate::db::queries::roles as store;
+use crate::domain::audit::action;
 
-/// One role importdesk knows about.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct RoleEntry {
-    pub role: String,
-    pub support: bool,
-    pub seller_member: bool,
-    /// Holds ADMIN OPTION on a group role: may grant and revoke (the owner).
-    pub admin: bool,
-    pub seller: Option<String>,
-    /// `None` when the mapped role no longer exists.
-    pub can_login: Option<bool>,
-}
+pub use crate::db::queries::roles::RoleEntry;
 
 impl RoleEntry {
     /// What the role may do, in words (with what is wrong, if anything).
@@ -45,79 +33,44 @@ impl RoleEntry {
 }
 
 pub async fn list(db: &Database) -> Result<Vec<RoleEntry>> {
-    let client = db.client().await?;
-    let rows = client.query(sql::LIST, &[]).await?;
-    Ok(rows
-        .iter()
-        .map(|r| RoleEntry {
-            role: r.get(0),
-            support: r.get(1),
-            seller_member: r.get(2),
-            admin: r.get(3),
-            seller: r.get(4),
-            can_login: r.get(5),
-        })
-        .collect())
+    Ok(store::list(&db.client().await?).await?)
 }
 
-/// `GRANT importdesk_seller` plus the mapping, and an audit entry, in one
-/// transaction.
 pub async fn grant_seller(db: &Database, role: &str, seller: &str, actor: &str) -> Result<()> {
-    let mut client = db.client().await?;
-    let tx = client.transaction().await?;
-    tx.execute(sql::GRANT_SELLER, &[&role, &seller])
-        .await
-        .map_err(|e| explain(e, role, "importdesk_seller"))?;
-    audit::append(
-        &*tx,
+    store::grant_seller(
+        &mut db.client().await?,
+        role,
+        seller,
         actor,
-        audit::action::SELLER_GRANTED,
-        Some(seller),
-        None,
-        serde_json::json!({ "role": role, "seller": seller }),
+        action::SELLER_GRANTED,
     )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    .await
+    .map_err(|e| explain(e, role, "importdesk_seller"))
 }
 
 pub async fn grant_support(db: &Database, role: &str, actor: &str) -> Result<()> {
-    let mut client = db.client().await?;
-    let tx = client.transaction().await?;
-    tx.execute(sql::GRANT_SUPPORT, &[&role])
-        .await
-        .map_err(|e| explain(e, role, "importdesk_support"))?;
-    audit::append(
-        &*tx,
+    store::grant_support(
+        &mut db.client().await?,
+        role,
         actor,
-        audit::action::SUPPORT_GRANTED,
-        None,
-        None,
-        serde_json::json!({ "role": role }),
+        action::SUPPORT_GRANTED,
     )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    .await
+    .map_err(|e| explain(e, role, "importdesk_support"))
 }
 
 /// Offboarding a seller login; returns the seller it was mapped to.
 pub async fn revoke_seller(db: &Database, role: &str, actor: &str) -> Result<Option<String>> {
-    let client = db.client().await?;
-    let row = client
-        .query_one(sql::REVOKE_SELLER, &[&role, &actor])
+    store::revoke_seller(&db.client().await?, role, actor)
         .await
-        .map_err(|e| explain(e, role, "importdesk_seller"))?;
-    Ok(row.get(0))
+        .map_err(|e| explain(e, role, "importdesk_seller"))
 }
 
 /// Returns whether the role was a support member.
 pub async fn revoke_support(db: &Database, role: &str, actor: &str) -> Result<bool> {
-    let client = db.client().await?;
-    let row = client
-        .query_one(sql::REVOKE_SUPPORT, &[&role, &actor])
+    store::revoke_support(&db.client().await?, role, actor)
         .await
-        .map_err(|e| explain(e, role, "importdesk_support"))?;
-    Ok(row.get(0))
+        .map_err(|e| explain(e, role, "importdesk_support"))
 }
 
 /// The database's refusal, with what to do about it.
