@@ -87,6 +87,18 @@ impl TlsSettings {
     /// The rustls connector for these settings; errors are libpq's, in words.
     pub fn connector(&self) -> Result<MakeRustlsConnect> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
+        if self.mode == SslMode::Disable {
+            // Never asked for TLS: no certificate files are read (as libpq).
+            let config = ClientConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .wrap_err("TLS set-up")?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate(
+                    provider.signature_verification_algorithms,
+                )))
+                .with_no_client_auth();
+            return Ok(MakeRustlsConnect::new(config));
+        }
         let verifier = self.verifier(&provider)?;
         let builder = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -320,5 +332,50 @@ impl ServerCertVerifier for AnyCertificate {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(mode: SslMode) -> TlsSettings {
+        TlsSettings {
+            mode,
+            root: Some(RootCert::File("/nonexistent/root.crt".into())),
+            root_explicit: true,
+            cert: None,
+            key: None,
+        }
+    }
+
+    #[test]
+    fn disable_reads_no_certificate_files_and_verify_needs_them() {
+        assert!(settings(SslMode::Disable).connector().is_ok());
+        let e = settings(SslMode::VerifyFull).connector().err().unwrap();
+        assert!(format!("{e:#}").contains("/nonexistent/root.crt"), "{e:#}");
+    }
+
+    #[test]
+    fn system_roots_need_verify_full() {
+        let mut s = settings(SslMode::Require);
+        s.root = Some(RootCert::System);
+        let e = s.connector().err().unwrap();
+        assert!(e.to_string().contains("verify-full"), "{e}");
+    }
+
+    #[test]
+    fn sslmode_names_are_libpqs() {
+        for (name, mode) in [
+            ("disable", SslMode::Disable),
+            ("allow", SslMode::Allow),
+            ("prefer", SslMode::Prefer),
+            ("require", SslMode::Require),
+            ("verify-ca", SslMode::VerifyCa),
+            ("verify-full", SslMode::VerifyFull),
+        ] {
+            assert_eq!(SslMode::parse(name).unwrap(), mode);
+        }
+        assert!(SslMode::parse("verify_full").is_err());
     }
 }
