@@ -15,12 +15,6 @@ use crate::domain::listings::{
     RestorePreview, RestoreRequest, Timeline,
 };
 
-async fn print_identity(db: &Database) -> color_eyre::Result<()> {
-    let who = crate::domain::identity::current(db).await?;
-    println!("as {}", who.describe());
-    Ok(())
-}
-
 pub async fn listings(db: &Database, args: ListingsArgs) -> CliResult<Exit> {
     let order = match args.sort {
         SortArg::Sku => BrowseOrder::Sku,
@@ -52,7 +46,6 @@ pub async fn listings(db: &Database, args: ListingsArgs) -> CliResult<Exit> {
         print_json(&page)?;
         return Ok(Exit::Success);
     }
-    print_identity(db).await?;
     if page.listings.is_empty() {
         println!("seller {}: no listings match", sanitize(&args.seller));
         return Ok(Exit::Success);
@@ -103,7 +96,6 @@ async fn timeline(db: &Database, args: &ListingArgs) -> CliResult<Exit> {
         print_json(&t)?;
         return Ok(Exit::Success);
     }
-    print_identity(db).await?;
     print_timeline(&t);
     Ok(Exit::Success)
 }

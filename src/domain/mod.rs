@@ -7,4 +7,5 @@ pub mod history;
 pub mod identity;
 pub mod import;
 pub mod listings;
+pub mod roles;
 pub mod rollback;

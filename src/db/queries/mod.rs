@@ -10,4 +10,5 @@ pub mod import;
 pub mod listing;
 pub mod listings;
 pub mod locks;
+pub mod roles;
 pub mod rollback;
