@@ -15,9 +15,15 @@ use importdesk::tui::action::{
     Action, AuditRow, Completion, DetailData, Effect, Failure, HistoryRow, RollbackFailure,
 };
 use importdesk::tui::keys::{self, Ctx};
-use importdesk::tui::state::*;
-use importdesk::tui::ui::{self, theme::Theme};
-use importdesk::tui::update::{context, update};
+use importdesk::tui::paged::PAGE;
+use importdesk::tui::popup::rollback::plan::PLAN_PAGE;
+use importdesk::tui::screen::Screen;
+use importdesk::tui::screen::history::Eligibility;
+use importdesk::tui::screen::import::{FormField, FormPhase};
+use importdesk::tui::state::{Connection, State};
+use importdesk::tui::theme::Theme;
+use importdesk::tui::update::update;
+use importdesk::tui::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
@@ -90,7 +96,7 @@ fn rows() -> Vec<HistoryRow> {
 fn state() -> State {
     let mut s = State::new(80, 24, Theme::COLOR, "importdesk");
     let _ = update(&mut s, Action::Init);
-    let req = s.history.loading.unwrap().0;
+    let req = s.history.list.loading.unwrap().req;
     let _ = update(
         &mut s,
         Action::HistoryLoaded {
@@ -274,7 +280,7 @@ fn render(s: &State) -> String {
 
 fn render_terminal(s: &State) -> Terminal<TestBackend> {
     let mut t = Terminal::new(TestBackend::new(s.width, s.height)).unwrap();
-    t.draw(|f| ui::render(f, s)).unwrap();
+    t.draw(|f| view::render(f, s)).unwrap();
     t
 }
 
@@ -552,7 +558,7 @@ fn rollback_confirm_passes_the_fingerprint_and_shows_the_result() {
         e.iter().any(|e| matches!(e, Effect::LoadHistory { .. })),
         "{e:?}"
     );
-    assert_eq!(s.history.rows[0].status, "rolled_back");
+    assert_eq!(s.history.list.rows[0].status, "rolled_back");
     snapshot("rollback_done", &s);
     let _ = update(&mut s, code(KeyCode::Enter));
     assert!(s.popup.is_none());
@@ -887,7 +893,7 @@ fn audit_log_screen() {
 fn help_overlay() {
     let mut s = state();
     let _ = update(&mut s, key('?'));
-    assert_eq!(context(&s), Ctx::Help);
+    assert_eq!(s.context(), Ctx::Help);
     snapshot("help", &s);
     let _ = update(&mut s, code(KeyCode::Esc));
     assert!(s.help.is_none());
@@ -898,7 +904,7 @@ fn too_small_terminal() {
     let mut s = state();
     let _ = update(&mut s, Action::Resize(60, 20));
     snapshot("too_small", &s);
-    assert_eq!(context(&s), Ctx::TooSmall);
+    assert_eq!(s.context(), Ctx::TooSmall);
     // Only quitting works.
     let _ = update(&mut s, key('i'));
     assert_eq!(s.screen, Screen::History);
@@ -1031,19 +1037,19 @@ fn the_lost_connection_is_retried_every_five_seconds() {
 #[test]
 fn navigation_keys() {
     let mut s = state();
-    assert_eq!(s.history.list.selected, 0);
+    assert_eq!(s.history.list.nav.selected, 0);
     let _ = press(&mut s, [key('j'), code(KeyCode::Down)]);
-    assert_eq!(s.history.list.selected, 2);
+    assert_eq!(s.history.list.nav.selected, 2);
     let _ = press(&mut s, [key('k')]);
-    assert_eq!(s.history.list.selected, 1);
+    assert_eq!(s.history.list.nav.selected, 1);
     let _ = press(&mut s, [key('G')]);
-    assert_eq!(s.history.list.selected, 4);
+    assert_eq!(s.history.list.nav.selected, 4);
     let _ = press(&mut s, [key('g')]);
-    assert_eq!(s.history.list.selected, 0);
+    assert_eq!(s.history.list.nav.selected, 0);
     let _ = press(&mut s, [code(KeyCode::PageDown)]);
-    assert_eq!(s.history.list.selected, 4);
+    assert_eq!(s.history.list.nav.selected, 4);
     let _ = press(&mut s, [code(KeyCode::PageUp)]);
-    assert_eq!(s.history.list.selected, 0);
+    assert_eq!(s.history.list.nav.selected, 0);
 }
 
 #[test]
@@ -1084,7 +1090,7 @@ fn paging_loads_more_with_keyset_and_drops_stale_replies() {
             result: Ok(vec![]),
         },
     );
-    assert_eq!(s.history.rows.len(), PAGE as usize);
+    assert_eq!(s.history.list.rows.len(), PAGE as usize);
     let _ = update(
         &mut s,
         Action::HistoryLoaded {
@@ -1092,15 +1098,15 @@ fn paging_loads_more_with_keyset_and_drops_stale_replies() {
             result: Ok(vec![row(1, "acme", "old.csv", "completed", [1, 0, 0, 0])]),
         },
     );
-    assert_eq!(s.history.rows.len(), PAGE as usize + 1);
-    assert!(s.history.exhausted);
+    assert_eq!(s.history.list.rows.len(), PAGE as usize + 1);
+    assert!(s.history.list.exhausted);
 }
 
 #[test]
 fn filter_keys() {
     let mut s = state();
     let _ = update(&mut s, key('/'));
-    assert_eq!(context(&s), Ctx::Filter);
+    assert_eq!(s.context(), Ctx::Filter);
     // In the filter, q is a letter...
     let e = press(&mut s, "seller:acme status:rolled q4".chars().map(key));
     assert!(e.is_empty() && !s.quit);
@@ -1192,7 +1198,7 @@ fn every_footer_hint_is_a_working_key() {
         }
     }
     assert_eq!(
-        ui::footer_text(Ctx::History),
+        view::footer_text(Ctx::History),
         "↑↓ move  Enter open  / filter  r rollback  i import  a audit  ? help  q quit"
     );
 }
@@ -1218,7 +1224,7 @@ fn only_the_visible_window_is_drawn_for_a_long_history() {
     let started = std::time::Instant::now();
     let screen = render(&s);
     let took = started.elapsed();
-    assert!(screen.contains(&format!("{}/100000", s.history.list.selected + 1)));
+    assert!(screen.contains(&format!("{}/100000", s.history.list.nav.selected + 1)));
     // Generous for debug builds; the release frame is far below 5 ms.
     assert!(took.as_millis() < 200, "a frame took {took:?}");
 }

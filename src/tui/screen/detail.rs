@@ -1,40 +1,154 @@
 //! One import in full: summary, timings, errors with line numbers, and the
-//! rollback (availability, or its result with the skipped listings).
+//! rollback (availability, or its result with the skipped listings). A
+//! scrolled text: its lines are built by [`lines`], which gives the scroll
+//! its length too.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::text::{self, fit, thousands};
 use crate::domain::audit::action;
-use crate::tui::state::{DetailView, Eligibility, State};
+use crate::domain::rollback::RollbackOutcome;
+use crate::tui::action::{DetailData, Effect, Failure, ReqId};
+use crate::tui::keys::Command;
+use crate::tui::nav;
+use crate::tui::popup::rollback::{self, skip_reason};
+use crate::tui::state::State;
+use crate::tui::widgets::text::{self, fit, thousands};
+use crate::tui::widgets::{self, labelled};
+
+use super::history::{self, Eligibility};
+use super::{Screen, audit, import};
 
 const LABEL: usize = 12;
 
+#[derive(Debug, Clone)]
+pub struct DetailView {
+    pub id: i64,
+    pub data: Option<Box<DetailData>>,
+    pub loading: Option<ReqId>,
+    /// Set when the import does not exist.
+    pub missing: bool,
+    pub scroll: usize,
+    /// A rollback done in this session (its skipped listings with reasons).
+    pub rollback: Option<Box<RollbackOutcome>>,
+    /// The screen Esc goes back to.
+    pub back: Screen,
+}
+
+// ---------------------------------------------------------------- update
+
+/// Shows import `id`, loading it; Esc returns to `from`.
+pub fn open(state: &mut State, id: i64, from: Screen) -> Vec<Effect> {
+    let req = state.req();
+    let rollback = state
+        .detail
+        .take()
+        .filter(|d| d.id == id)
+        .and_then(|d| d.rollback);
+    state.detail = Some(DetailView {
+        id,
+        data: None,
+        loading: Some(req),
+        missing: false,
+        scroll: 0,
+        rollback,
+        back: from,
+    });
+    state.screen = Screen::Detail;
+    vec![Effect::LoadDetail { req, id }]
+}
+
+/// Loads the shown import again (and asks again whether it can be rolled
+/// back).
+pub fn reload(state: &mut State) -> Vec<Effect> {
+    let req = state.req();
+    match state.detail.as_mut() {
+        Some(d) => {
+            d.loading = Some(req);
+            state.history.eligibility.remove(&d.id);
+            vec![Effect::LoadDetail { req, id: d.id }]
+        }
+        None => Vec::new(),
+    }
+}
+
+/// Reply to [`Effect::LoadDetail`].
+pub fn loaded(
+    state: &mut State,
+    req: ReqId,
+    result: Result<Option<Box<DetailData>>, Failure>,
+) -> Vec<Effect> {
+    let Some(d) = state.detail.as_mut().filter(|d| d.loading == Some(req)) else {
+        return Vec::new();
+    };
+    d.loading = None;
+    match result {
+        Ok(Some(data)) => {
+            d.data = Some(data);
+            d.missing = false;
+            let id = d.id;
+            return history::check_eligibility(state, id);
+        }
+        Ok(None) => d.missing = true,
+        Err(f) => state.fail(f, true),
+    }
+    Vec::new()
+}
+
+pub fn command(state: &mut State, cmd: Command) -> Vec<Effect> {
+    let (len, page) = (line_count(state), state.body_height());
+    if let Some(d) = state.detail.as_mut()
+        && nav::scroll(&mut d.scroll, cmd, len, page)
+    {
+        return Vec::new();
+    }
+    match cmd {
+        Command::Back => {
+            if let Some(d) = &state.detail {
+                state.screen = d.back;
+            }
+            Vec::new()
+        }
+        Command::Rollback => match state.detail.as_ref() {
+            Some(d) => {
+                let id = d.id;
+                rollback::open(state, id)
+            }
+            None => Vec::new(),
+        },
+        Command::NewImport => import::open(state),
+        Command::AuditLog => audit::open(state),
+        Command::Refresh => reload(state),
+        _ => Vec::new(),
+    }
+}
+
+/// After a resize (the lines rewrap): keep the scroll position valid.
+pub fn relayout(state: &mut State) {
+    let (len, page) = (line_count(state), state.body_height());
+    if let Some(d) = state.detail.as_mut() {
+        nav::clamp(&mut d.scroll, len, page);
+    }
+}
+
+// ---------------------------------------------------------------- view
+
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let lines = lines(state, area.width as usize);
-    let height = area.height as usize;
-    let max = lines.len().saturating_sub(height);
-    let scroll = state
-        .detail
-        .as_ref()
-        .map(|d| d.scroll)
-        .unwrap_or(0)
-        .min(max);
-    let visible: Vec<Line> = lines.into_iter().skip(scroll).take(height).collect();
+    let scroll = state.detail.as_ref().map(|d| d.scroll).unwrap_or(0);
+    let visible = widgets::window(lines, scroll, area.height as usize);
     frame.render_widget(Paragraph::new(visible), area);
 }
 
+/// The screen's length in lines, at the terminal's width.
 pub fn line_count(state: &State) -> usize {
     lines(state, state.width as usize).len()
 }
 
 fn field(label: &str, value: &str, w: usize, state: &State) -> Line<'static> {
-    Line::from(vec![
-        Span::styled(format!(" {:<LABEL$}", label), state.theme.bold()),
-        Span::raw(text::cut(value, w.saturating_sub(LABEL + 2))),
-    ])
+    labelled(label, value, LABEL, w, &state.theme)
 }
 
 /// Continuation lines of a long message under a label.
@@ -267,23 +381,12 @@ fn rollback_lines(state: &State, d: &DetailView, w: usize, out: &mut Vec<Line<'s
     out.extend(field_wrapped("Rollback", &text, w, state));
 }
 
-/// The skip reason as words.
-pub fn skip_reason(reason: Option<&str>) -> String {
-    match reason {
-        Some("edited") => "edited after the import".into(),
-        Some("deleted") => "deleted after the import".into(),
-        Some("referenced") => "now referenced by other rows".into(),
-        Some(other) => crate::text::sanitize(other).into_owned(),
-        None => "changed after the import".into(),
-    }
-}
-
 pub fn status(state: &State, w: usize) -> Line<'static> {
     let Some(d) = &state.detail else {
         return Line::default();
     };
     let total = line_count(state);
-    let height = super::layout::body_height(state);
+    let height = state.body_height();
     let pos = if total > height {
         format!(
             "lines {}-{} of {} ",
@@ -294,9 +397,5 @@ pub fn status(state: &State, w: usize) -> Line<'static> {
     } else {
         String::new()
     };
-    let gap = w.saturating_sub(text::width(&pos));
-    Line::from(vec![
-        Span::raw(" ".repeat(gap)),
-        Span::styled(pos, state.theme.dim()),
-    ])
+    widgets::spread(Span::raw(""), pos, w, &state.theme)
 }
