@@ -1,13 +1,15 @@
 //! A list loaded page by page with keyset pagination (newest first, the
 //! next page is "before the last row's key"), of which only the visible
-//! window is drawn: the history and the audit log. The screen owning a
-//! [`Paged`] builds the request (its own [`super::action::Effect`]); the
-//! bookkeeping (what is in flight, stale replies, the end of the list, `G`
-//! loading to the end, keeping the selection) is here, once.
+//! window is drawn: the history and the audit log. A screen with such a
+//! list implements [`PagedList`] (where its [`Paged`] is, and the request
+//! for a page); the bookkeeping (what is in flight, stale replies, the end
+//! of the list, `G` loading to the end, keeping the selection) is here,
+//! once.
 
-use super::action::ReqId;
+use super::action::{Effect, Failure, ReqId};
 use super::keys::Command;
 use super::nav::ListNav;
+use super::state::State;
 
 /// Rows fetched per request.
 pub const PAGE: i64 = 200;
@@ -155,4 +157,83 @@ impl<T: Keyed> Paged<T> {
             if self.exhausted { "" } else { "+" }
         )
     }
+}
+
+/// A screen's paged list: where it is in the state, and how to ask for a
+/// page of it.
+pub trait PagedList {
+    type Row: Keyed;
+
+    fn list(state: &mut State) -> &mut Paged<Self::Row>;
+
+    /// The request for the first page (`before` is `None`) or for the rows
+    /// before key `before`.
+    fn request(state: &State, req: ReqId, before: Option<i64>) -> Effect;
+
+    /// After rows arrived or the selection moved.
+    fn moved(_state: &mut State) -> Vec<Effect> {
+        Vec::new()
+    }
+}
+
+/// Rows of a table below its header line (the body less one).
+pub fn table_height(state: &State) -> usize {
+    state.body_height().saturating_sub(1).max(1)
+}
+
+/// Requests the first page (`append`: the next one).
+pub fn load<L: PagedList>(state: &mut State, append: bool) -> Vec<Effect> {
+    let req = state.req();
+    let before = L::list(state).request(req, append);
+    vec![L::request(state, req, before)]
+}
+
+/// Loads the next page when the selection nears the end of what is loaded.
+pub fn more<L: PagedList>(state: &mut State) -> Vec<Effect> {
+    let height = table_height(state);
+    if L::list(state).wants_more(height) {
+        load::<L>(state, true)
+    } else {
+        Vec::new()
+    }
+}
+
+/// A movement key (then maybe the next page); `None` if `cmd` is not one.
+pub fn command<L: PagedList>(state: &mut State, cmd: Command) -> Option<Vec<Effect>> {
+    let height = table_height(state);
+    if !L::list(state).command(cmd, height) {
+        return None;
+    }
+    let mut effects = more::<L>(state);
+    effects.extend(L::moved(state));
+    Some(effects)
+}
+
+/// The reply to a page request. A failure shows as a notice or the
+/// connection banner.
+pub fn loaded<L: PagedList>(
+    state: &mut State,
+    req: ReqId,
+    result: Result<Vec<L::Row>, Failure>,
+) -> Vec<Effect> {
+    let height = table_height(state);
+    match L::list(state).receive(req, result, height) {
+        None => Vec::new(),
+        Some(Err(f)) => {
+            state.fail(f, true);
+            Vec::new()
+        }
+        Some(Ok(())) => {
+            let mut effects = more::<L>(state);
+            effects.extend(L::moved(state));
+            effects
+        }
+    }
+}
+
+/// After a resize: keep the selection visible in the new window.
+pub fn relayout<L: PagedList>(state: &mut State) {
+    let height = table_height(state);
+    let list = L::list(state);
+    list.nav.keep_visible(list.rows.len(), height);
 }

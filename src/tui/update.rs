@@ -9,6 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::action::{Action, Effect, Failure, ReqId};
 use super::keys::{self, Command, Ctx};
+use super::paged;
 use super::popup::{self, help, rollback};
 use super::screen::{self, audit, detail, history, import};
 use super::state::{Connection, Notice, State};
@@ -25,12 +26,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Tick => on_tick(state),
-        Action::HistoryLoaded { req, result } => history::loaded(state, req, result),
+        Action::HistoryLoaded { req, result } => {
+            paged::loaded::<history::Pages>(state, req, result)
+        }
         Action::EligibilityChecked { req, id, result } => {
             history::eligibility_checked(state, req, id, result)
         }
         Action::DetailLoaded { req, result } => detail::loaded(state, req, result),
-        Action::AuditLoaded { req, result } => audit::loaded(state, req, result),
+        Action::AuditLoaded { req, result } => paged::loaded::<audit::Pages>(state, req, result),
         Action::RollbackChecked { req, result } => rollback::checked(state, req, result),
         Action::PreviewReady { req, result } => rollback::previewed(state, req, result),
         Action::PageLoaded {

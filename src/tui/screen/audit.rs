@@ -6,15 +6,14 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::tui::action::{AuditRow, Effect, Failure, ReqId};
+use crate::tui::action::{AuditRow, Effect, ReqId};
 use crate::tui::keys::Command;
 use crate::tui::nav::ListNav;
-use crate::tui::paged::{Keyed, PAGE, Paged};
+use crate::tui::paged::{self, Keyed, PAGE, Paged, PagedList};
 use crate::tui::state::{Notice, State};
 use crate::tui::widgets;
 use crate::tui::widgets::text::{self, fit, pad};
 
-use super::history::table_height;
 use super::{Screen, detail, import};
 
 #[derive(Debug, Clone, Default)]
@@ -37,46 +36,32 @@ pub fn open(state: &mut State) -> Vec<Effect> {
     load(state, false)
 }
 
+pub struct Pages;
+
+impl PagedList for Pages {
+    type Row = AuditRow;
+
+    fn list(state: &mut State) -> &mut Paged<AuditRow> {
+        &mut state.audit.list
+    }
+
+    fn request(_: &State, req: ReqId, before: Option<i64>) -> Effect {
+        Effect::LoadAudit {
+            req,
+            before,
+            limit: PAGE,
+        }
+    }
+}
+
 /// Requests the first page (`append`: the next one).
 pub fn load(state: &mut State, append: bool) -> Vec<Effect> {
-    let req = state.req();
-    let before = state.audit.list.request(req, append);
-    vec![Effect::LoadAudit {
-        req,
-        before,
-        limit: PAGE,
-    }]
-}
-
-fn more(state: &mut State) -> Vec<Effect> {
-    if state.audit.list.wants_more(table_height(state)) {
-        load(state, true)
-    } else {
-        Vec::new()
-    }
-}
-
-/// Reply to [`Effect::LoadAudit`].
-pub fn loaded(
-    state: &mut State,
-    req: ReqId,
-    result: Result<Vec<AuditRow>, Failure>,
-) -> Vec<Effect> {
-    let height = table_height(state);
-    match state.audit.list.receive(req, result, height) {
-        None => Vec::new(),
-        Some(Err(f)) => {
-            state.fail(f, true);
-            Vec::new()
-        }
-        Some(Ok(())) => more(state),
-    }
+    paged::load::<Pages>(state, append)
 }
 
 pub fn command(state: &mut State, cmd: Command) -> Vec<Effect> {
-    let height = table_height(state);
-    if state.audit.list.command(cmd, height) {
-        return more(state);
+    if let Some(effects) = paged::command::<Pages>(state, cmd) {
+        return effects;
     }
     match cmd {
         Command::Open => {
@@ -99,13 +84,6 @@ pub fn command(state: &mut State, cmd: Command) -> Vec<Effect> {
         Command::Refresh => open(state),
         _ => Vec::new(),
     }
-}
-
-/// After a resize: keep the selection visible in the new window.
-pub fn relayout(state: &mut State) {
-    let height = table_height(state);
-    let list = &mut state.audit.list;
-    list.nav.keep_visible(list.rows.len(), height);
 }
 
 // ---------------------------------------------------------------- view

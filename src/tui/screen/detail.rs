@@ -16,7 +16,7 @@ use crate::tui::nav;
 use crate::tui::popup::rollback::{self, skip_reason};
 use crate::tui::state::State;
 use crate::tui::widgets::text::{self, fit, thousands};
-use crate::tui::widgets::{self, labelled};
+use crate::tui::widgets::{self, error_list, labelled, labelled_wrapped};
 
 use super::history::{self, Eligibility};
 use super::{Screen, audit, import};
@@ -153,12 +153,7 @@ fn field(label: &str, value: &str, w: usize, state: &State) -> Line<'static> {
 
 /// Continuation lines of a long message under a label.
 fn field_wrapped(label: &str, value: &str, w: usize, state: &State) -> Vec<Line<'static>> {
-    let room = w.saturating_sub(LABEL + 2);
-    text::wrap(value, room)
-        .into_iter()
-        .enumerate()
-        .map(|(i, l)| field(if i == 0 { label } else { "" }, &l, w, state))
-        .collect()
+    labelled_wrapped(label, value, LABEL, w, &state.theme)
 }
 
 pub fn lines(state: &State, w: usize) -> Vec<Line<'static>> {
@@ -258,21 +253,12 @@ pub fn lines(state: &State, w: usize) -> Vec<Line<'static>> {
         out.extend(field_wrapped("Result", &crate::text::sanitize(s), w, state));
     }
     if let Some(errors) = i.errors.as_array().filter(|e| !e.is_empty()) {
-        out.push(Line::default());
-        out.push(Line::styled(
-            format!(
-                " Errors ({} kept, {} rows rejected)",
-                errors.len(),
-                thousands(i.rejected)
-            ),
-            t.bold(),
-        ));
-        for e in errors {
-            out.push(Line::styled(
-                format!(" {}", text::cut(&error_text(e), w.saturating_sub(2))),
-                t.error(),
-            ));
-        }
+        let heading = format!(
+            " Errors ({} kept, {} rows rejected)",
+            errors.len(),
+            thousands(i.rejected)
+        );
+        out.extend(error_list(heading, errors.iter().map(error_text), w, t));
     }
     out
 }

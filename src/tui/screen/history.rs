@@ -18,7 +18,7 @@ use crate::domain::history::HistoryFilter;
 use crate::domain::rollback::Ineligible;
 use crate::tui::action::{Effect, Failure, HistoryRow, ReqId};
 use crate::tui::keys::{Command, Ctx};
-use crate::tui::paged::{Keyed, PAGE, Paged};
+use crate::tui::paged::{self, Keyed, PAGE, Paged, PagedList};
 use crate::tui::popup::rollback;
 use crate::tui::state::{Notice, State};
 use crate::tui::widgets;
@@ -59,21 +59,13 @@ pub fn context(state: &State) -> Ctx {
     }
 }
 
-/// Table rows visible below the header (the audit log's table too).
-pub fn table_height(state: &State) -> usize {
-    state.body_height().saturating_sub(1).max(1)
-}
-
 // ---------------------------------------------------------------- update
 
 pub fn command(state: &mut State, cmd: Command, ev: &KeyEvent) -> Vec<Effect> {
     if state.history.filter_input.is_some() {
         return filter::command(state, cmd, ev);
     }
-    let height = table_height(state);
-    if state.history.list.command(cmd, height) {
-        let mut effects = more(state);
-        effects.extend(check_selected(state));
+    if let Some(effects) = paged::command::<Pages>(state, cmd) {
         return effects;
     }
     match cmd {
@@ -113,58 +105,38 @@ pub fn reload(state: &mut State) -> Vec<Effect> {
     load(state, false)
 }
 
+pub struct Pages;
+
+impl PagedList for Pages {
+    type Row = HistoryRow;
+
+    fn list(state: &mut State) -> &mut Paged<HistoryRow> {
+        &mut state.history.list
+    }
+
+    fn request(state: &State, req: ReqId, before_id: Option<i64>) -> Effect {
+        let f = &state.history.filter;
+        Effect::LoadHistory {
+            req,
+            filter: HistoryFilter {
+                seller: f.seller.clone(),
+                status: f.status.clone(),
+                file_contains: f.file.clone(),
+                before_id,
+                limit: PAGE,
+            },
+        }
+    }
+
+    /// Asks whether the selected import can be rolled back.
+    fn moved(state: &mut State) -> Vec<Effect> {
+        check_selected(state)
+    }
+}
+
 /// Requests the first page (`append`: the next one).
 pub fn load(state: &mut State, append: bool) -> Vec<Effect> {
-    let req = state.req();
-    let h = &mut state.history;
-    let before_id = h.list.request(req, append);
-    vec![Effect::LoadHistory {
-        req,
-        filter: HistoryFilter {
-            seller: h.filter.seller.clone(),
-            status: h.filter.status.clone(),
-            file_contains: h.filter.file.clone(),
-            before_id,
-            limit: PAGE,
-        },
-    }]
-}
-
-/// Loads the next page when the selection nears the end of what is loaded.
-fn more(state: &mut State) -> Vec<Effect> {
-    if state.history.list.wants_more(table_height(state)) {
-        load(state, true)
-    } else {
-        Vec::new()
-    }
-}
-
-/// Reply to [`Effect::LoadHistory`].
-pub fn loaded(
-    state: &mut State,
-    req: ReqId,
-    result: Result<Vec<HistoryRow>, Failure>,
-) -> Vec<Effect> {
-    let height = table_height(state);
-    match state.history.list.receive(req, result, height) {
-        None => Vec::new(),
-        Some(Err(f)) => {
-            state.fail(f, true);
-            Vec::new()
-        }
-        Some(Ok(())) => {
-            let mut effects = more(state);
-            effects.extend(check_selected(state));
-            effects
-        }
-    }
-}
-
-/// After a resize: keep the selection visible in the new window.
-pub fn relayout(state: &mut State) {
-    let height = table_height(state);
-    let list = &mut state.history.list;
-    list.nav.keep_visible(list.rows.len(), height);
+    paged::load::<Pages>(state, append)
 }
 
 /// The reason an import cannot be rolled back, when its row alone says so.

@@ -16,6 +16,7 @@ use ratatui::text::Line;
 
 use super::action::Effect;
 use super::keys::{Command, Ctx};
+use super::paged;
 use super::state::State;
 use super::widgets::input::TextInput;
 
@@ -118,8 +119,8 @@ pub fn reload(state: &mut State) -> Vec<Effect> {
 
 /// After a resize: keep selections and scroll positions valid.
 pub fn relayout(state: &mut State) {
-    history::relayout(state);
-    audit::relayout(state);
+    paged::relayout::<history::Pages>(state);
+    paged::relayout::<audit::Pages>(state);
     detail::relayout(state);
 }
 

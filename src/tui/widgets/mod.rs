@@ -68,6 +68,40 @@ pub fn labelled(label: &str, value: &str, label_w: usize, w: usize, t: &Theme) -
     ])
 }
 
+/// A labelled value word-wrapped to `w` columns; the label is on the
+/// first line only.
+pub fn labelled_wrapped(
+    label: &str,
+    value: &str,
+    label_w: usize,
+    w: usize,
+    t: &Theme,
+) -> Vec<Line<'static>> {
+    text::wrap(value, w.saturating_sub(label_w + 2))
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| labelled(if i == 0 { label } else { "" }, &l, label_w, w, t))
+        .collect()
+}
+
+/// A blank line, a bold heading, then one line per error (already safe
+/// text), cut to `w` columns.
+pub fn error_list(
+    heading: String,
+    errors: impl IntoIterator<Item = String>,
+    w: usize,
+    t: &Theme,
+) -> Vec<Line<'static>> {
+    let mut out = vec![Line::default(), Line::styled(heading, t.bold())];
+    out.extend(errors.into_iter().map(|e| {
+        Line::styled(
+            format!(" {}", text::cut(&e, w.saturating_sub(2))),
+            t.error(),
+        )
+    }));
+    out
+}
+
 /// The `height` lines of `lines` from line `scroll` (clamped so the last
 /// page is full).
 pub fn window(lines: Vec<Line<'static>>, scroll: usize, height: usize) -> Vec<Line<'static>> {

@@ -7,7 +7,7 @@
 pub mod plan;
 pub mod view;
 
-use crate::domain::rollback::{PlanItem, RollbackOutcome};
+use crate::domain::rollback::{PlanItem, Preview, RollbackOutcome};
 use crate::tui::action::{Effect, Failure, ReqId, RollbackFailure};
 use crate::tui::keys::{Command, Ctx};
 use crate::tui::nav;
@@ -120,67 +120,80 @@ fn preview(state: &mut State, id: i64) -> Vec<Effect> {
     vec![Effect::RollbackPreview { req, id }]
 }
 
-/// Reply to [`Effect::RollbackCheck`].
+/// The import id, if the popup still waits for request `req` (checking
+/// or previewing): a reply to anything else is stale.
+fn waiting_for(state: &State, req: ReqId) -> Option<i64> {
+    let p = state.popup.as_ref()?;
+    matches!(
+        p.stage,
+        PopupStage::Checking { req: r } | PopupStage::Previewing { req: r, .. } if r == req
+    )
+    .then_some(p.import_id)
+}
+
+/// The answer of a check or a preview: its value if import `id` can be
+/// rolled back; else the popup says why not, or that the request failed
+/// (`what` could not be done).
+fn settle<T>(
+    state: &mut State,
+    id: i64,
+    result: Result<Result<T, String>, Failure>,
+    what: &str,
+) -> Option<T> {
+    let stage = match result {
+        Ok(Ok(value)) => return Some(value),
+        Ok(Err(reason)) => {
+            let why = Eligibility::Ineligible(reason.clone());
+            state.history.eligibility.insert(id, why);
+            PopupStage::Ineligible { reason }
+        }
+        Err(f) => {
+            let stage = refused(format!("{what}: {}", f.message));
+            state.fail(f, false);
+            stage
+        }
+    };
+    if let Some(p) = state.popup.as_mut() {
+        p.stage = stage;
+    }
+    None
+}
+
+/// Reply to [`Effect::RollbackCheck`]: if it can be rolled back, compute
+/// the plan.
 pub fn checked(
     state: &mut State,
     req: ReqId,
     result: Result<Result<(), String>, Failure>,
 ) -> Vec<Effect> {
-    let Some(p) = state.popup.as_mut() else {
+    let Some(id) = waiting_for(state, req) else {
         return Vec::new();
     };
-    if !matches!(p.stage, PopupStage::Checking { req: r } if r == req) {
-        return Vec::new();
-    }
-    let id = p.import_id;
-    match result {
-        Ok(Ok(())) => {
+    match settle(state, id, result, "cannot check the import") {
+        Some(()) => {
             state.history.eligibility.insert(id, Eligibility::Eligible);
             preview(state, id)
         }
-        Ok(Err(reason)) => {
-            state
-                .history
-                .eligibility
-                .insert(id, Eligibility::Ineligible(reason.clone()));
-            p.stage = PopupStage::Ineligible { reason };
-            Vec::new()
-        }
-        Err(f) => {
-            p.stage = refused(format!("cannot check the import: {}", f.message));
-            state.fail(f, false);
-            Vec::new()
-        }
+        None => Vec::new(),
     }
 }
 
-/// Reply to [`Effect::RollbackPreview`].
+/// Reply to [`Effect::RollbackPreview`]: the plan, and its first page.
 pub fn previewed(
     state: &mut State,
     req: ReqId,
-    result: Result<Result<crate::domain::rollback::Preview, String>, Failure>,
+    result: Result<Result<Preview, String>, Failure>,
 ) -> Vec<Effect> {
-    let Some(p) = state.popup.as_mut() else {
+    let Some(id) = waiting_for(state, req) else {
         return Vec::new();
     };
-    if !matches!(p.stage, PopupStage::Previewing { req: r, .. } if r == req) {
+    let Some(preview) = settle(state, id, result, "cannot compute the plan") else {
         return Vec::new();
+    };
+    if let Some(p) = state.popup.as_mut() {
+        p.stage = PopupStage::Plan(Box::new(PlanView::new(preview)));
     }
-    match result {
-        Ok(Ok(preview)) => {
-            p.stage = PopupStage::Plan(Box::new(PlanView::new(preview)));
-            plan::fill(state)
-        }
-        Ok(Err(reason)) => {
-            p.stage = PopupStage::Ineligible { reason };
-            Vec::new()
-        }
-        Err(f) => {
-            p.stage = refused(format!("cannot compute the plan: {}", f.message));
-            state.fail(f, false);
-            Vec::new()
-        }
-    }
+    plan::fill(state)
 }
 
 /// Reply to [`Effect::RollbackExecute`]: the result, or why nothing was

@@ -6,7 +6,7 @@ use ratatui::text::Line;
 use crate::domain::import::{ImportOutcome, ImportStatus};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::text::{self, fit, thousands};
-use crate::tui::widgets::{diff_lines, labelled};
+use crate::tui::widgets::{diff_lines, error_list, labelled, labelled_wrapped};
 
 const LABEL: usize = 10;
 
@@ -109,32 +109,20 @@ pub fn lines(o: &ImportOutcome, w: usize, t: &Theme, done: bool) -> Vec<Line<'st
         ));
     }
     if let Some(s) = &o.error_summary {
-        for (i, l) in text::wrap(&crate::text::sanitize(s), w.saturating_sub(LABEL + 2))
-            .into_iter()
-            .enumerate()
-        {
-            out.push(field(if i == 0 { "Summary" } else { "" }, &l, w, t));
-        }
+        let summary = crate::text::sanitize(s);
+        out.extend(labelled_wrapped("Summary", &summary, LABEL, w, t));
     }
     if !o.errors.is_empty() {
-        out.push(Line::default());
-        out.push(Line::styled(
-            format!(
-                " Errors ({} shown of {})",
-                o.errors.len(),
-                thousands(o.error_count as i64)
-            ),
-            t.bold(),
-        ));
-        for e in &o.errors {
-            out.push(Line::styled(
-                format!(
-                    " {}",
-                    text::cut(&crate::text::sanitize(&e.to_string()), w.saturating_sub(2))
-                ),
-                t.error(),
-            ));
-        }
+        let heading = format!(
+            " Errors ({} shown of {})",
+            o.errors.len(),
+            thousands(o.error_count as i64)
+        );
+        let errors = o
+            .errors
+            .iter()
+            .map(|e| crate::text::sanitize(&e.to_string()).into_owned());
+        out.extend(error_list(heading, errors, w, t));
     }
     if let Some(changes) = o.changes.as_ref().filter(|c| !c.is_empty()) {
         out.push(Line::default());
