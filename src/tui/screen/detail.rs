@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::domain::audit::action;
+use crate::domain::history::ImportState;
 use crate::domain::rollback::RollbackOutcome;
 use crate::tui::action::{DetailData, Effect, Failure, ReqId};
 use crate::tui::keys::Command;
@@ -174,7 +175,7 @@ pub fn lines(state: &State, w: usize) -> Vec<Line<'static>> {
     let i = &data.import;
     out.push(Line::from(vec![
         Span::styled(format!(" Import #{} — ", i.id), t.bold()),
-        Span::styled(text::status(&i.status).to_string(), t.status(&i.status)),
+        Span::styled(text::status(i.status).to_string(), t.status(i.status)),
     ]));
     out.push(field("Seller", &fit(&i.seller_id, w), w, state));
     out.push(field("File", &fit(&i.file_name, w), w, state));
@@ -287,7 +288,7 @@ fn rollback_lines(state: &State, d: &DetailView, w: usize, out: &mut Vec<Line<'s
     let t = &state.theme;
     let Some(data) = &d.data else { return };
     let i = &data.import;
-    if i.status == "rolled_back" {
+    if i.status == ImportState::RolledBack {
         let mut s = String::from("rolled back");
         if let Some(at) = &i.rolled_back_at {
             s.push_str(&format!(" {}", text::time(at)));

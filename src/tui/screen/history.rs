@@ -14,7 +14,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::domain::history::HistoryFilter;
+use crate::domain::history::{HistoryFilter, ImportState};
 use crate::domain::rollback::Ineligible;
 use crate::tui::action::{Effect, Failure, HistoryRow, ReqId};
 use crate::tui::keys::{Command, Ctx};
@@ -120,7 +120,7 @@ impl PagedList for Pages {
             req,
             filter: HistoryFilter {
                 seller: f.seller.clone(),
-                status: f.status.clone(),
+                status: f.status,
                 file_contains: f.file.clone(),
                 before_id,
                 limit: PAGE,
@@ -142,15 +142,15 @@ pub fn load(state: &mut State, append: bool) -> Vec<Effect> {
 /// The reason an import cannot be rolled back, when its row alone says so.
 pub fn local_ineligibility(row: &HistoryRow) -> Option<String> {
     let id = row.id;
-    let why = match row.status.as_str() {
-        "running" => Ineligible::StillRunning { id },
-        "failed" => Ineligible::Failed { id },
-        "rolled_back" => Ineligible::AlreadyRolledBack {
+    let why = match row.status {
+        ImportState::Running => Ineligible::StillRunning { id },
+        ImportState::Failed => Ineligible::Failed { id },
+        ImportState::RolledBack => Ineligible::AlreadyRolledBack {
             id,
             at: row.rolled_back_at,
             by: row.rolled_back_by.clone(),
         },
-        _ => return None,
+        ImportState::Completed => return None,
     };
     Some(why.to_string())
 }
@@ -317,7 +317,7 @@ fn row_line(row: &HistoryRow, c: &Columns, state: &State, selected: bool) -> Lin
     let status_style = if selected {
         Style::new()
     } else {
-        t.status(&row.status)
+        t.status(row.status)
     };
     let spans = vec![
         Span::raw(format!("{:>w$} ", row.id, w = c.id)),
@@ -334,7 +334,7 @@ fn row_line(row: &HistoryRow, c: &Columns, state: &State, selected: bool) -> Lin
             num(row.unchanged),
             num(row.rejected)
         )),
-        Span::styled(pad(text::status(&row.status), c.status), status_style),
+        Span::styled(pad(text::status(row.status), c.status), status_style),
         Span::raw(format!(" {}", pad(&fit(&row.actor, c.actor), c.actor))),
     ];
     let line = Line::from(spans);

@@ -7,6 +7,7 @@
 pub mod plan;
 pub mod view;
 
+use crate::domain::history::ImportState;
 use crate::domain::rollback::{PlanItem, Preview, RollbackOutcome};
 use crate::tui::action::{Effect, Failure, ReqId, RollbackFailure};
 use crate::tui::keys::{Command, Ctx};
@@ -215,7 +216,7 @@ pub fn executed(
     match result {
         Ok(outcome) => {
             if let Some(row) = state.history.list.rows.iter_mut().find(|r| r.id == id) {
-                row.status = "rolled_back".into();
+                row.status = ImportState::RolledBack;
             }
             let mut effects = Vec::new();
             if let Some(d) = state.detail.as_mut().filter(|d| d.id == id) {

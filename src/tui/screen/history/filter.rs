@@ -7,6 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::domain::history::ImportState;
 use crate::tui::action::Effect;
 use crate::tui::keys::Command;
 use crate::tui::nav::ListNav;
@@ -15,7 +16,7 @@ use crate::tui::state::{Notice, State};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     pub seller: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<ImportState>,
     pub file: Option<String>,
 }
 
@@ -50,7 +51,7 @@ impl Filter {
                 f.seller = (!v.is_empty()).then(|| v.to_string());
             } else if let Some(v) = lower.strip_prefix("status:") {
                 if !v.is_empty() {
-                    f.status = Some(parse_status(v)?.to_string());
+                    f.status = Some(parse_status(v)?);
                 }
             } else if let Some(v) = lower.strip_prefix("file:") {
                 let v = &word[word.len() - v.len()..];
@@ -68,21 +69,18 @@ impl Filter {
     }
 }
 
-pub const STATUSES: [&str; 4] = ["completed", "failed", "rolled_back", "running"];
-
 /// `rolled-back`, `rolled back`, `rolled`, `rb` → `rolled_back`.
-pub fn parse_status(s: &str) -> Result<&'static str, String> {
+pub fn parse_status(s: &str) -> Result<ImportState, String> {
     let s = s.to_ascii_lowercase().replace(['-', ' '], "_");
     if s == "rb" {
-        return Ok("rolled_back");
+        return Ok(ImportState::RolledBack);
     }
-    let matches: Vec<&str> = STATUSES
-        .iter()
-        .copied()
-        .filter(|st| st.starts_with(&s) || st.replace('_', "") == s)
+    let matches: Vec<ImportState> = ImportState::ALL
+        .into_iter()
+        .filter(|st| st.as_str().starts_with(&s) || st.as_str().replace('_', "") == s)
         .collect();
     match matches.as_slice() {
-        [one] => Ok(one),
+        [one] => Ok(*one),
         _ => Err(format!(
             "unknown status {:?}: use completed, failed, rolled_back or running",
             crate::text::sanitize(&s)

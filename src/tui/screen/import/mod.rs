@@ -6,6 +6,8 @@
 pub mod outcome;
 pub mod view;
 
+use std::sync::LazyLock;
+
 use crossterm::event::KeyEvent;
 
 use crate::domain::import::{ImportOutcome, ImportStatus, ProfileKind, Progress};
@@ -19,16 +21,13 @@ use crate::tui::widgets::input::TextInput;
 
 use super::{Screen, detail, history};
 
-/// The profile choices of the form (`None`: detect from the header).
-pub const PROFILES: [Option<ProfileKind>; 7] = [
-    None,
-    Some(ProfileKind::Native),
-    Some(ProfileKind::Ebay),
-    Some(ProfileKind::Etsy),
-    Some(ProfileKind::Shopify),
-    Some(ProfileKind::Woocommerce),
-    Some(ProfileKind::Magento),
-];
+/// The profile choices of the form (`None`: detect from the header),
+/// from the profile registry.
+pub static PROFILES: LazyLock<Vec<Option<ProfileKind>>> = LazyLock::new(|| {
+    std::iter::once(None)
+        .chain(ProfileKind::all().iter().copied().map(Some))
+        .collect()
+});
 
 pub fn profile_name(p: Option<ProfileKind>) -> &'static str {
     p.map(|k| k.name()).unwrap_or("auto")
