@@ -237,3 +237,84 @@ pub fn relayout<L: PagedList>(state: &mut State) {
     let list = L::list(state);
     list.nav.keep_visible(list.rows.len(), height);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    impl Keyed for i64 {
+        fn key(&self) -> i64 {
+            *self
+        }
+    }
+
+    /// Rows `from` down to `from - n + 1` (newest first).
+    fn rows(from: i64, n: i64) -> Vec<i64> {
+        (0..n).map(|i| from - i).collect()
+    }
+
+    #[test]
+    fn pages_append_by_keyset_and_stale_replies_are_dropped() {
+        let mut list = Paged::<i64>::default();
+        assert_eq!(list.request(1, false), None);
+        assert!(matches!(
+            list.receive(1, Ok::<_, ()>(rows(1000, PAGE)), 10),
+            Some(Ok(()))
+        ));
+        assert!(!list.exhausted && list.loaded);
+        // The next page is "before the last row's key".
+        assert_eq!(list.request(2, true), Some(1000 - PAGE + 1));
+        // A reply to another request changes nothing.
+        assert!(list.receive(1, Ok::<_, ()>(rows(5, 5)), 10).is_none());
+        assert_eq!(list.rows.len(), PAGE as usize);
+        assert!(matches!(
+            list.receive(2, Ok::<_, ()>(rows(800, 3)), 10),
+            Some(Ok(()))
+        ));
+        assert_eq!(list.rows.len(), PAGE as usize + 3);
+        assert!(list.exhausted, "a short page is the last");
+        assert!(!list.wants_more(10));
+    }
+
+    #[test]
+    fn bottom_loads_to_the_end_then_selects_it() {
+        let mut list = Paged::<i64>::default();
+        list.request(1, false);
+        list.receive(1, Ok::<_, ()>(rows(1000, PAGE)), 10);
+        assert!(list.command(Command::Bottom, 10));
+        assert!(list.seek_end && list.wants_more(10));
+        list.request(2, true);
+        list.receive(2, Ok::<_, ()>(rows(800, 2)), 10);
+        assert_eq!(list.nav.selected, PAGE as usize + 1);
+        assert_eq!(list.selected(), Some(&799));
+        assert!(!list.seek_end);
+        // A failed page ends the seek too.
+        let mut list = Paged::<i64>::default();
+        list.request(1, false);
+        list.receive(1, Ok::<_, ()>(rows(1000, PAGE)), 10);
+        list.command(Command::Bottom, 10);
+        list.request(2, true);
+        assert!(matches!(
+            list.receive(2, Err::<Vec<i64>, _>("down"), 10),
+            Some(Err("down"))
+        ));
+        assert!(!list.seek_end && list.loading.is_none());
+    }
+
+    #[test]
+    fn a_reload_selects_the_same_row_again() {
+        let mut list = Paged::<i64>::default();
+        list.request(1, false);
+        list.receive(1, Ok::<_, ()>(rows(50, 50)), 10);
+        list.command(Command::Down, 10);
+        list.command(Command::Down, 10);
+        list.reselect = list.selected().copied();
+        list.request(2, false);
+        // Two new rows arrived on top meanwhile.
+        list.receive(2, Ok::<_, ()>(rows(52, 52)), 10);
+        assert_eq!(list.selected(), Some(&48));
+        assert_eq!(list.position(), "5/52 ");
+        let window: Vec<_> = list.window(3).collect();
+        assert_eq!(window, vec![(&52, false), (&51, false), (&50, false)]);
+    }
+}

@@ -556,3 +556,45 @@ pub fn item_line_count(item: &PlanItem) -> usize {
         Section::Restore => widgets::diff_line_count(item.diff.as_ref()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn item(action: Section, diff: Option<serde_json::Value>) -> PlanItem {
+        PlanItem {
+            sku: "SKU-1".into(),
+            action,
+            reason: Some("edited".into()),
+            changed_by: Some("sam".into()),
+            changed_at: None,
+            change: Some("update".into()),
+            diff,
+        }
+    }
+
+    /// The scroll length is counted without drawing: the count must be
+    /// what the view draws, for every kind of item.
+    #[test]
+    fn item_line_count_is_what_item_lines_draws() {
+        let items = [
+            item(Section::Delete, None),
+            item(Section::Skip, None),
+            item(Section::Restore, None),
+            item(Section::Restore, Some(json!({}))),
+            item(Section::Restore, Some(json!({"price": ["1", "2"]}))),
+            item(
+                Section::Restore,
+                Some(json!({"price": ["1", "2"], "title": [null, "x"], "quantity": [1, 2]})),
+            ),
+        ];
+        for it in &items {
+            assert_eq!(
+                item_line_count(it),
+                item_lines(it, 76, &Theme::MONO).len(),
+                "{it:?}"
+            );
+        }
+    }
+}
