@@ -59,7 +59,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             );
             message(frame, area, t, &title, &lines, "[ Close ]")
         }
-        PopupStage::Plan(p) => plan::render(frame, area, state, p),
+        PopupStage::Plan(p) => plan::view::render(frame, area, state, p),
         PopupStage::Refused { .. } | PopupStage::Done { .. } => {
             if let Some(r) = result_text(state) {
                 r.render(frame, t);
