@@ -95,7 +95,10 @@ impl State {
     /// The context under the help overlay (the one it describes): the
     /// topmost popup's, else the screen's.
     pub fn context_under_help(&self) -> Ctx {
-        popup::context(self).unwrap_or_else(|| screen::context(self))
+        match popup::top(self) {
+            Some(p) => p.context(self),
+            None => screen::current(self).context(self),
+        }
     }
 
     /// Something runs that shows elapsed time or needs reconnecting: the

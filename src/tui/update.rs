@@ -76,10 +76,11 @@ fn on_key(state: &mut State, ev: KeyEvent) -> Vec<Effect> {
         && plain
         && let KeyCode::Char(c) = ev.code
     {
-        if let Some(input) = screen::text_input(state) {
+        let screen = screen::current(state);
+        if let Some(input) = screen.text_input(state) {
             input.insert(c);
         }
-        screen::edited(state);
+        screen.edited(state);
         return effects;
     }
     if popup::typed(state, &ev, plain) {
@@ -109,7 +110,7 @@ fn command(state: &mut State, ctx: Ctx, cmd: Command, ev: &KeyEvent) -> Vec<Effe
     }
     match popup::command(state, cmd) {
         Some(effects) => effects,
-        None => screen::command(state, ctx, cmd, ev),
+        None => screen::current(state).command(state, ctx, cmd, ev),
     }
 }
 

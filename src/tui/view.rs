@@ -38,7 +38,7 @@ pub fn render(frame: &mut Frame, state: &State) {
             a.banner,
         );
     }
-    screen::render(frame, a.body, state);
+    screen::current(state).render(frame, a.body, state);
     status_line(frame, a.status, state);
     footer(frame, a.footer, state);
     popup::render(frame, area, state);
@@ -46,7 +46,7 @@ pub fn render(frame: &mut Frame, state: &State) {
 
 fn title(frame: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
-    let left = format!(" importdesk · {}", state.screen.title());
+    let left = format!(" importdesk · {}", screen::current(state).title());
     let who = match &state.identity {
         Some(id) => format!("{} · ", id.badge()),
         None => String::new(),
@@ -67,7 +67,8 @@ fn status_line(frame: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
     let w = area.width as usize;
     // A line being typed stays in view; else a notice; else the screen's line.
-    if screen::draw_input_line(frame, area, state) {
+    let screen = screen::current(state);
+    if screen.draw_input_line(frame, area, state) {
         return;
     }
     if let Some(n) = &state.notice {
@@ -83,7 +84,7 @@ fn status_line(frame: &mut Frame, area: Rect, state: &State) {
         frame.render_widget(Paragraph::new(format!(" {text}")).style(style), area);
         return;
     }
-    frame.render_widget(Paragraph::new(screen::status(state, w)), area);
+    frame.render_widget(Paragraph::new(screen.status(state, w)), area);
 }
 
 /// The keys that work here, from the key table, as many as fit.

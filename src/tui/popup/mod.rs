@@ -1,8 +1,7 @@
 //! The popups above the screens, one module each with its state, update
-//! and view. From the top: the `?` help (it describes the layer under
-//! it), then the rollback popup. This file is the only one that lists them
-//! and their order: a new popup is a module here, a field of
-//! [`State`], and an arm in each function below.
+//! and view. Each implements [`PopupModule`]; [`POPUPS`] is the one place
+//! that lists them and their order. The `?` help is above them all and
+//! apart: it describes the layer under it.
 
 pub mod help;
 pub mod rollback;
@@ -15,53 +14,84 @@ use super::action::Effect;
 use super::keys::{Command, Ctx};
 use super::state::State;
 
-/// The key context of the topmost popup under the help overlay, if one is
-/// open.
-pub fn context(state: &State) -> Option<Ctx> {
-    state.popup.as_ref().map(|p| p.context())
+/// The popups, top first.
+pub const POPUPS: [&dyn PopupModule; 1] = [&rollback::Rollback];
+
+/// What the console asks of a popup. Its state lives in [`State`] (an
+/// `Option` field: open or not).
+pub trait PopupModule {
+    fn is_open(&self, state: &State) -> bool;
+
+    /// Which bindings of the key table apply while it is on top.
+    fn context(&self, state: &State) -> Ctx;
+
+    /// A key, while it is on top.
+    fn command(&self, state: &mut State, cmd: Command) -> Vec<Effect>;
+
+    /// Draws it over `area` (the whole frame).
+    fn render(&self, frame: &mut Frame, area: Rect, state: &State);
+
+    /// A key it takes as text before the key table, while on top (`plain`:
+    /// no Ctrl or Alt); `false` if it does not.
+    fn typed(&self, _state: &mut State, _ev: &KeyEvent, _plain: bool) -> bool {
+        false
+    }
+
+    /// Waits for the database and shows elapsed time (the loop then ticks).
+    fn busy(&self, _state: &State) -> bool {
+        false
+    }
+
+    /// One second passed while something was busy.
+    fn tick(&self, _state: &mut State) {}
+
+    /// After a resize: keep scroll positions valid.
+    fn relayout(&self, _state: &mut State) {}
 }
 
-/// A key for the topmost popup; `None` when no popup is open (the screen
-/// takes it).
+/// The topmost open popup (under the help), if any.
+pub fn top(state: &State) -> Option<&'static dyn PopupModule> {
+    POPUPS.into_iter().find(|p| p.is_open(state))
+}
+
+/// A key for the help or the topmost popup; `None` when none is open (the
+/// screen takes it).
 pub fn command(state: &mut State, cmd: Command) -> Option<Vec<Effect>> {
     if state.help.is_some() {
         return Some(help::command(state, cmd));
     }
-    if state.popup.is_some() {
-        return Some(rollback::command(state, cmd));
-    }
-    None
+    top(state).map(|p| p.command(state, cmd))
 }
 
-/// A key a popup takes as text before the key table (the import id a
-/// large rollback asks for); `false` if none does.
+/// A key the topmost popup takes as text before the key table.
 pub fn typed(state: &mut State, ev: &KeyEvent, plain: bool) -> bool {
-    state.context() == Ctx::Popup && rollback::plan::typed(state, ev, plain)
+    !state.too_small()
+        && state.help.is_none()
+        && top(state).is_some_and(|p| p.typed(state, ev, plain))
 }
 
-/// Draws the open popups, bottom first.
+/// Draws the open popups, bottom first, then the help.
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    if state.popup.is_some() {
-        rollback::view::render(frame, area, state);
+    for p in POPUPS.iter().rev().filter(|p| p.is_open(state)) {
+        p.render(frame, area, state);
     }
     if state.help.is_some() {
         help::render(frame, area, state);
     }
 }
 
-/// A popup waits for the database and shows elapsed time.
 pub fn busy(state: &State) -> bool {
-    state.popup.as_ref().is_some_and(|p| p.is_busy())
+    POPUPS.iter().any(|p| p.busy(state))
 }
 
-/// One second passed.
 pub fn tick(state: &mut State) {
-    if let Some(p) = state.popup.as_mut() {
-        p.tick();
+    for p in POPUPS {
+        p.tick(state);
     }
 }
 
-/// After a resize: keep scroll positions valid.
 pub fn relayout(state: &mut State) {
-    rollback::plan::relayout(state);
+    for p in POPUPS {
+        p.relayout(state);
+    }
 }

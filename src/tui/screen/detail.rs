@@ -12,7 +12,9 @@ use crate::domain::audit::action;
 use crate::domain::history::ImportState;
 use crate::domain::rollback::RollbackOutcome;
 use crate::tui::action::{DetailData, Effect, Failure, ReqId};
-use crate::tui::keys::Command;
+use crossterm::event::KeyEvent;
+
+use crate::tui::keys::{Command, Ctx};
 use crate::tui::nav;
 use crate::tui::popup::rollback::{self, skip_reason};
 use crate::tui::state::State;
@@ -20,7 +22,7 @@ use crate::tui::widgets::text::{self, fit, thousands};
 use crate::tui::widgets::{self, error_list, labelled, labelled_wrapped};
 
 use super::history::{self, Eligibility};
-use super::{Screen, audit, import};
+use super::{Screen, ScreenModule, audit, import};
 
 const LABEL: usize = 12;
 
@@ -36,6 +38,84 @@ pub struct DetailView {
     pub rollback: Option<Box<RollbackOutcome>>,
     /// The screen Esc goes back to.
     pub back: Screen,
+}
+
+/// The detail screen.
+pub struct Detail;
+
+impl ScreenModule for Detail {
+    fn title(&self) -> &'static str {
+        "Import detail"
+    }
+
+    fn context(&self, _: &State) -> Ctx {
+        Ctx::Detail
+    }
+
+    fn command(&self, state: &mut State, _: Ctx, cmd: Command, _: &KeyEvent) -> Vec<Effect> {
+        let (len, page) = (line_count(state), state.body_height());
+        if let Some(d) = state.detail.as_mut()
+            && nav::scroll(&mut d.scroll, cmd, len, page)
+        {
+            return Vec::new();
+        }
+        match cmd {
+            Command::Back => {
+                if let Some(d) = &state.detail {
+                    state.screen = d.back;
+                }
+                Vec::new()
+            }
+            Command::Rollback => match state.detail.as_ref() {
+                Some(d) => {
+                    let id = d.id;
+                    rollback::open(state, id)
+                }
+                None => Vec::new(),
+            },
+            Command::NewImport => import::open(state),
+            Command::AuditLog => audit::open(state),
+            Command::Refresh => reload(state),
+            _ => Vec::new(),
+        }
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, state: &State) {
+        let lines = lines(state, area.width as usize);
+        let scroll = state.detail.as_ref().map(|d| d.scroll).unwrap_or(0);
+        let visible = widgets::window(lines, scroll, area.height as usize);
+        frame.render_widget(Paragraph::new(visible), area);
+    }
+
+    fn status(&self, state: &State, w: usize) -> Line<'static> {
+        let Some(d) = &state.detail else {
+            return Line::default();
+        };
+        let total = line_count(state);
+        let height = state.body_height();
+        let pos = if total > height {
+            format!(
+                "lines {}-{} of {} ",
+                d.scroll.min(total - height) + 1,
+                (d.scroll.min(total - height) + height).min(total),
+                total
+            )
+        } else {
+            String::new()
+        };
+        widgets::spread(Span::raw(""), pos, w, &state.theme)
+    }
+
+    fn reload(&self, state: &mut State) -> Vec<Effect> {
+        reload(state)
+    }
+
+    fn relayout(&self, state: &mut State) {
+        let (len, page) = (line_count(state), state.body_height());
+        if let Some(d) = state.detail.as_mut() {
+            nav::clamp(&mut d.scroll, len, page);
+        }
+    }
 }
 
 // ---------------------------------------------------------------- update
@@ -98,50 +178,7 @@ pub fn loaded(
     Vec::new()
 }
 
-pub fn command(state: &mut State, cmd: Command) -> Vec<Effect> {
-    let (len, page) = (line_count(state), state.body_height());
-    if let Some(d) = state.detail.as_mut()
-        && nav::scroll(&mut d.scroll, cmd, len, page)
-    {
-        return Vec::new();
-    }
-    match cmd {
-        Command::Back => {
-            if let Some(d) = &state.detail {
-                state.screen = d.back;
-            }
-            Vec::new()
-        }
-        Command::Rollback => match state.detail.as_ref() {
-            Some(d) => {
-                let id = d.id;
-                rollback::open(state, id)
-            }
-            None => Vec::new(),
-        },
-        Command::NewImport => import::open(state),
-        Command::AuditLog => audit::open(state),
-        Command::Refresh => reload(state),
-        _ => Vec::new(),
-    }
-}
-
-/// After a resize (the lines rewrap): keep the scroll position valid.
-pub fn relayout(state: &mut State) {
-    let (len, page) = (line_count(state), state.body_height());
-    if let Some(d) = state.detail.as_mut() {
-        nav::clamp(&mut d.scroll, len, page);
-    }
-}
-
 // ---------------------------------------------------------------- view
-
-pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let lines = lines(state, area.width as usize);
-    let scroll = state.detail.as_ref().map(|d| d.scroll).unwrap_or(0);
-    let visible = widgets::window(lines, scroll, area.height as usize);
-    frame.render_widget(Paragraph::new(visible), area);
-}
 
 /// The screen's length in lines, at the terminal's width.
 pub fn line_count(state: &State) -> usize {
@@ -366,23 +403,4 @@ fn rollback_lines(state: &State, d: &DetailView, w: usize, out: &mut Vec<Line<'s
         _ => "checking…".to_string(),
     };
     out.extend(field_wrapped("Rollback", &text, w, state));
-}
-
-pub fn status(state: &State, w: usize) -> Line<'static> {
-    let Some(d) = &state.detail else {
-        return Line::default();
-    };
-    let total = line_count(state);
-    let height = state.body_height();
-    let pos = if total > height {
-        format!(
-            "lines {}-{} of {} ",
-            d.scroll.min(total - height) + 1,
-            (d.scroll.min(total - height) + height).min(total),
-            total
-        )
-    } else {
-        String::new()
-    };
-    widgets::spread(Span::raw(""), pos, w, &state.theme)
 }

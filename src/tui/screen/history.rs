@@ -25,7 +25,7 @@ use crate::tui::widgets;
 use crate::tui::widgets::input::TextInput;
 use crate::tui::widgets::text::{self, compact, fit, pad};
 
-use super::{Screen, audit, detail, import};
+use super::{Screen, ScreenModule, audit, detail, import};
 use filter::Filter;
 
 #[derive(Debug, Clone, Default)]
@@ -51,52 +51,148 @@ impl Keyed for HistoryRow {
     }
 }
 
-pub fn context(state: &State) -> Ctx {
-    if state.history.filter_input.is_some() {
-        Ctx::Filter
-    } else {
-        Ctx::History
+/// The history screen.
+pub struct History;
+
+impl ScreenModule for History {
+    fn title(&self) -> &'static str {
+        "Import history"
+    }
+
+    fn context(&self, state: &State) -> Ctx {
+        if state.history.filter_input.is_some() {
+            Ctx::Filter
+        } else {
+            Ctx::History
+        }
+    }
+
+    fn command(&self, state: &mut State, _: Ctx, cmd: Command, ev: &KeyEvent) -> Vec<Effect> {
+        if state.history.filter_input.is_some() {
+            return filter::command(state, cmd, ev);
+        }
+        if let Some(effects) = paged::command::<Pages>(state, cmd) {
+            return effects;
+        }
+        match cmd {
+            Command::Open => match state.selected_row() {
+                Some(row) => {
+                    let id = row.id;
+                    detail::open(state, id, Screen::History)
+                }
+                None => Vec::new(),
+            },
+            Command::Filter => {
+                state.history.filter_input = Some(TextInput::new(state.history.filter.to_text()));
+                Vec::new()
+            }
+            Command::Back if !state.history.filter.is_empty() => {
+                filter::set(state, Filter::default())
+            }
+            Command::NewImport => import::open(state),
+            Command::Rollback => match state.selected_row() {
+                Some(row) => {
+                    let id = row.id;
+                    rollback::open(state, id)
+                }
+                None => {
+                    state.notice = Some(Notice::error("no import selected"));
+                    Vec::new()
+                }
+            },
+            Command::AuditLog => audit::open(state),
+            Command::Refresh => reload(state),
+            _ => Vec::new(),
+        }
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, state: &State) {
+        let t = &state.theme;
+        let h = &state.history;
+        let w = area.width as usize;
+        let max_id = h.list.rows.first().map(|r| r.id).unwrap_or(1);
+        let c = columns(w, max_id);
+        let mut lines = Vec::with_capacity(area.height as usize);
+        let header = format!(
+            "{:>iw$} {} {} {} {:>cw$} {:>cw$} {:>cw$} {:>cw$} {} {}",
+            "id",
+            pad("when", c.when),
+            pad("seller", c.seller),
+            pad("file", c.file),
+            "new",
+            "upd",
+            "same",
+            "rej",
+            pad("status", c.status),
+            pad("actor", c.actor),
+            iw = c.id,
+            cw = c.count,
+        );
+        lines.push(Line::styled(text::cut(&header, w), t.header()));
+        if h.list.rows.is_empty() {
+            let msg = if !h.list.loaded {
+                "Loading the import history…".to_string()
+            } else if h.filter.is_empty() {
+                "No imports yet. Press i to import a CSV file.".to_string()
+            } else {
+                format!(
+                    "No imports match the filter {}. Press / to change it, Esc to clear it.",
+                    fit(&h.filter.to_text(), 40)
+                )
+            };
+            lines.push(Line::default());
+            lines.push(Line::styled(format!("  {msg}"), t.dim()));
+        }
+        let height = area.height.saturating_sub(1) as usize;
+        for (row, selected) in h.list.window(height) {
+            lines.push(row_line(row, &c, state, selected));
+        }
+        frame.render_widget(Paragraph::new(lines), area);
+    }
+
+    /// The status line: can the selected import be rolled back, and where in
+    /// the list we are.
+    fn status(&self, state: &State, w: usize) -> Line<'static> {
+        let t = &state.theme;
+        let h = &state.history;
+        let pos = h.list.position();
+        let room = w.saturating_sub(text::width(&pos) + 2);
+        let (msg, style) = match state.selected_row() {
+            None => (String::new(), t.plain()),
+            Some(row) => match h.eligibility.get(&row.id) {
+                Some(Eligibility::Eligible) => (
+                    format!("r rolls back import #{} (the seller's newest)", row.id),
+                    t.ok(),
+                ),
+                Some(Eligibility::Ineligible(why)) => {
+                    (format!("Rollback unavailable: {why}"), t.warn())
+                }
+                Some(Eligibility::Checking(_)) => (String::new(), t.dim()),
+                None => (String::new(), t.plain()),
+            },
+        };
+        let msg = format!(" {}", fit(&msg, room));
+        widgets::spread(Span::styled(msg, style), pos, w, t)
+    }
+
+    fn text_input<'a>(&self, state: &'a mut State) -> Option<&'a mut TextInput> {
+        state.history.filter_input.as_mut()
+    }
+
+    fn draw_input_line(&self, frame: &mut Frame, area: Rect, state: &State) -> bool {
+        filter::draw_input(frame, area, state)
+    }
+
+    fn reload(&self, state: &mut State) -> Vec<Effect> {
+        reload(state)
+    }
+
+    fn relayout(&self, state: &mut State) {
+        paged::relayout::<Pages>(state);
     }
 }
 
 // ---------------------------------------------------------------- update
-
-pub fn command(state: &mut State, cmd: Command, ev: &KeyEvent) -> Vec<Effect> {
-    if state.history.filter_input.is_some() {
-        return filter::command(state, cmd, ev);
-    }
-    if let Some(effects) = paged::command::<Pages>(state, cmd) {
-        return effects;
-    }
-    match cmd {
-        Command::Open => match state.selected_row() {
-            Some(row) => {
-                let id = row.id;
-                detail::open(state, id, Screen::History)
-            }
-            None => Vec::new(),
-        },
-        Command::Filter => {
-            state.history.filter_input = Some(TextInput::new(state.history.filter.to_text()));
-            Vec::new()
-        }
-        Command::Back if !state.history.filter.is_empty() => filter::set(state, Filter::default()),
-        Command::NewImport => import::open(state),
-        Command::Rollback => match state.selected_row() {
-            Some(row) => {
-                let id = row.id;
-                rollback::open(state, id)
-            }
-            None => {
-                state.notice = Some(Notice::error("no import selected"));
-                Vec::new()
-            }
-        },
-        Command::AuditLog => audit::open(state),
-        Command::Refresh => reload(state),
-        _ => Vec::new(),
-    }
-}
 
 /// Reloads the history from the top, keeping the selected import selected.
 pub fn reload(state: &mut State) -> Vec<Effect> {
@@ -266,50 +362,6 @@ pub fn columns(w: usize, max_id: i64) -> Columns {
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let t = &state.theme;
-    let h = &state.history;
-    let w = area.width as usize;
-    let max_id = h.list.rows.first().map(|r| r.id).unwrap_or(1);
-    let c = columns(w, max_id);
-    let mut lines = Vec::with_capacity(area.height as usize);
-    let header = format!(
-        "{:>iw$} {} {} {} {:>cw$} {:>cw$} {:>cw$} {:>cw$} {} {}",
-        "id",
-        pad("when", c.when),
-        pad("seller", c.seller),
-        pad("file", c.file),
-        "new",
-        "upd",
-        "same",
-        "rej",
-        pad("status", c.status),
-        pad("actor", c.actor),
-        iw = c.id,
-        cw = c.count,
-    );
-    lines.push(Line::styled(text::cut(&header, w), t.header()));
-    if h.list.rows.is_empty() {
-        let msg = if !h.list.loaded {
-            "Loading the import history…".to_string()
-        } else if h.filter.is_empty() {
-            "No imports yet. Press i to import a CSV file.".to_string()
-        } else {
-            format!(
-                "No imports match the filter {}. Press / to change it, Esc to clear it.",
-                fit(&h.filter.to_text(), 40)
-            )
-        };
-        lines.push(Line::default());
-        lines.push(Line::styled(format!("  {msg}"), t.dim()));
-    }
-    let height = area.height.saturating_sub(1) as usize;
-    for (row, selected) in h.list.window(height) {
-        lines.push(row_line(row, &c, state, selected));
-    }
-    frame.render_widget(Paragraph::new(lines), area);
-}
-
 fn row_line(row: &HistoryRow, c: &Columns, state: &State, selected: bool) -> Line<'static> {
     let t = &state.theme;
     let file = text::base_name(&row.file);
@@ -343,29 +395,4 @@ fn row_line(row: &HistoryRow, c: &Columns, state: &State, selected: bool) -> Lin
     } else {
         line
     }
-}
-
-/// The status line: can the selected import be rolled back, and where in
-/// the list we are.
-pub fn status(state: &State, w: usize) -> Line<'static> {
-    let t = &state.theme;
-    let h = &state.history;
-    let pos = h.list.position();
-    let room = w.saturating_sub(text::width(&pos) + 2);
-    let (msg, style) = match state.selected_row() {
-        None => (String::new(), t.plain()),
-        Some(row) => match h.eligibility.get(&row.id) {
-            Some(Eligibility::Eligible) => (
-                format!("r rolls back import #{} (the seller's newest)", row.id),
-                t.ok(),
-            ),
-            Some(Eligibility::Ineligible(why)) => {
-                (format!("Rollback unavailable: {why}"), t.warn())
-            }
-            Some(Eligibility::Checking(_)) => (String::new(), t.dim()),
-            None => (String::new(), t.plain()),
-        },
-    };
-    let msg = format!(" {}", fit(&msg, room));
-    widgets::spread(Span::styled(msg, style), pos, w, t)
 }

@@ -1,8 +1,7 @@
 //! The screens under the popups, one module each, holding its state, its
 //! update (keys already turned into [`Command`]s by the key table, and the
-//! worker's replies) and its view, side by side. This file is the only
-//! one that lists them: a new screen is a module here, a [`Screen`]
-//! variant, and an arm in each function below.
+//! worker's replies) and its view, side by side. Each implements
+//! [`ScreenModule`]; [`Screen::module`] is the one place that lists them.
 
 pub mod audit;
 pub mod detail;
@@ -16,7 +15,6 @@ use ratatui::text::Line;
 
 use super::action::Effect;
 use super::keys::{Command, Ctx};
-use super::paged;
 use super::state::State;
 use super::widgets::input::TextInput;
 
@@ -29,107 +27,107 @@ pub enum Screen {
 }
 
 impl Screen {
-    /// The name in the title bar.
-    pub fn title(self) -> &'static str {
+    pub const ALL: [Screen; 4] = [
+        Screen::History,
+        Screen::Detail,
+        Screen::Audit,
+        Screen::ImportForm,
+    ];
+
+    /// The module that shows this screen.
+    pub fn module(self) -> &'static dyn ScreenModule {
         match self {
-            Screen::History => "Import history",
-            Screen::Detail => "Import detail",
-            Screen::Audit => "Audit log",
-            Screen::ImportForm => "New import",
+            Screen::History => &history::History,
+            Screen::Detail => &detail::Detail,
+            Screen::Audit => &audit::Audit,
+            Screen::ImportForm => &import::Import,
         }
     }
 }
 
-/// The key context of the current screen.
-pub fn context(state: &State) -> Ctx {
-    match state.screen {
-        Screen::History => history::context(state),
-        Screen::Detail => Ctx::Detail,
-        Screen::Audit => Ctx::Audit,
-        Screen::ImportForm => import::context(&state.form),
+/// What the console asks of a screen. Its state lives in [`State`] (a
+/// field named after it); the methods take the whole state because a
+/// screen may open another (Enter on an import opens its detail).
+pub trait ScreenModule {
+    /// The name in the title bar.
+    fn title(&self) -> &'static str;
+
+    /// Which bindings of the key table apply (a screen may have several
+    /// modes, each its own context).
+    fn context(&self, state: &State) -> Ctx;
+
+    /// A key, as the key table named it in `ctx`.
+    fn command(&self, state: &mut State, ctx: Ctx, cmd: Command, ev: &KeyEvent) -> Vec<Effect>;
+
+    /// Draws the body (between the title bar and the status line).
+    fn render(&self, frame: &mut Frame, area: Rect, state: &State);
+
+    /// What the screen says on the status line (about the selection, the
+    /// position).
+    fn status(&self, _state: &State, _w: usize) -> Line<'static> {
+        Line::default()
     }
+
+    /// The text field printable keys go to, in a text context.
+    fn text_input<'a>(&self, _state: &'a mut State) -> Option<&'a mut TextInput> {
+        None
+    }
+
+    /// After the text of the field [`ScreenModule::text_input`] returned
+    /// changed.
+    fn edited(&self, _state: &mut State) {}
+
+    /// Draws a line being typed on the status line (it stays in view over
+    /// a notice); `false` when the screen is not taking text there.
+    fn draw_input_line(&self, _frame: &mut Frame, _area: Rect, _state: &State) -> bool {
+        false
+    }
+
+    /// Fetches what the screen shows again (after reconnecting).
+    fn reload(&self, _state: &mut State) -> Vec<Effect> {
+        Vec::new()
+    }
+
+    /// After a resize: keep selections and scroll positions valid.
+    fn relayout(&self, _state: &mut State) {}
+
+    /// Work in progress that shows elapsed time (the loop then ticks).
+    fn busy(&self, _state: &State) -> bool {
+        false
+    }
+
+    /// One second passed while something was busy.
+    fn tick(&self, _state: &mut State) {}
 }
 
-/// A key of the current screen, as the key table named it in `ctx`.
-pub fn command(state: &mut State, ctx: Ctx, cmd: Command, ev: &KeyEvent) -> Vec<Effect> {
-    match state.screen {
-        Screen::History => history::command(state, cmd, ev),
-        Screen::Detail => detail::command(state, cmd),
-        Screen::Audit => audit::command(state, cmd),
-        Screen::ImportForm => import::command(state, ctx, cmd, ev),
-    }
-}
-
-/// The text field printable keys go to, in a text context.
-pub fn text_input(state: &mut State) -> Option<&mut TextInput> {
-    match state.screen {
-        Screen::History => state.history.filter_input.as_mut(),
-        Screen::ImportForm => state.form.focused_input(),
-        Screen::Detail | Screen::Audit => None,
-    }
-}
-
-/// After the text of the field [`text_input`] returns changed.
-pub fn edited(state: &mut State) {
-    if state.screen == Screen::ImportForm {
-        state.form.edited();
-    }
-}
-
-pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    match state.screen {
-        Screen::History => history::render(frame, area, state),
-        Screen::Detail => detail::render(frame, area, state),
-        Screen::Audit => audit::render(frame, area, state),
-        Screen::ImportForm => import::view::render(frame, area, state),
-    }
-}
-
-/// Draws a line being typed on the status line (it stays in view over a
-/// notice); `false` when the screen is not taking text there.
-pub fn draw_input_line(frame: &mut Frame, area: Rect, state: &State) -> bool {
-    match state.screen {
-        Screen::History => history::filter::draw_input(frame, area, state),
-        _ => false,
-    }
-}
-
-/// What the screen says on the status line (about the selection, the
-/// position).
-pub fn status(state: &State, w: usize) -> Line<'static> {
-    match state.screen {
-        Screen::History => history::status(state, w),
-        Screen::Detail => detail::status(state, w),
-        Screen::Audit => audit::status(state, w),
-        Screen::ImportForm => Line::default(),
-    }
+/// The module of the screen shown now.
+pub fn current(state: &State) -> &'static dyn ScreenModule {
+    state.screen.module()
 }
 
 /// After reconnecting: fetch what the current screen shows (the history
 /// is always reloaded: other screens return to it).
 pub fn reload(state: &mut State) -> Vec<Effect> {
     let mut effects = history::reload(state);
-    match state.screen {
-        Screen::Detail => effects.extend(detail::reload(state)),
-        Screen::Audit => effects.extend(audit::load(state, false)),
-        Screen::History | Screen::ImportForm => {}
+    if state.screen != Screen::History {
+        effects.extend(current(state).reload(state));
     }
     effects
 }
 
-/// After a resize: keep selections and scroll positions valid.
+/// After a resize, every screen (not only the one shown).
 pub fn relayout(state: &mut State) {
-    paged::relayout::<history::Pages>(state);
-    paged::relayout::<audit::Pages>(state);
-    detail::relayout(state);
+    for s in Screen::ALL {
+        s.module().relayout(state);
+    }
 }
 
-/// Work in progress that shows elapsed time.
 pub fn busy(state: &State) -> bool {
-    state.form.is_busy()
+    Screen::ALL.iter().any(|s| s.module().busy(state))
 }
 
-/// One second passed (only delivered while [`busy`] or reconnecting).
 pub fn tick(state: &mut State) {
-    state.form.tick();
+    for s in Screen::ALL {
+        s.module().tick(state);
+    }
 }

@@ -7,11 +7,16 @@
 pub mod plan;
 pub mod view;
 
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
 use crate::domain::history::ImportState;
 use crate::domain::rollback::{PlanItem, Preview, RollbackOutcome};
 use crate::tui::action::{Effect, Failure, ReqId, RollbackFailure};
 use crate::tui::keys::{Command, Ctx};
 use crate::tui::nav;
+use crate::tui::popup::PopupModule;
 use crate::tui::screen::detail;
 use crate::tui::screen::history::{self, Eligibility};
 use crate::tui::state::State;
@@ -47,6 +52,49 @@ pub enum PopupStage {
         can_retry: bool,
         scroll: usize,
     },
+}
+
+/// The rollback popup.
+pub struct Rollback;
+
+impl PopupModule for Rollback {
+    fn is_open(&self, state: &State) -> bool {
+        state.popup.is_some()
+    }
+
+    fn context(&self, state: &State) -> Ctx {
+        state
+            .popup
+            .as_ref()
+            .map_or(Ctx::PopupResult, RollbackPopup::context)
+    }
+
+    fn command(&self, state: &mut State, cmd: Command) -> Vec<Effect> {
+        command(state, cmd)
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, state: &State) {
+        view::render(frame, area, state)
+    }
+
+    /// The digits of the import id a large rollback asks for.
+    fn typed(&self, state: &mut State, ev: &KeyEvent, plain: bool) -> bool {
+        self.context(state) == Ctx::Popup && plan::typed(state, ev, plain)
+    }
+
+    fn busy(&self, state: &State) -> bool {
+        state.popup.as_ref().is_some_and(RollbackPopup::is_busy)
+    }
+
+    fn tick(&self, state: &mut State) {
+        if let Some(p) = state.popup.as_mut() {
+            p.tick();
+        }
+    }
+
+    fn relayout(&self, state: &mut State) {
+        plan::relayout(state);
+    }
 }
 
 impl RollbackPopup {
@@ -248,7 +296,7 @@ pub fn executed(
     }
 }
 
-pub fn command(state: &mut State, cmd: Command) -> Vec<Effect> {
+fn command(state: &mut State, cmd: Command) -> Vec<Effect> {
     let extent = view::result_text(state).map(|r| (r.list.len(), r.list_rows()));
     let Some(popup) = state.popup.as_mut() else {
         return Vec::new();

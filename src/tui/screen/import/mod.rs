@@ -9,6 +9,8 @@ pub mod view;
 use std::sync::LazyLock;
 
 use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::layout::Rect;
 
 use crate::domain::import::{ImportOutcome, ImportStatus, ProfileKind, Progress};
 use crate::tui::action::{Completion, Effect, Failure, ImportSpec, ReqId};
@@ -19,7 +21,7 @@ use crate::tui::state::State;
 use crate::tui::widgets::Button;
 use crate::tui::widgets::input::TextInput;
 
-use super::{Screen, detail, history};
+use super::{Screen, ScreenModule, detail, history};
 
 /// The profile choices of the form (`None`: detect from the header),
 /// from the profile registry.
@@ -167,7 +169,49 @@ impl ImportForm {
     }
 }
 
-pub fn context(form: &ImportForm) -> Ctx {
+/// The import form screen.
+pub struct Import;
+
+impl ScreenModule for Import {
+    fn title(&self) -> &'static str {
+        "New import"
+    }
+
+    fn context(&self, state: &State) -> Ctx {
+        context(&state.form)
+    }
+
+    fn command(&self, state: &mut State, ctx: Ctx, cmd: Command, ev: &KeyEvent) -> Vec<Effect> {
+        match ctx {
+            Ctx::Form | Ctx::FormText => editing_command(state, cmd, ev),
+            Ctx::FormReview => review_command(state, cmd),
+            Ctx::FormDone => done_command(state, cmd),
+            _ => Vec::new(),
+        }
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, state: &State) {
+        view::render(frame, area, state)
+    }
+
+    fn text_input<'a>(&self, state: &'a mut State) -> Option<&'a mut TextInput> {
+        state.form.focused_input()
+    }
+
+    fn edited(&self, state: &mut State) {
+        state.form.edited();
+    }
+
+    fn busy(&self, state: &State) -> bool {
+        state.form.is_busy()
+    }
+
+    fn tick(&self, state: &mut State) {
+        state.form.tick();
+    }
+}
+
+fn context(form: &ImportForm) -> Ctx {
     match &form.phase {
         FormPhase::Editing { .. } if form.focus.is_text() => Ctx::FormText,
         FormPhase::Editing { .. } => Ctx::Form,
@@ -200,15 +244,6 @@ pub fn open(state: &mut State) -> Vec<Effect> {
     }
     state.screen = Screen::ImportForm;
     Vec::new()
-}
-
-pub fn command(state: &mut State, ctx: Ctx, cmd: Command, ev: &KeyEvent) -> Vec<Effect> {
-    match ctx {
-        Ctx::Form | Ctx::FormText => editing_command(state, cmd, ev),
-        Ctx::FormReview => review_command(state, cmd),
-        Ctx::FormDone => done_command(state, cmd),
-        _ => Vec::new(),
-    }
 }
 
 fn editing_command(state: &mut State, cmd: Command, ev: &KeyEvent) -> Vec<Effect> {
