@@ -196,6 +196,22 @@ fn skip_item(sku: &str, reason: &str, by: Option<&str>) -> PlanItem {
     }
 }
 
+/// Import 1042 rolled back: `restored` listings restored, 15 deleted, the
+/// `skipped` listings kept.
+fn rolled_back(restored: i64, skipped: Vec<PlanItem>, fingerprint: String) -> RollbackOutcome {
+    RollbackOutcome {
+        import_id: 1042,
+        seller: "acme".into(),
+        restored,
+        deleted: 15,
+        skipped: skipped.len() as i64,
+        counts: counts(),
+        fingerprint,
+        skipped_listings: skipped,
+        duration_seconds: 0.25,
+    }
+}
+
 fn key(c: char) -> Action {
     Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
@@ -533,20 +549,11 @@ fn rollback_confirm_passes_the_fingerprint_and_shows_the_result() {
     // Esc cannot interrupt a running rollback.
     let _ = update(&mut s, code(KeyCode::Esc));
     assert!(s.popup.is_some());
-    let outcome = RollbackOutcome {
-        import_id: 1042,
-        seller: "acme".into(),
-        restored: 44,
-        deleted: 15,
-        skipped: 2,
-        counts: counts(),
-        fingerprint: expect,
-        skipped_listings: vec![
-            skip_item("ACME-0003", "edited", None),
-            skip_item("ACME-0152", "deleted", None),
-        ],
-        duration_seconds: 0.25,
-    };
+    let skipped = vec![
+        skip_item("ACME-0003", "edited", None),
+        skip_item("ACME-0152", "deleted", None),
+    ];
+    let outcome = rolled_back(44, skipped, expect);
     let e = update(
         &mut s,
         Action::RollbackDone {
@@ -1328,17 +1335,7 @@ fn the_rollback_result_scrolls_by_the_rows_it_draws() {
     let skipped: Vec<PlanItem> = (0..40)
         .map(|i| skip_item(&format!("SKU-{i:04}"), "edited", None))
         .collect();
-    let outcome = RollbackOutcome {
-        import_id: 1042,
-        seller: "acme".into(),
-        restored: 45,
-        deleted: 15,
-        skipped: 40,
-        counts: counts(),
-        fingerprint: expect,
-        skipped_listings: skipped,
-        duration_seconds: 0.25,
-    };
+    let outcome = rolled_back(45, skipped, expect);
     let _ = update(
         &mut s,
         Action::RollbackDone {
