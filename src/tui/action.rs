@@ -11,6 +11,9 @@ use crossterm::event::KeyEvent;
 use crate::domain::audit::AuditEntry;
 use crate::domain::history::{HistoryFilter, ImportState, ImportSummary};
 use crate::domain::import::{ImportError, ImportOutcome, ProfileKind, Progress};
+use crate::domain::listings::{
+    BrowseFilter, ListingSummary, RestoreError, RestoreOutcome, RestorePreview, Timeline,
+};
 use crate::domain::rollback::{
     ConflictMode, PlanItem, Preview, RollbackError, RollbackOutcome, RollbackRefused, Section,
 };
@@ -79,6 +82,24 @@ pub enum Action {
         req: ReqId,
         result: Result<(), Failure>,
     },
+    ListingsLoaded {
+        req: ReqId,
+        result: Result<Vec<ListingSummary>, Failure>,
+    },
+    TimelineLoaded {
+        req: ReqId,
+        result: Result<Box<Timeline>, Failure>,
+    },
+    /// Reply to [`Effect::RestorePreview`].
+    RestorePreviewed {
+        req: ReqId,
+        result: Result<Box<RestorePreview>, RestoreFailure>,
+    },
+    /// Reply to [`Effect::RestoreExecute`].
+    Restored {
+        req: ReqId,
+        result: Result<Box<RestoreOutcome>, RestoreFailure>,
+    },
 }
 
 /// Work for the worker. Nothing here holds a transaction open between
@@ -134,6 +155,35 @@ pub enum Effect {
     },
     Ping {
         req: ReqId,
+    },
+    /// A page of a seller's listings.
+    LoadListings {
+        req: ReqId,
+        filter: BrowseFilter,
+    },
+    /// A page of one listing's changes, older than change `before`.
+    LoadTimeline {
+        req: ReqId,
+        seller: String,
+        sku: String,
+        before: Option<i64>,
+        limit: i64,
+    },
+    /// What restoring the listing's values from before `change_id` changes.
+    RestorePreview {
+        req: ReqId,
+        seller: String,
+        sku: String,
+        change_id: i64,
+    },
+    /// The restore the user confirmed (refused if the listing's fingerprint
+    /// is no longer `expect`).
+    RestoreExecute {
+        req: ReqId,
+        seller: String,
+        sku: String,
+        change_id: i64,
+        expect: String,
     },
 }
 
@@ -205,6 +255,34 @@ impl From<RollbackError> for RollbackFailure {
                 },
             },
             RollbackError::Failed(report) => Failure::from_report(&report).into(),
+        }
+    }
+}
+
+/// A single-listing restore that was not done (or not previewed).
+#[derive(Debug, Clone)]
+pub struct RestoreFailure {
+    pub failure: Failure,
+    /// The listing changed since the preview: preview again.
+    pub stale: bool,
+}
+
+impl From<RestoreError> for RestoreFailure {
+    fn from(e: RestoreError) -> Self {
+        let stale = matches!(e, RestoreError::Stale { .. });
+        let failure = match e {
+            RestoreError::Failed(report) => Failure::from_report(&report),
+            refusal => Failure::new(refusal.to_string()),
+        };
+        RestoreFailure { failure, stale }
+    }
+}
+
+impl From<Failure> for RestoreFailure {
+    fn from(failure: Failure) -> Self {
+        RestoreFailure {
+            failure,
+            stale: false,
         }
     }
 }

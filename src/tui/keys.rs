@@ -23,6 +23,18 @@ pub enum Ctx {
     FormBusy,
     /// The import finished.
     FormDone,
+    /// A seller's listings.
+    Listings,
+    /// Typing the listings' `/` filter.
+    ListingsFilter,
+    /// One listing's changes.
+    Timeline,
+    /// The restore popup, waiting for a decision.
+    Restore,
+    /// The restore popup is waiting for the database.
+    RestoreBusy,
+    /// The restore popup shows the result or a refusal.
+    RestoreResult,
     /// The rollback plan, waiting for a decision.
     Popup,
     /// The popup is waiting for the database.
@@ -36,7 +48,7 @@ pub enum Ctx {
 impl Ctx {
     /// Printable keys type text here (so `q` is a letter, `Ctrl-C` quits).
     pub fn is_text(self) -> bool {
-        matches!(self, Ctx::Filter | Ctx::FormText)
+        matches!(self, Ctx::Filter | Ctx::FormText | Ctx::ListingsFilter)
     }
 
     pub fn title(self) -> &'static str {
@@ -49,6 +61,12 @@ impl Ctx {
             Ctx::FormReview => "Dry run result",
             Ctx::FormBusy => "Import running",
             Ctx::FormDone => "Import result",
+            Ctx::Listings => "Listings",
+            Ctx::ListingsFilter => "Listings filter",
+            Ctx::Timeline => "Listing timeline",
+            Ctx::Restore => "Restore listing",
+            Ctx::RestoreBusy => "Restore listing (working)",
+            Ctx::RestoreResult => "Restore result",
             Ctx::Popup => "Rollback",
             Ctx::PopupBusy => "Rollback (working)",
             Ctx::PopupResult => "Rollback result",
@@ -93,6 +111,14 @@ pub enum Command {
     ToggleMode,
     /// Enter on the focused button or field.
     Activate,
+    /// The listings of a seller.
+    Listings,
+    /// Sort by the other order.
+    Sort,
+    /// The selected change's diff, or the listing's values as of it.
+    ToggleValues,
+    /// Restore the listing's values from before the selected change.
+    Restore,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,7 +195,7 @@ impl Contexts {
 use Contexts::{AllBut, In};
 use Ctx::*;
 
-const TEXT_FIELDS: &[Ctx] = &[Filter, FormText];
+const TEXT_FIELDS: &[Ctx] = &[Filter, FormText, ListingsFilter];
 const TEXT: Contexts = In(TEXT_FIELDS);
 const NON_TEXT: Contexts = AllBut(TEXT_FIELDS);
 const SCROLLS: Contexts = In(&[
@@ -180,11 +206,15 @@ const SCROLLS: Contexts = In(&[
     FormDone,
     Popup,
     PopupResult,
+    Listings,
+    Timeline,
+    Restore,
+    RestoreResult,
     Help,
 ]);
 /// The help key works everywhere but in text fields (F1 there), the help
 /// itself and a too small terminal.
-const HELP_AVAILABLE: Contexts = AllBut(&[Filter, FormText, Help, TooSmall]);
+const HELP_AVAILABLE: Contexts = AllBut(&[Filter, FormText, ListingsFilter, Help, TooSmall]);
 
 /// Every key binding, in footer priority order.
 pub static BINDINGS: &[Binding] = &[
@@ -296,7 +326,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "button",
         help: "move between the buttons (Cancel is the default)",
         command: Command::Right,
-        contexts: In(&[Popup, FormReview]),
+        contexts: In(&[Popup, FormReview, Restore]),
         footer: true,
     },
     // Enter, per context.
@@ -307,6 +337,24 @@ pub static BINDINGS: &[Binding] = &[
         help: "open the selected import",
         command: Command::Open,
         contexts: In(&[History, Audit, FormDone]),
+        footer: true,
+    },
+    Binding {
+        keys: &[k(KeyCode::Enter)],
+        label: "Enter",
+        name: "timeline",
+        help: "the selected listing's timeline: every change to it, newest first",
+        command: Command::Open,
+        contexts: In(&[Listings]),
+        footer: true,
+    },
+    Binding {
+        keys: &[k(KeyCode::Enter)],
+        label: "Enter",
+        name: "apply",
+        help: "apply the filter: seller:ID status:STATUS and words matching the SKU or title",
+        command: Command::Apply,
+        contexts: In(&[ListingsFilter]),
         footer: true,
     },
     Binding {
@@ -324,16 +372,60 @@ pub static BINDINGS: &[Binding] = &[
         name: "choose",
         help: "press the focused button / go to the next field",
         command: Command::Activate,
-        contexts: In(&[Form, FormText, FormReview, Popup, PopupResult]),
+        contexts: In(&[
+            Form,
+            FormText,
+            FormReview,
+            Popup,
+            PopupResult,
+            Restore,
+            RestoreResult,
+        ]),
         footer: true,
     },
     Binding {
         keys: &[ch('/')],
         label: "/",
         name: "filter",
-        help: "filter the history by seller, status or file name",
+        help: "filter the history by seller, status or file name; sku:X opens a listing's timeline",
         command: Command::Filter,
         contexts: In(&[History]),
+        footer: true,
+    },
+    Binding {
+        keys: &[ch('/')],
+        label: "/",
+        name: "filter",
+        help: "filter the listings: seller:ID (support), status:STATUS, words in the SKU or title",
+        command: Command::Filter,
+        contexts: In(&[Listings]),
+        footer: true,
+    },
+    Binding {
+        keys: &[ch('s')],
+        label: "s",
+        name: "sort",
+        help: "sort by SKU or by last change",
+        command: Command::Sort,
+        contexts: In(&[Listings]),
+        footer: true,
+    },
+    Binding {
+        keys: &[ch('v')],
+        label: "v",
+        name: "values",
+        help: "the selected change's field diff, or the listing's values as of it",
+        command: Command::ToggleValues,
+        contexts: In(&[Timeline]),
+        footer: true,
+    },
+    Binding {
+        keys: &[ch('r')],
+        label: "r",
+        name: "restore",
+        help: "restore the listing's values from before the selected change (preview first)",
+        command: Command::Restore,
+        contexts: In(&[Timeline]),
         footer: true,
     },
     Binding {
@@ -369,7 +461,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "reload",
         help: "reload from the database",
         command: Command::Refresh,
-        contexts: In(&[History, Detail, Audit]),
+        contexts: In(&[History, Detail, Audit, Listings, Timeline]),
         footer: false,
     },
     Binding {
@@ -390,6 +482,12 @@ pub static BINDINGS: &[Binding] = &[
             PopupResult,
             Help,
             Filter,
+            Listings,
+            ListingsFilter,
+            Timeline,
+            Restore,
+            RestoreBusy,
+            RestoreResult,
         ]),
         footer: true,
     },
@@ -434,6 +532,16 @@ pub static BINDINGS: &[Binding] = &[
         help: "this help (also F1)",
         command: Command::Help,
         contexts: HELP_AVAILABLE,
+        footer: true,
+    },
+    // After help in the footer: shown when the terminal is wide enough.
+    Binding {
+        keys: &[ch('l')],
+        label: "l",
+        name: "listings",
+        help: "the listings of the selected import's seller (a seller role: its own)",
+        command: Command::Listings,
+        contexts: In(&[History]),
         footer: true,
     },
     Binding {

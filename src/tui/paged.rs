@@ -1,5 +1,5 @@
-//! A list loaded page by page with keyset pagination (newest first, the
-//! next page is "before the last row's key"), of which only the visible
+//! A list loaded page by page with keyset pagination (the next page starts
+//! after the last row's key, in the list's order), of which only the visible
 //! window is drawn: the history and the audit log. A screen with such a
 //! list implements [`PagedList`] (where its [`Paged`] is, and the request
 //! for a page); the bookkeeping (what is in flight, stale replies, the end
@@ -14,9 +14,12 @@ use super::state::State;
 /// Rows fetched per request.
 pub const PAGE: i64 = 200;
 
-/// A row with the key its list is ordered and paged by (descending).
+/// A row with the key its list is ordered and paged by: the next page
+/// starts after the last row's key (an id for the history, a SKU for the
+/// listings).
 pub trait Keyed {
-    fn key(&self) -> i64;
+    type Key: Clone + PartialEq + std::fmt::Debug;
+    fn key(&self) -> Self::Key;
 }
 
 /// The request in flight.
@@ -28,7 +31,7 @@ pub struct Loading {
 }
 
 #[derive(Debug, Clone)]
-pub struct Paged<T> {
+pub struct Paged<T: Keyed> {
     pub rows: Vec<T>,
     pub nav: ListNav,
     /// The oldest row has been loaded.
@@ -39,10 +42,10 @@ pub struct Paged<T> {
     /// Loaded at least once (an empty list means "none", not "loading").
     pub loaded: bool,
     /// After the next reload, select the row with this key again.
-    pub reselect: Option<i64>,
+    pub reselect: Option<T::Key>,
 }
 
-impl<T> Default for Paged<T> {
+impl<T: Keyed> Default for Paged<T> {
     fn default() -> Self {
         Self {
             rows: Vec::new(),
@@ -63,7 +66,7 @@ impl<T: Keyed> Paged<T> {
 
     /// Records request `req` as the one in flight; returns the keyset
     /// cursor (rows before this key) when it appends a page.
-    pub fn request(&mut self, req: ReqId, append: bool) -> Option<i64> {
+    pub fn request(&mut self, req: ReqId, append: bool) -> Option<T::Key> {
         self.loading = Some(Loading { req, append });
         if append {
             self.rows.last().map(Keyed::key)
@@ -166,13 +169,18 @@ pub trait PagedList {
 
     fn list(state: &mut State) -> &mut Paged<Self::Row>;
 
-    /// The request for the first page (`before` is `None`) or for the rows
-    /// before key `before`.
-    fn request(state: &State, req: ReqId, before: Option<i64>) -> Effect;
+    /// The request for the first page (`after` is `None`) or for the rows
+    /// that follow key `after` in the list's order.
+    fn request(state: &State, req: ReqId, after: Option<<Self::Row as Keyed>::Key>) -> Effect;
 
     /// After rows arrived or the selection moved.
     fn moved(_state: &mut State) -> Vec<Effect> {
         Vec::new()
+    }
+
+    /// Rows the list shows at once (a table filling the body by default).
+    fn height(state: &State) -> usize {
+        table_height(state)
     }
 }
 
@@ -190,7 +198,7 @@ pub fn load<L: PagedList>(state: &mut State, append: bool) -> Vec<Effect> {
 
 /// Loads the next page when the selection nears the end of what is loaded.
 pub fn more<L: PagedList>(state: &mut State) -> Vec<Effect> {
-    let height = table_height(state);
+    let height = L::height(state);
     if L::list(state).wants_more(height) {
         load::<L>(state, true)
     } else {
@@ -200,7 +208,7 @@ pub fn more<L: PagedList>(state: &mut State) -> Vec<Effect> {
 
 /// A movement key (then maybe the next page); `None` if `cmd` is not one.
 pub fn command<L: PagedList>(state: &mut State, cmd: Command) -> Option<Vec<Effect>> {
-    let height = table_height(state);
+    let height = L::height(state);
     if !L::list(state).command(cmd, height) {
         return None;
     }
@@ -216,7 +224,7 @@ pub fn loaded<L: PagedList>(
     req: ReqId,
     result: Result<Vec<L::Row>, Failure>,
 ) -> Vec<Effect> {
-    let height = table_height(state);
+    let height = L::height(state);
     match L::list(state).receive(req, result, height) {
         None => Vec::new(),
         Some(Err(f)) => {
@@ -233,7 +241,7 @@ pub fn loaded<L: PagedList>(
 
 /// After a resize: keep the selection visible in the new window.
 pub fn relayout<L: PagedList>(state: &mut State) {
-    let height = table_height(state);
+    let height = L::height(state);
     let list = L::list(state);
     list.nav.keep_visible(list.rows.len(), height);
 }
@@ -243,6 +251,7 @@ mod tests {
     use super::*;
 
     impl Keyed for i64 {
+        type Key = i64;
         fn key(&self) -> i64 {
             *self
         }

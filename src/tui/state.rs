@@ -10,11 +10,13 @@ use crate::domain::identity::Identity;
 use super::action::{Failure, HistoryRow, ReqId};
 use super::keys::Ctx;
 use super::layout;
-use super::popup::{self, help::HelpView, rollback::RollbackPopup};
+use super::popup::{self, help::HelpView, restore::RestorePopup, rollback::RollbackPopup};
 use super::screen::audit::AuditView;
 use super::screen::detail::DetailView;
 use super::screen::history::HistoryView;
 use super::screen::import::ImportForm;
+use super::screen::listings::ListingsView;
+use super::screen::timeline::TimelineView;
 use super::screen::{self, Screen};
 use super::theme::Theme;
 
@@ -29,8 +31,12 @@ pub struct State {
     pub detail: Option<DetailView>,
     pub audit: AuditView,
     pub form: ImportForm,
+    pub listings: ListingsView,
+    pub timeline: TimelineView,
     /// The rollback popup.
     pub popup: Option<RollbackPopup>,
+    /// The single-listing restore popup.
+    pub restore: Option<RestorePopup>,
     /// The `?` overlay, above everything.
     pub help: Option<HelpView>,
     /// A one-line message shown until the next key.
@@ -56,7 +62,10 @@ impl State {
             detail: None,
             audit: AuditView::default(),
             form: ImportForm::default(),
+            listings: ListingsView::default(),
+            timeline: TimelineView::default(),
             popup: None,
+            restore: None,
             help: None,
             notice: None,
             connection: Connection::Ok,

@@ -10,8 +10,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::action::{Action, Effect, Failure, ReqId};
 use super::keys::{self, Command, Ctx};
 use super::paged;
-use super::popup::{self, help, rollback};
-use super::screen::{self, audit, detail, history, import};
+use super::popup::{self, help, restore, rollback};
+use super::screen::{self, audit, detail, history, import, listings, timeline};
 use super::state::{Connection, Notice, State};
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
@@ -46,6 +46,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::ImportProgress { req, progress } => import::progressed(state, req, progress),
         Action::ImportDone { req, result } => import::done(state, req, result),
         Action::Pong { req, result } => on_pong(state, req, result),
+        Action::ListingsLoaded { req, result } => {
+            paged::loaded::<listings::Pages>(state, req, result)
+        }
+        Action::TimelineLoaded { req, result } => timeline::loaded(state, req, result),
+        Action::RestorePreviewed { req, result } => restore::previewed(state, req, result),
+        Action::Restored { req, result } => restore::executed(state, req, result),
     }
 }
 

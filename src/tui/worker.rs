@@ -11,11 +11,14 @@ use futures_util::FutureExt;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::action::{Action, AuditRow, DetailData, Effect, Failure, HistoryRow, RollbackFailure};
+use super::action::{
+    Action, AuditRow, DetailData, Effect, Failure, HistoryRow, RestoreFailure, RollbackFailure,
+};
 use super::complete;
 use crate::db::Database;
 use crate::domain::actor::Actor;
 use crate::domain::import::{self, ImportRequest, MapOptions, Progress};
+use crate::domain::listings::{self, ListingsError, RestoreRequest};
 use crate::domain::rollback::{self, RollbackError, RollbackRequest};
 use crate::domain::{audit, history};
 
@@ -208,6 +211,58 @@ impl Worker {
                 let result = db.ping().await.map_err(|e| failure(&e));
                 Action::Pong { req, result }
             }
+            Effect::LoadListings { req, filter } => {
+                let result = listings::browse(db, &filter)
+                    .await
+                    .map(|page| page.listings)
+                    .map_err(|e| listings_failure(&e));
+                Action::ListingsLoaded { req, result }
+            }
+            Effect::LoadTimeline {
+                req,
+                seller,
+                sku,
+                before,
+                limit,
+            } => {
+                let result = listings::timeline(db, &seller, &sku, before, limit)
+                    .await
+                    .map(Box::new)
+                    .map_err(|e| listings_failure(&e));
+                Action::TimelineLoaded { req, result }
+            }
+            Effect::RestorePreview {
+                req,
+                seller,
+                sku,
+                change_id,
+            } => {
+                let result = listings::preview_restore(db, &seller, &sku, change_id)
+                    .await
+                    .map(Box::new)
+                    .map_err(RestoreFailure::from);
+                Action::RestorePreviewed { req, result }
+            }
+            Effect::RestoreExecute {
+                req,
+                seller,
+                sku,
+                change_id,
+                expect,
+            } => {
+                let request = RestoreRequest {
+                    seller,
+                    sku,
+                    before_change: change_id,
+                    expect: Some(expect),
+                    actor: self.actor.clone(),
+                };
+                let result = listings::restore(db, request)
+                    .await
+                    .map(Box::new)
+                    .map_err(RestoreFailure::from);
+                Action::Restored { req, result }
+            }
         }
     }
 
@@ -288,6 +343,31 @@ pub fn fail(effect: &Effect, f: Failure) -> Action {
             req: *req,
             result: Err(f),
         },
+        Effect::LoadListings { req, .. } => Action::ListingsLoaded {
+            req: *req,
+            result: Err(f),
+        },
+        Effect::LoadTimeline { req, .. } => Action::TimelineLoaded {
+            req: *req,
+            result: Err(f),
+        },
+        Effect::RestorePreview { req, .. } => Action::RestorePreviewed {
+            req: *req,
+            result: Err(f.into()),
+        },
+        Effect::RestoreExecute { req, .. } => Action::Restored {
+            req: *req,
+            result: Err(f.into()),
+        },
+    }
+}
+
+/// A listings error as the console shows it: a refusal in words, a
+/// database failure like any other.
+fn listings_failure(e: &ListingsError) -> Failure {
+    match e {
+        ListingsError::Failed(report) => failure(report),
+        refusal => Failure::new(refusal.to_string()),
     }
 }
 

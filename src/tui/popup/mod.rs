@@ -4,6 +4,7 @@
 //! apart: it describes the layer under it.
 
 pub mod help;
+pub mod restore;
 pub mod rollback;
 
 use crossterm::event::KeyEvent;
@@ -15,7 +16,7 @@ use super::keys::{Command, Ctx};
 use super::state::State;
 
 /// The popups, top first.
-pub const POPUPS: [&dyn PopupModule; 1] = [&rollback::Rollback];
+pub const POPUPS: [&dyn PopupModule; 2] = [&restore::Restore, &rollback::Rollback];
 
 /// What the console asks of a popup. Its state lives in [`State`] (an
 /// `Option` field: open or not).

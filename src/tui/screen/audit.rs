@@ -168,6 +168,7 @@ impl ScreenModule for Audit {
 }
 
 impl Keyed for AuditRow {
+    type Key = i64;
     fn key(&self) -> i64 {
         self.id
     }

@@ -25,7 +25,7 @@ use crate::tui::widgets;
 use crate::tui::widgets::input::TextInput;
 use crate::tui::widgets::text::{self, compact, fit, pad};
 
-use super::{Screen, ScreenModule, audit, detail, import};
+use super::{Screen, ScreenModule, audit, detail, import, listings};
 use filter::Filter;
 
 #[derive(Debug, Clone, Default)]
@@ -46,6 +46,7 @@ pub enum Eligibility {
 }
 
 impl Keyed for HistoryRow {
+    type Key = i64;
     fn key(&self) -> i64 {
         self.id
     }
@@ -101,6 +102,7 @@ impl ScreenModule for History {
                 }
             },
             Command::AuditLog => audit::open(state),
+            Command::Listings => listings::open_from_history(state),
             Command::Refresh => reload(state),
             _ => Vec::new(),
         }

@@ -7,6 +7,8 @@ pub mod audit;
 pub mod detail;
 pub mod history;
 pub mod import;
+pub mod listings;
+pub mod timeline;
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
@@ -24,14 +26,18 @@ pub enum Screen {
     Detail,
     Audit,
     ImportForm,
+    Listings,
+    Timeline,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 4] = [
+    pub const ALL: [Screen; 6] = [
         Screen::History,
         Screen::Detail,
         Screen::Audit,
         Screen::ImportForm,
+        Screen::Listings,
+        Screen::Timeline,
     ];
 
     /// The module that shows this screen.
@@ -41,6 +47,8 @@ impl Screen {
             Screen::Detail => &detail::Detail,
             Screen::Audit => &audit::Audit,
             Screen::ImportForm => &import::Import,
+            Screen::Listings => &listings::Listings,
+            Screen::Timeline => &timeline::TimelineScreen,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The history's `/` filter: `seller:X`, `status:X`, the rest matches file
-//! names; typed on the status line.
+//! names; typed on the status line. `sku:X` opens that listing's timeline
+//! instead.
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
@@ -12,12 +13,16 @@ use crate::tui::action::Effect;
 use crate::tui::keys::Command;
 use crate::tui::nav::ListNav;
 use crate::tui::state::{Notice, State};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::input::TextInput;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     pub seller: Option<String>,
     pub status: Option<ImportState>,
     pub file: Option<String>,
+    /// `sku:X`: open the listing's timeline (never kept as a filter).
+    pub sku: Option<String>,
 }
 
 impl Filter {
@@ -53,6 +58,9 @@ impl Filter {
                 if !v.is_empty() {
                     f.status = Some(parse_status(v)?);
                 }
+            } else if let Some(v) = lower.strip_prefix("sku:") {
+                let v = &word[word.len() - v.len()..];
+                f.sku = (!v.is_empty()).then(|| v.to_string());
             } else if let Some(v) = lower.strip_prefix("file:") {
                 let v = &word[word.len() - v.len()..];
                 if !v.is_empty() {
@@ -102,8 +110,11 @@ pub fn command(state: &mut State, cmd: Command, ev: &KeyEvent) -> Vec<Effect> {
     };
     match cmd {
         Command::Apply => match Filter::parse(&input.text) {
-            Ok(f) => {
+            Ok(mut f) => {
                 state.history.filter_input = None;
+                if let Some(sku) = f.sku.take() {
+                    return crate::tui::screen::timeline::open_sku(state, f.seller, sku);
+                }
                 state.history.list.reselect = None;
                 return set(state, f);
             }
@@ -123,10 +134,21 @@ pub fn draw_input(frame: &mut Frame, area: Rect, state: &State) -> bool {
     let Some(input) = &state.history.filter_input else {
         return false;
     };
-    let t = &state.theme;
+    draw_filter_line(
+        frame,
+        area,
+        input,
+        "  (seller:ID status:STATUS words)",
+        &state.theme,
+    );
+    true
+}
+
+/// `Filter: TEXT  (hint)` with the cursor in the text (the hint is left out
+/// on narrow terminals).
+pub fn draw_filter_line(frame: &mut Frame, area: Rect, input: &TextInput, hint: &str, t: &Theme) {
     let w = area.width as usize;
     let label = "Filter: ";
-    let hint = "  (seller:ID status:STATUS words)";
     let room = w.saturating_sub(label.len() + hint.len() + 1);
     let (shown, cursor) = input.visible(room);
     let line = Line::from(vec![
@@ -136,5 +158,4 @@ pub fn draw_input(frame: &mut Frame, area: Rect, state: &State) -> bool {
     ]);
     frame.render_widget(Paragraph::new(line), area);
     frame.set_cursor_position((area.x + (label.len() + cursor) as u16, area.y));
-    true
 }
