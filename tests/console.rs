@@ -1177,6 +1177,12 @@ fn every_footer_hint_is_a_working_key() {
         Ctx::Popup,
         Ctx::PopupBusy,
         Ctx::PopupResult,
+        Ctx::Listings,
+        Ctx::ListingsFilter,
+        Ctx::Timeline,
+        Ctx::Restore,
+        Ctx::RestoreBusy,
+        Ctx::RestoreResult,
         Ctx::Help,
         Ctx::TooSmall,
     ] {
@@ -1206,7 +1212,7 @@ fn every_footer_hint_is_a_working_key() {
     }
     assert_eq!(
         view::footer_text(Ctx::History),
-        "↑↓ move  Enter open  / filter  r rollback  i import  a audit  ? help  q quit"
+        "↑↓ move  Enter open  / filter  r rollback  i import  a audit  ? help  l listings  q quit"
     );
 }
 

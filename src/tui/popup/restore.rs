@@ -244,10 +244,14 @@ fn rect(state: &State) -> Rect {
     layout::popup_rect(state.area())
 }
 
-/// Lines of the scrolled part (under the fixed head) that fit at once.
+/// Lines of the scrolled part (under the fixed head) that fit at once:
+/// the note and the buttons take the last three.
 fn scroll_height(state: &State) -> usize {
-    layout::inner_height(rect(state)).saturating_sub(head_len(state) + 2)
+    layout::inner_height(rect(state)).saturating_sub(head_len(state) + 3)
 }
+
+/// Above the buttons, while deciding.
+const NOTE: &str = " A restore is an edit: a later rollback of an import skips it (or blocks).";
 
 fn head_len(state: &State) -> usize {
     head(state, state.width as usize).len()
@@ -271,7 +275,18 @@ fn head(state: &State, w: usize) -> Vec<Line<'static>> {
             let c = &preview.change;
             out.push(labelled(
                 "Change",
-                &format!("#{} {}, {}", c.change_id, c.describe(), text::time(&c.at)),
+                &format!("#{} {}", c.change_id, c.describe()),
+                9,
+                w,
+                t,
+            ));
+            out.push(labelled("At", &text::time(&c.at), 9, w, t));
+            out.push(labelled(
+                "Check",
+                &format!(
+                    "{} (refused if the listing changes first)",
+                    preview.fingerprint
+                ),
                 9,
                 w,
                 t,
@@ -279,11 +294,11 @@ fn head(state: &State, w: usize) -> Vec<Line<'static>> {
             out.push(Line::default());
             out.push(Line::styled(
                 if preview.recreates {
-                    " The listing is deleted: restoring re-creates it with the values it had before that change:"
+                    " It is deleted: restoring re-creates it with the values before that change:"
                         .to_string()
                 } else {
                     format!(
-                        " Restoring writes the values it had before that change ({} field{}, today -> restored):",
+                        " The values before that change: {} field{} (- today, + restored)",
                         preview.diff.len(),
                         if preview.diff.len() == 1 { "" } else { "s" }
                     )
@@ -310,7 +325,10 @@ fn head(state: &State, w: usize) -> Vec<Line<'static>> {
                 t.ok().add_modifier(Modifier::BOLD),
             ));
             out.push(Line::raw(
-                " Recorded in the audit log as `listing restored`; an import rolled back later skips this listing (or blocks).",
+                " Recorded in the audit log as `listing restored`.",
+            ));
+            out.push(Line::raw(
+                " An import rolled back later skips this listing (or blocks).",
             ));
         }
         RestoreStage::Refused { message, stale } => {
@@ -365,6 +383,11 @@ fn render(frame: &mut Frame, _area: Rect, state: &State) {
             focus, executing, ..
         } => {
             let label = "[ Restore ]";
+            let y = inner.y + inner.height.saturating_sub(3);
+            frame.render_widget(
+                Paragraph::new(text::cut(NOTE, inner.width as usize)).style(t.dim()),
+                Rect::new(inner.x, y, inner.width, 1),
+            );
             buttons_line(
                 frame,
                 inner,

@@ -81,6 +81,13 @@ impl ListingsView {
         parts.join(" ")
     }
 
+    /// Another seller: nothing of the last one stays on screen, even if
+    /// its listings cannot be loaded.
+    fn show_seller(&mut self, seller: Option<String>) {
+        self.seller = seller;
+        self.list = Paged::default();
+    }
+
     fn order(&self) -> BrowseOrder {
         if self.by_change {
             BrowseOrder::LastChange
@@ -298,8 +305,8 @@ pub fn open(state: &mut State, seller: Option<String>) -> Vec<Effect> {
     let l = &mut state.listings;
     if l.seller != seller {
         l.filter = ListingsFilter::default();
+        l.show_seller(seller);
     }
-    l.seller = seller;
     reload(state, false)
 }
 
@@ -376,7 +383,9 @@ fn filter_command(state: &mut State, cmd: Command, ev: &KeyEvent) -> Vec<Effect>
                 state.notice = Some(Notice::error("choose a seller: seller:ID"));
                 return Vec::new();
             };
-            l.seller = Some(seller);
+            if l.seller.as_ref() != Some(&seller) {
+                l.show_seller(Some(seller));
+            }
             l.filter = filter;
             return reload(state, false);
         }
