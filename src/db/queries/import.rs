@@ -91,8 +91,6 @@ const DUPLICATE_LINES: &str = "SELECT s.line, s.sku, d.lines FROM import_staging
 const DELETE_DUPLICATES: &str = "DELETE FROM import_staging WHERE sku IN (
         SELECT sku FROM import_staging GROUP BY sku HAVING count(*) > 1)";
 
-const COUNT_STAGED: &str = "SELECT count(*) AS rows FROM import_staging";
-
 /// The value an update writes: the staged one, or for a field whose empty
 /// value keeps the current one, that.
 fn staged_value(field: Field) -> String {
@@ -163,6 +161,23 @@ fn insert_new_sql(fields: &[Field]) -> String {
              WHERE NOT EXISTS (SELECT 1 FROM listings l WHERE l.seller_id = $1 AND l.sku = s.sku)
             RETURNING 1)
          SELECT count(*) AS rows FROM created"
+    )
+}
+
+/// What the merge would do, without doing it (dry run): staged keys the
+/// seller does not have (created) and listings whose provided columns would
+/// really change (updated). One join, no writes. `$1` is the seller.
+fn count_changes_sql(fields: &[Field]) -> String {
+    let changed = if fields.is_empty() {
+        "false".to_string()
+    } else {
+        changes_condition(fields)
+    };
+    format!(
+        "SELECT count(*) FILTER (WHERE l.sku IS NULL) AS created,
+                count(*) FILTER (WHERE l.sku IS NOT NULL AND {changed}) AS updated
+           FROM import_staging s
+           LEFT JOIN listings l ON l.seller_id = $1 AND l.sku = s.sku"
     )
 }
 
@@ -310,14 +325,10 @@ pub async fn duplicate_lines(tx: &Transaction<'_>) -> Result<Vec<DuplicateLine>>
         .collect()
 }
 
-/// Removes every staged copy of a duplicated key (`--skip-invalid`).
-pub async fn delete_duplicates(tx: &Transaction<'_>) -> Result<()> {
-    tx.pg().execute(DELETE_DUPLICATES, &[]).await?;
-    Ok(())
-}
-
-pub async fn count_staged(tx: &Transaction<'_>) -> Result<i64> {
-    count(tx, COUNT_STAGED, &[]).await
+/// Removes every staged copy of a duplicated key (`--skip-invalid`);
+/// returns how many rows.
+pub async fn delete_duplicates(tx: &Transaction<'_>) -> Result<u64> {
+    Ok(tx.pg().execute(DELETE_DUPLICATES, &[]).await?)
 }
 
 /// The first `limit` listings the merge would update, field by field.
@@ -339,6 +350,19 @@ pub async fn preview_changes(
             })
         })
         .collect()
+}
+
+/// What the merge would create and update (dry run), without writing.
+pub async fn count_changes(
+    tx: &Transaction<'_>,
+    seller: &str,
+    fields: &[Field],
+) -> Result<(i64, i64)> {
+    let r = tx
+        .pg()
+        .query_one(&count_changes_sql(fields), &[&seller])
+        .await?;
+    Ok((r.try_get("created")?, r.try_get("updated")?))
 }
 
 /// Updates the seller's listings whose provided `fields` really change;
