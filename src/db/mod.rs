@@ -36,7 +36,7 @@ impl Database {
             create_embedded_database(&target).await?;
         }
         let manager = Manager::from_config(
-            target.config.clone(),
+            with_session_settings(&target.config),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -81,8 +81,23 @@ impl Database {
     }
 }
 
+/// importdesk's own session settings, sent with every connection (they
+/// change nothing on the server): no JIT compilation. importdesk's
+/// statements are either key probes, where compiling costs more than the
+/// whole query (0.1 s of a 0.04 s rollback preview), or bulk statements,
+/// where it measured no gain.
+fn with_session_settings(config: &tokio_postgres::Config) -> tokio_postgres::Config {
+    let mut config = config.clone();
+    let options = match config.get_options() {
+        Some(o) if !o.trim().is_empty() => format!("{o} -c jit=off"),
+        _ => "-c jit=off".to_string(),
+    };
+    config.options(&options);
+    config
+}
+
 pub async fn connect(config: &tokio_postgres::Config, url: &str) -> Result<tokio_postgres::Client> {
-    let (client, connection) = config
+    let (client, connection) = with_session_settings(config)
         .connect(NoTls)
         .await
         .wrap_err_with(|| format!("cannot connect to the database {url}"))?;

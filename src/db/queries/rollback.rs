@@ -258,13 +258,37 @@ const PLAN_SOURCE: &str = "SELECT * FROM rollback_plan";
 const SKIPPED_IN_PLAN: &str = "SELECT sku, reason FROM rollback_plan WHERE action = 'skip'
       ORDER BY sku LIMIT $1";
 
-const DELETE_CREATED: &str = "WITH gone AS (
-        DELETE FROM listings l USING rollback_plan p
-         WHERE p.action = 'delete' AND l.seller_id = $1 AND l.sku = p.sku
-        RETURNING 1)
-     SELECT count(*) AS rows FROM gone";
+/// The import's after-image `a` of the listing `l` still holds: nobody
+/// changed it since (the rule that makes a listing deletable or restorable).
+fn unchanged_since(referenced: &str) -> String {
+    format!(
+        "{} IS NOT DISTINCT FROM {} AND NOT (a.audit_op = 'I' AND {referenced})",
+        row_of("l"),
+        row_of("a")
+    )
+}
 
-fn restore_updated() -> String {
+/// Deletes the listings the import created that still equal its
+/// after-image and no other row references; counts them. `$1` seller, `$2`
+/// import. Driven by the import's own rows and compared there: every
+/// listing it deletes is checked, whatever the plan said, and both sides
+/// are probed by key, so no plan choice can make it quadratic.
+fn delete_unchanged(referenced: &str) -> String {
+    format!(
+        "WITH gone AS (
+            DELETE FROM listings l USING import_audit.log_listings a
+             WHERE a.audit_import_id = $2 AND a.audit_image = 'N' AND a.audit_op = 'I'
+               AND a.seller_id = $1 AND l.seller_id = $1 AND l.sku = a.sku
+               AND {}
+            RETURNING 1)
+         SELECT count(*) AS rows FROM gone",
+        unchanged_since(referenced)
+    )
+}
+
+/// Restores the before-image `b` of the listings the import updated that
+/// still equal its after-image `a`; counts them. `$1` seller, `$2` import.
+fn restore_unchanged(referenced: &str) -> String {
     let set: Vec<String> = restored_columns()
         .iter()
         .map(|c| format!("{c} = b.{c}"))
@@ -272,14 +296,17 @@ fn restore_updated() -> String {
     format!(
         "WITH restored AS (
             UPDATE listings l SET {}
-              FROM rollback_plan p
+              FROM import_audit.log_listings a
               JOIN import_audit.log_listings b
                 ON b.audit_import_id = $2 AND b.audit_image = 'O' AND b.audit_op = 'U'
-               AND b.sku = p.sku AND b.seller_id = $1
-             WHERE p.action = 'restore' AND l.seller_id = $1 AND l.sku = p.sku
+               AND b.seller_id = $1 AND b.sku = a.sku
+             WHERE a.audit_import_id = $2 AND a.audit_image = 'N' AND a.audit_op = 'U'
+               AND a.seller_id = $1 AND l.seller_id = $1 AND l.sku = a.sku
+               AND {}
             RETURNING 1)
          SELECT count(*) AS rows FROM restored",
-        set.join(", ")
+        set.join(", "),
+        unchanged_since(referenced)
     )
 }
 
@@ -483,13 +510,19 @@ pub struct ExecutedPlan {
     pub skips: SkipSummary,
 }
 
-/// Tags `tx` as the rollback of `import_id` and classifies every listing
-/// the import touched into the transaction's `rollback_plan` table.
-pub async fn plan_in(tx: &Transaction<'_>, import_id: i64, actor: &str) -> Result<ExecutedPlan> {
+/// Tags `tx` as the rollback of `import_id`: the triggers capture its
+/// changes as the rollback's.
+pub async fn attach(tx: &Transaction<'_>, import_id: i64, actor: &str) -> Result<()> {
     tx.pg()
         .query(ATTACH_ROLLBACK, &[&import_id, &actor])
         .await?;
-    let refs = references(tx).await?;
+    Ok(())
+}
+
+/// Classifies every listing the import touched into the transaction's
+/// `rollback_plan` table (the full comparison, for when the listings
+/// changed after the import are not all in the change log).
+pub async fn plan_in(tx: &Transaction<'_>, refs: &References, import_id: i64) -> Result<ExecutedPlan> {
     tx.pg()
         .execute(&create_plan(&refs.0), &[&import_id])
         .await?;
@@ -514,26 +547,48 @@ pub async fn skipped_in_plan(
         .collect()
 }
 
-/// Deletes the listings the plan deletes; returns how many.
-pub async fn delete_created(tx: &Transaction<'_>, seller: &str) -> Result<i64> {
-    Ok(tx
-        .pg()
-        .query_one(DELETE_CREATED, &[&seller])
-        .await?
-        .try_get("rows")?)
-}
-
-/// Restores the before-images of the listings the plan restores; returns how many.
-pub async fn restore_updated_listings(
+/// Deletes the created listings nobody changed since the import; returns
+/// how many.
+pub async fn delete_created(
     tx: &Transaction<'_>,
+    refs: &References,
     seller: &str,
     import_id: i64,
 ) -> Result<i64> {
     Ok(tx
         .pg()
-        .query_one(&restore_updated(), &[&seller, &import_id])
+        .query_one(&delete_unchanged(&refs.0), &[&seller, &import_id])
         .await?
         .try_get("rows")?)
+}
+
+/// Restores the before-images of the updated listings nobody changed since
+/// the import; returns how many.
+pub async fn restore_updated_listings(
+    tx: &Transaction<'_>,
+    refs: &References,
+    seller: &str,
+    import_id: i64,
+) -> Result<i64> {
+    Ok(tx
+        .pg()
+        .query_one(&restore_unchanged(&refs.0), &[&seller, &import_id])
+        .await?
+        .try_get("rows")?)
+}
+
+/// Marks where [`back_to_savepoint`] returns to.
+pub async fn savepoint(tx: &Transaction<'_>) -> Result<()> {
+    tx.pg().batch_execute("SAVEPOINT before_changes").await?;
+    Ok(())
+}
+
+/// Undoes everything since [`savepoint`].
+pub async fn back_to_savepoint(tx: &Transaction<'_>) -> Result<()> {
+    tx.pg()
+        .batch_execute("ROLLBACK TO SAVEPOINT before_changes")
+        .await?;
+    Ok(())
 }
 
 /// What the history row records about an executed rollback.
