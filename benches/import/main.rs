@@ -154,7 +154,10 @@ fn main_run(o: &Options) -> Result<()> {
 
     // 1. Data.
     let t = Instant::now();
-    let (new_path, changed_path) = (cluster.base.join("new.csv"), cluster.base.join("changed.csv"));
+    let (new_path, changed_path) = (
+        cluster.base.join("new.csv"),
+        cluster.base.join("changed.csv"),
+    );
     let n_changed = data::generate(o.rows, o.changed, o.seed, &new_path, &changed_path)?;
     let new = DataFile::new(new_path)?;
     let changed = DataFile::new(changed_path)?;

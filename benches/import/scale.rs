@@ -86,7 +86,10 @@ pub fn run(o: &Options) -> Result<()> {
     data::generate(o.scale_rows, 0.0, o.seed, &file, &unused)?;
     std::fs::remove_file(&unused)?;
     let server = cluster.describe()?;
-    eprintln!("# scale run: {} rows for a new seller; {server}", o.scale_rows);
+    eprintln!(
+        "# scale run: {} rows for a new seller; {server}",
+        o.scale_rows
+    );
     // Whole sellers only.
     let mut sizes: Vec<u64> = o
         .scale_sizes
@@ -214,7 +217,8 @@ fn measure(
         report.problem(format!("scale preview at {size}: wrong counts"));
     }
     b.settle()?;
-    let rollback = b.run_importdesk(&["rollback", "--last", "--seller", &seller, "--yes", "--json"])?;
+    let rollback =
+        b.run_importdesk(&["rollback", "--last", "--seller", &seller, "--yes", "--json"])?;
     if !rollback.ok() {
         return Err(rollback.describe_failure("scale rollback").into());
     }

@@ -175,7 +175,13 @@ impl RollbackStep<'_> {
 
 /// A timed `rollback --last --preview --json`, cancelled by the server after
 /// `timeout` seconds; its line in the table.
-pub fn preview(b: &Bench, seller: &str, name: &str, timeout: u64, rows: u64) -> Result<(Run, Line)> {
+pub fn preview(
+    b: &Bench,
+    seller: &str,
+    name: &str,
+    timeout: u64,
+    rows: u64,
+) -> Result<(Run, Line)> {
     b.settle()?;
     let log = b.server_log();
     let from = log_len(&log);

@@ -251,12 +251,20 @@ pub async fn begin(conn: &impl Conn, new: &NewImport<'_>) -> Result<i64> {
     Ok(row.try_get("id")?)
 }
 
+/// Memory for the import's joins and the capture's transition tables, in
+/// this transaction only (the server's setting is untouched): at the
+/// default 4 MB the merge's hash join of a 300,000-row re-import ran in 16
+/// batches through temporary files, and its UPDATE took 4.9 s of CPU
+/// instead of 2.6 s.
+pub const WORK_MEM: &str = "SET LOCAL work_mem = '64MB'";
+
 /// Ties the import to `tx` and creates the staging table in it.
 pub async fn prepare_staging(
     tx: &Transaction<'_>,
     import_id: Option<i64>,
     actor: &str,
 ) -> Result<()> {
+    tx.pg().batch_execute(WORK_MEM).await?;
     if let Some(id) = import_id {
         tx.pg().query(ATTACH_TRANSACTION, &[&id, &actor]).await?;
     }

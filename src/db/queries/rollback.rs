@@ -511,8 +511,9 @@ pub struct ExecutedPlan {
 }
 
 /// Tags `tx` as the rollback of `import_id`: the triggers capture its
-/// changes as the rollback's.
+/// changes as the rollback's. Gives its joins the import's memory.
 pub async fn attach(tx: &Transaction<'_>, import_id: i64, actor: &str) -> Result<()> {
+    tx.pg().batch_execute(super::import::WORK_MEM).await?;
     tx.pg()
         .query(ATTACH_ROLLBACK, &[&import_id, &actor])
         .await?;
@@ -522,7 +523,11 @@ pub async fn attach(tx: &Transaction<'_>, import_id: i64, actor: &str) -> Result
 /// Classifies every listing the import touched into the transaction's
 /// `rollback_plan` table (the full comparison, for when the listings
 /// changed after the import are not all in the change log).
-pub async fn plan_in(tx: &Transaction<'_>, refs: &References, import_id: i64) -> Result<ExecutedPlan> {
+pub async fn plan_in(
+    tx: &Transaction<'_>,
+    refs: &References,
+    import_id: i64,
+) -> Result<ExecutedPlan> {
     tx.pg()
         .execute(&create_plan(&refs.0), &[&import_id])
         .await?;

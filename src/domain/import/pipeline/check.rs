@@ -9,8 +9,9 @@ use super::finish::rejects_path;
 use crate::db::Transaction;
 use crate::db::queries::import as store;
 
-/// Duplicate keys inside the file, found in SQL so that client memory does
-/// not grow with the number of keys: every line of a duplicated key is
+/// Duplicate keys inside the file, found in SQL when the parser saw a key
+/// twice (or too many keys to remember), so that client memory stays
+/// bounded whatever the number of keys: every line of a duplicated key is
 /// rejected and named. With `--skip-invalid` they leave the staging table
 /// and go to the rejects file (and `staged` counts them out).
 pub(super) async fn duplicates(
@@ -19,6 +20,11 @@ pub(super) async fn duplicates(
     summary: &mut ParseSummary,
     staged: &mut i64,
 ) -> Result<()> {
+    // The parser remembers the keys it saw: with none seen twice there is
+    // nothing for the database to look for.
+    if !summary.maybe_duplicates {
+        return Ok(());
+    }
     let duplicate_rows = store::count_duplicate_rows(tx).await?;
     if duplicate_rows == 0 {
         return Ok(());
