@@ -14,7 +14,7 @@
 use std::time::Instant;
 
 use crate::child::{Bench, Cluster};
-use crate::report::{Report, count, json_of, load_average};
+use crate::report::{Report, count, json_of, load_average, log_len, short, slow_statements};
 use crate::steps::{PREVIEW_SECONDS, preview};
 use crate::{Options, Result, data};
 
@@ -24,6 +24,10 @@ const PER_SELLER: u64 = 10_000;
 const BATCH: u64 = 1_000_000;
 /// A step at the largest size may take at most this much longer than at 0.
 const MAX_GROWTH: f64 = 1.3;
+/// Each size is measured this many times (a new seller each time) and the
+/// fastest time of each step kept: on a shared machine one run's noise is
+/// larger than the effect measured.
+const REPEATS: usize = 3;
 
 /// Adds other sellers' listings `from..to` (global row numbers, multiples
 /// of [`PER_SELLER`]), each seller with a completed import and its
@@ -123,7 +127,21 @@ pub fn run(o: &Options) -> Result<()> {
                 )?
             );
         }
-        results.push(measure(b, o, &file, size, &mut report)?);
+        let mut best: Option<Measured> = None;
+        for round in 0..REPEATS {
+            let m = measure(b, o, &file, size, round, &mut report)?;
+            best = Some(match best {
+                None => m,
+                Some(b) => Measured {
+                    size,
+                    copy: b.copy.min(m.copy),
+                    import: b.import.min(m.import),
+                    preview: b.preview.min(m.preview),
+                    rollback: b.rollback.min(m.rollback),
+                },
+            });
+        }
+        results.extend(best);
     }
 
     println!();
@@ -166,8 +184,9 @@ pub fn run(o: &Options) -> Result<()> {
     }
     println!();
     println!(
-        "Target: every step at most {MAX_GROWTH}x its time with no other sellers; a preview under {PREVIEW_SECONDS} s. \
-         \\copy: the same file into an empty table (the machine's speed at that moment)."
+        "Fastest of {REPEATS} runs per size (a new seller each). Target: every step at most {MAX_GROWTH}x its time \
+         with no other sellers; a preview under {PREVIEW_SECONDS} s. \\copy: the same file into an empty table \
+         (the machine's speed at that moment)."
     );
     if missed.is_empty() {
         println!("All targets met.");
@@ -183,11 +202,12 @@ fn measure(
     o: &Options,
     file: &std::path::Path,
     size: u64,
+    round: usize,
     report: &mut Report,
 ) -> Result<Measured> {
-    let seller = format!("new-seller-{size}");
+    let seller = format!("new-seller-{size}-{round}");
     let rows = o.scale_rows as i64;
-    let table = format!("scale_copy_{size}");
+    let table = format!("scale_copy_{size}_{round}");
     b.psql(&format!(
         "CREATE TABLE {table} (LIKE listings INCLUDING ALL); \
          ALTER TABLE {table} ALTER COLUMN seller_id SET DEFAULT '{seller}'"
@@ -196,6 +216,8 @@ fn measure(
     let copy = b.copy(&table, file)?;
     b.psql(&format!("DROP TABLE {table}"))?;
     b.settle()?;
+    let log = b.server_log();
+    let from = log_len(&log);
     let path = file.to_string_lossy();
     let import = b.run_importdesk(&["import", &path, "--seller", &seller, "--json"])?;
     if !import.ok() {
@@ -233,6 +255,15 @@ fn measure(
         "# at {size}: \\copy {:.2} s, import {:.2} s, preview {:.3} s, rollback {:.2} s",
         copy.seconds, import.seconds, line.seconds, rollback.seconds
     );
+    let mut slow = slow_statements(&log, from);
+    slow.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (ms, stmt) in slow
+        .iter()
+        .filter(|(_, s)| !s.starts_with("CHECKPOINT"))
+        .take(5)
+    {
+        eprintln!("#   {:.2} s `{}`", ms / 1000.0, short(stmt, 100));
+    }
     Ok(Measured {
         size,
         copy: copy.seconds,
