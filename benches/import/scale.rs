@@ -5,7 +5,8 @@
 //! empty database).
 //!
 //! The other sellers' data is made with set-based SQL, not through the
-//! importer: sellers of 10,000 listings each, every one with a completed
+//! importer: sellers of 10,000 listings each (descriptions of 64 characters,
+//! so that 10M listings and their log fit in about 8 GB), every one with a completed
 //! import in the history and its after-images in the change log, as if
 //! importdesk had imported them (the capture triggers are bypassed for
 //! that session only, `session_replication_role = replica`). Then VACUUM
@@ -52,7 +53,7 @@ fn grow_sql(from: u64, to: u64) -> String {
          SELECT 'other-' || lpad((g / {PER_SELLER})::text, 6, '0'),
                 'OTHER-' || lpad((g % {PER_SELLER})::text, 8, '0'),
                 'Item ' || g || ', Handmade Ceramic Plant Pot',
-                repeat(md5(g::text), 6),
+                repeat(md5(g::text), 2),
                 (g % 100000) / 100.0, 'USD', g % 500, 'active', 'New',
                 'Home & Garden > Kitchen', (100000000000 + g)::text,
                 '2027-01-01'::timestamptz + (g % 365) * interval '1 day'
@@ -112,6 +113,9 @@ pub fn run(o: &Options) -> Result<()> {
             while from < size {
                 let to = (from + BATCH).min(size);
                 b.psql(&grow_sql(from, to))?;
+                // Recycles the WAL written so far: 10M rows would otherwise
+                // keep up to max_wal_size (4 GB) of it on disk.
+                b.settle()?;
                 from = to;
             }
             b.psql("VACUUM ANALYZE listings")?;
