@@ -50,13 +50,23 @@ pub async fn run(target: Target, cmd: DbCommand) -> Result<Exit> {
                 }
             );
         }
-        DbCommand::GrantSeller { role, seller } => {
+        DbCommand::GrantSeller {
+            role,
+            seller,
+            statement_timeout,
+            idle_in_transaction_timeout,
+        } => {
             let db = crate::cli::open_migrated(target).await?;
-            crate::domain::identity::grant_seller(&db, &role, &seller).await?;
+            let limits = crate::domain::identity::SessionLimits {
+                statement_timeout,
+                idle_in_transaction_timeout,
+            };
+            crate::domain::identity::grant_seller(&db, &role, &seller, &limits).await?;
             println!(
-                "role {} now acts for seller {}",
+                "role {} now acts for seller {} ({})",
                 crate::text::sanitize(&role),
-                crate::text::sanitize(&seller)
+                crate::text::sanitize(&seller),
+                limits.describe()
             );
         }
         DbCommand::GrantSupport { role } => {

@@ -6,6 +6,7 @@ use super::args::{AuditArgs, AuditCommand, HistoryArgs, ShowArgs};
 use super::output::{print_json, sanitize, truncate};
 use super::{Exit, Refusal};
 use crate::db::Database;
+use crate::domain::actor::attribution;
 use crate::domain::audit;
 use crate::domain::history::{self, HistoryFilter, ImportSummary};
 
@@ -45,8 +46,8 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
             i.updated,
             i.unchanged,
             i.rejected,
-            i.status,
-            truncate(&i.actor, 24)
+            truncate(&i.status, 11),
+            truncate(&attribution(&i.db_role, &i.actor), 40)
         );
     }
     Ok(Exit::Success)
@@ -88,21 +89,17 @@ pub async fn show(db: &Database, args: ShowArgs) -> Result<Exit> {
 }
 
 pub fn print_import(i: &ImportSummary) {
-    println!("import #{} — {}", i.id, i.status);
+    println!("import #{} — {}", i.id, sanitize(&i.status));
     println!("  seller:    {}", sanitize(&i.seller_id));
     println!("  file:      {}", sanitize(&i.file_name));
     if let Some(sha) = &i.file_sha256 {
-        println!("  sha256:    {sha}");
+        println!("  sha256:    {}", sanitize(sha));
     }
     if let Some(size) = i.file_size {
         println!("  size:      {size} bytes");
     }
     println!("  profile:   {}", sanitize(&i.profile));
-    println!(
-        "  by:        {} (database role {})",
-        sanitize(&i.actor),
-        sanitize(&i.db_role)
-    );
+    println!("  by:        {}", attribution(&i.db_role, &i.actor));
     println!(
         "  started:   {}",
         i.started_at.format("%Y-%m-%d %H:%M:%S UTC")
@@ -182,11 +179,11 @@ pub async fn audit(db: &Database, args: AuditArgs) -> Result<Exit> {
     print_identity(&**client).await?;
     for e in &entries {
         println!(
-            "{:>6}  {}  {:<20}  {:<34}  seller {:<12}  import {:>6}  {}",
+            "{:>6}  {}  {:<30}  {:<34}  seller {:<12}  import {:>6}  {}",
             e.id,
             e.at.format("%Y-%m-%d %H:%M:%S"),
-            truncate(&e.actor, 20),
-            e.action,
+            truncate(&attribution(&e.db_role, &e.actor), 30),
+            truncate(&e.action, 34),
             truncate(e.seller_id.as_deref().unwrap_or("-"), 12),
             e.import_id
                 .map(|i| i.to_string())

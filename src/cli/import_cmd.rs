@@ -49,6 +49,14 @@ pub async fn run(db: &Database, args: ImportArgs, files_dir: std::path::PathBuf)
             if show_progress {
                 eprintln!();
             }
+            if let Some(invalid) = e.downcast_ref::<crate::domain::seller::InvalidSeller>() {
+                return Err(Refusal {
+                    exit: Exit::Usage,
+                    message: invalid.to_string(),
+                    json: None,
+                }
+                .into());
+            }
             if let Some(refused) = e.downcast_ref::<ImportRefused>() {
                 return Err(Refusal {
                     exit: Exit::Error,

@@ -54,6 +54,8 @@ pub fn main() -> ExitCode {
             nix::sys::signal::SigHandler::SigDfl,
         );
     }
+    // Whatever importdesk creates is its owner's alone (folders 0700, files 0600).
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let _ = color_eyre::config::HookBuilder::default()
         .display_env_section(false)
         .install();
@@ -85,7 +87,7 @@ pub fn main() -> ExitCode {
             };
             if json {
                 let doc = doc.unwrap_or_else(|| serde_json::json!({ "error": message }));
-                println!("{doc}");
+                println!("{}", output::terminal_safe_json(&doc.to_string()));
             } else {
                 eprintln!("importdesk: {}", output::sanitize_multiline(&message));
             }

@@ -2,9 +2,11 @@
 //! pool and the migrations. SQL used by the domain lives in `sql/` files
 //! included by the modules that run it.
 
+pub mod blocking;
 pub mod cluster;
 pub mod migrate;
 pub mod queries;
+pub mod redact;
 pub mod target;
 
 use color_eyre::eyre::{Context, Result};
@@ -23,7 +25,9 @@ pub struct Database {
 impl Database {
     /// Connects to the target, starting (and creating) the embedded cluster
     /// and its database first when that is the target.
-    pub async fn open(target: Target) -> Result<Self> {
+    pub async fn open(mut target: Target) -> Result<Self> {
+        // No session of importdesk waits for a lock without a bound.
+        blocking::apply_lock_timeout(&mut target.config)?;
         if let Some(cluster) = target.cluster.clone() {
             tokio::task::spawn_blocking(move || cluster.ensure_running())
                 .await

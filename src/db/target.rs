@@ -72,7 +72,7 @@ impl Target {
             .map_err(|e| eyre!("invalid database URL from {}: {e}", source.describe()))?;
         Ok(Self {
             source,
-            url: redact_password(url),
+            url: super::redact::connection_string(url),
             config,
             cluster: None,
         })
@@ -167,12 +167,14 @@ pub fn default_data_dir() -> Result<PathBuf> {
 /// The data directory for importdesk's own files when the database is not
 /// embedded (logs, rejects).
 pub fn files_dir(target: &Target, explicit: Option<&Path>) -> Result<PathBuf> {
-    let dir = match (&target.cluster, explicit) {
-        (Some(c), _) => c.data_dir().to_path_buf(),
-        (None, Some(d)) => d.to_path_buf(),
-        (None, None) => default_data_dir()?,
+    let (dir, mode) = match (&target.cluster, explicit) {
+        (Some(c), _) => (c.data_dir().to_path_buf(), c.data_dir_mode()),
+        (None, Some(d)) => (d.to_path_buf(), crate::private_files::DIR_MODE),
+        (None, None) => (default_data_dir()?, crate::private_files::DIR_MODE),
     };
-    std::fs::create_dir_all(&dir)
+    let dir = crate::private_files::absolute(&dir)?;
+    crate::private_files::check_ancestors(&dir)?;
+    crate::private_files::ensure_dir(&dir, mode)
         .wrap_err_with(|| format!("cannot create the data directory {}", dir.display()))?;
     Ok(dir)
 }
@@ -216,27 +218,6 @@ fn encode(s: &str) -> String {
     out
 }
 
-fn redact_password(url: &str) -> String {
-    // postgresql://user:secret@host/db -> postgresql://user@host/db
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end + 3..];
-    let Some(at) = rest.find('@') else {
-        return url.to_string();
-    };
-    let userinfo = &rest[..at];
-    match userinfo.find(':') {
-        Some(colon) => format!(
-            "{}{}{}",
-            &url[..scheme_end + 3],
-            &userinfo[..colon],
-            &rest[at..]
-        ),
-        None => url.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,18 +227,6 @@ mod tests {
         assert_eq!(
             build_url("/tmp/my dir/pg", 5432, "postgres", "importdesk"),
             "postgresql:///importdesk?host=/tmp/my%20dir/pg&port=5432&user=postgres"
-        );
-    }
-
-    #[test]
-    fn password_is_redacted() {
-        assert_eq!(
-            redact_password("postgresql://bob:s3cret@db.example/x"),
-            "postgresql://bob@db.example/x"
-        );
-        assert_eq!(
-            redact_password("postgresql://bob@db/x"),
-            "postgresql://bob@db/x"
         );
     }
 }

@@ -84,9 +84,8 @@ pub async fn prune(
         );
     }
     let tx = client.transaction().await?;
-    let row = tx
-        .query_one(sql::PRUNE, &[&completed_before, &actor])
-        .await?;
+    let row = tx.query_one(sql::PRUNE, &[&completed_before, &actor]).await;
+    let row = crate::db::blocking::explain(db, None, row.map_err(Into::into)).await?;
     let mut summary: serde_json::Value = row.get(0);
     summary["dry_run"] = dry_run.into();
     let outcome: PruneOutcome = serde_json::from_value(summary)?;

@@ -137,7 +137,7 @@ pub async fn recover_abandoned(db: &Database) -> Result<Vec<i64>> {
     let mut recovered = Vec::new();
     for seller in sellers {
         let locked: bool = client
-            .query_one(locks::TRY_LOCK_SELLER, &[&locks::LOCK_CLASS, &seller])
+            .query_one(locks::TRY_LOCK_SELLER, &[&seller])
             .await?
             .get(0);
         if !locked {
@@ -164,9 +164,7 @@ pub async fn recover_abandoned(db: &Database) -> Result<Vec<i64>> {
             Ok::<_, color_eyre::Report>(ids)
         }
         .await;
-        client
-            .query_one(locks::UNLOCK_SELLER, &[&locks::LOCK_CLASS, &seller])
-            .await?;
+        client.query_one(locks::UNLOCK_SELLER, &[&seller]).await?;
         recovered.extend(result?);
     }
     Ok(recovered)

@@ -52,10 +52,49 @@ pub async fn current(client: &impl GenericClient) -> Result<Identity> {
     })
 }
 
-pub async fn grant_seller(db: &Database, role: &str, seller: &str) -> Result<()> {
+/// The time bounds `db grant-seller` gives a seller role in the database
+/// (PostgreSQL intervals such as `10min`; `0` leaves a setting alone).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionLimits {
+    pub statement_timeout: String,
+    pub idle_in_transaction_timeout: String,
+}
+
+impl SessionLimits {
+    pub fn describe(&self) -> String {
+        let show = |v: &str| {
+            if v.trim() == "0" {
+                "unchanged".to_string()
+            } else {
+                crate::text::sanitize(v).into_owned()
+            }
+        };
+        format!(
+            "statement_timeout {}, idle_in_transaction_session_timeout {}",
+            show(&self.statement_timeout),
+            show(&self.idle_in_transaction_timeout)
+        )
+    }
+}
+
+pub async fn grant_seller(
+    db: &Database,
+    role: &str,
+    seller: &str,
+    limits: &SessionLimits,
+) -> Result<()> {
+    let seller = crate::domain::seller::validate(seller)?;
     let client = db.client().await?;
     client
-        .execute(sql::GRANT_SELLER, &[&role, &seller])
+        .execute(
+            sql::GRANT_SELLER,
+            &[
+                &role,
+                &seller,
+                &limits.statement_timeout,
+                &limits.idle_in_transaction_timeout,
+            ],
+        )
         .await
         .wrap_err_with(|| {
             format!("cannot make {role} a seller role (does the login role exist?)")

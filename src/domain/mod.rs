@@ -7,3 +7,4 @@ pub mod history;
 pub mod identity;
 pub mod import;
 pub mod rollback;
+pub mod seller;

@@ -168,22 +168,37 @@ pub const PLAN_ACTIONS: &str = "SELECT count(*) FILTER (WHERE action = 'delete')
             count(*) FILTER (WHERE action = 'restore')
        FROM rollback_plan";
 
+/// Columns `p.sku, p.reason, changed_by, changed_at, op` of skipped
+/// listings `p`, with the latest captured change after the import (change
+/// position `after`, seller `seller`). `changed_by` is the database role,
+/// with the application's label beside it when it says more: a label never
+/// stands in for the role.
+fn skipped_with_latest_change(after: &str, seller: &str) -> String {
+    format!(
+        "p.sku, p.reason,
+         CASE WHEN later.audit_actor = later.audit_role THEN later.audit_role
+              ELSE later.audit_role || ' (' || later.audit_actor || ')' END,
+         later.audit_at, later.audit_op::text
+           FROM {{source}} p
+           LEFT JOIN LATERAL (
+                SELECT x.audit_actor, x.audit_role, x.audit_at, x.audit_op
+                  FROM import_audit.log_listings x
+                 WHERE x.audit_change_id > {after} AND x.seller_id = {seller} AND x.sku = p.sku
+                   AND x.audit_rollback_of IS NULL
+                 ORDER BY x.audit_change_id DESC LIMIT 1) later ON true"
+    )
+}
+
 /// A page of skipped listings in key order after `$4`, `$5` rows, with the
 /// latest change after the import (who, when, what). `$1..$3` as in `candidates`.
 pub fn page_skipped(referenced: &str) -> String {
     format!(
-        "SELECT p.sku, p.reason, later.audit_actor, later.audit_at, later.audit_op::text
-           FROM ({candidates}) p
-           LEFT JOIN LATERAL (
-                SELECT x.audit_actor, x.audit_at, x.audit_op
-                  FROM import_audit.log_listings x
-                 WHERE x.audit_change_id > $3 AND x.seller_id = $2 AND x.sku = p.sku
-                   AND x.audit_rollback_of IS NULL
-                 ORDER BY x.audit_change_id DESC LIMIT 1) later ON true
+        "SELECT {columns}
           WHERE p.action = 'skip' AND ($4::text IS NULL OR p.sku > $4)
           ORDER BY p.sku
           LIMIT $5",
-        candidates = candidates(referenced)
+        columns = skipped_with_latest_change("$3", "$2")
+            .replace("{source}", &format!("({})", candidates(referenced)))
     )
 }
 
@@ -230,8 +245,14 @@ pub fn create_plan(referenced: &str) -> String {
 
 pub const PLAN_SOURCE: &str = "SELECT * FROM rollback_plan";
 
-pub const SKIPPED_IN_PLAN: &str = "SELECT sku, reason FROM rollback_plan WHERE action = 'skip'
-      ORDER BY sku LIMIT $1";
+/// The executed plan's skipped listings, first `$1`, with who changed them
+/// and when as the preview shows it. `$2` the import's change position, `$3` the seller.
+pub fn skipped_in_plan() -> String {
+    format!(
+        "SELECT {columns} WHERE p.action = 'skip' ORDER BY p.sku LIMIT $1",
+        columns = skipped_with_latest_change("$2", "$3").replace("{source}", "rollback_plan")
+    )
+}
 
 pub const DELETE_CREATED: &str = "WITH gone AS (
         DELETE FROM listings l USING rollback_plan p

@@ -27,9 +27,12 @@ pub async fn run(
     req: ImportRequest,
     progress: Option<ProgressFn>,
 ) -> Result<ImportOutcome> {
+    // Checked before anything (a history row) is written for it.
+    let mut req = req;
+    req.seller = crate::domain::seller::validate(&req.seller)?;
     let mut client = db.connect_dedicated().await?;
     let locked: bool = client
-        .query_one(locks::TRY_LOCK_SELLER, &[&locks::LOCK_CLASS, &req.seller])
+        .query_one(locks::TRY_LOCK_SELLER, &[&req.seller])
         .await?
         .get(0);
     if !locked {
@@ -56,11 +59,11 @@ pub async fn run(
     client
         .query(history_sql::FAIL_ABANDONED, &[&req.seller])
         .await?;
+    let watch = crate::db::blocking::BlockerWatch::start(db, &client).await?;
     let result = run_locked(&mut client, &req, progress).await;
+    let result = crate::db::blocking::explain(db, Some(&watch), result).await;
     // If the connection broke, the lock went with it.
-    let _ = client
-        .query_one(locks::UNLOCK_SELLER, &[&locks::LOCK_CLASS, &req.seller])
-        .await;
+    let _ = client.query_one(locks::UNLOCK_SELLER, &[&req.seller]).await;
     result
 }
 
@@ -247,10 +250,13 @@ async fn load_and_merge(
                 .filter(|l| **l != line)
                 .map(|l| l.to_string())
                 .collect();
-            let reason = format!(
-                "duplicate key {:?}: it also appears on line {}",
-                crate::text::sanitize(&sku),
-                others.join(", ")
+            let reason = crate::text::shorten_quoted(
+                &format!(
+                    "duplicate key {:?}: it also appears on line {}",
+                    sku,
+                    others.join(", ")
+                ),
+                40,
             );
             dup_lines.push((line as u64, reason));
         }

@@ -7,8 +7,8 @@ use color_eyre::eyre::{Context, Result};
 use serde::Serialize;
 use serde_json::json;
 
-use super::plan::{counts_from, eligibility, referenced_condition};
-use super::{ConflictMode, PlanCounts, PlanItem, RollbackRefused, Section};
+use super::plan::{counts_from, eligibility, plan_base, referenced_condition, skipped_item};
+use super::{ConflictMode, PlanCounts, PlanItem, RollbackRefused};
 use crate::db::Database;
 use crate::db::queries::{locks, rollback as sql};
 use crate::domain::actor::Actor;
@@ -72,7 +72,7 @@ pub async fn execute(db: &Database, req: RollbackRequest) -> Result<RollbackOutc
         }
     };
     let locked: bool = client
-        .query_one(locks::TRY_LOCK_SELLER, &[&locks::LOCK_CLASS, &seller])
+        .query_one(locks::TRY_LOCK_SELLER, &[&seller])
         .await?
         .get(0);
     if !locked {
@@ -86,6 +86,7 @@ pub async fn execute(db: &Database, req: RollbackRequest) -> Result<RollbackOutc
         record_refusal(&client, &req, Some(&seller), &refused).await;
         return Err(refused.into());
     }
+    let watch = crate::db::blocking::BlockerWatch::start(db, &client).await?;
     let mut result = run_locked(&mut client, &req, &seller, started).await;
     // A listing changed by someone else between the plan's snapshot and its
     // DELETE/UPDATE aborts the transaction (repeatable read): plan again.
@@ -106,9 +107,8 @@ pub async fn execute(db: &Database, req: RollbackRequest) -> Result<RollbackOutc
             req.import_id
         ));
     }
-    let _ = client
-        .query_one(locks::UNLOCK_SELLER, &[&locks::LOCK_CLASS, &seller])
-        .await;
+    let result = crate::db::blocking::explain(db, Some(&watch), result).await;
+    let _ = client.query_one(locks::UNLOCK_SELLER, &[&seller]).await;
     if let Err(e) = &result
         && let Some(refused) = e.downcast_ref::<RollbackRefused>()
     {
@@ -187,19 +187,15 @@ async fn run_locked(
         .into());
     }
 
-    let skipped_rows = tx.query(sql::SKIPPED_IN_PLAN, &[&LISTED_SKIPS]).await?;
-    let skipped_listings: Vec<PlanItem> = skipped_rows
-        .iter()
-        .map(|r| PlanItem {
-            sku: r.get(0),
-            action: Section::Skip,
-            reason: r.get(1),
-            changed_by: None,
-            changed_at: None,
-            change: None,
-            diff: None,
-        })
-        .collect();
+    // Who changed each skipped listing and when, as the preview names them.
+    let base = plan_base(&tx, id).await?;
+    let skipped_rows = tx
+        .query(
+            &sql::skipped_in_plan(),
+            &[&LISTED_SKIPS, &base.last_change_id, &seller],
+        )
+        .await?;
+    let skipped_listings: Vec<PlanItem> = skipped_rows.iter().map(skipped_item).collect();
 
     if req.mode == ConflictMode::Block && counts.skip > 0 {
         return Err(RollbackRefused::Blocked {

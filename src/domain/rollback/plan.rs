@@ -121,6 +121,11 @@ fn fingerprint(c: &PlanCounts, hash: &str) -> String {
 /// listings changed after the import are compared (see `sql::candidates`),
 /// so a million-row import previews in milliseconds.
 pub async fn preview(db: &Database, import_id: i64) -> Result<Result<Preview, Ineligible>> {
+    // A lock timeout names who held the lock.
+    crate::db::blocking::explain(db, None, compute_preview(db, import_id).await).await
+}
+
+async fn compute_preview(db: &Database, import_id: i64) -> Result<Result<Preview, Ineligible>> {
     let client = db.client().await?;
     let import = match eligibility(&**client, import_id).await? {
         Ok(i) => i,
@@ -149,6 +154,27 @@ pub async fn preview(db: &Database, import_id: i64) -> Result<Result<Preview, In
         counts,
         fingerprint,
     }))
+}
+
+/// A skipped listing from `sql::page_skipped` / `sql::skipped_in_plan`.
+pub(super) fn skipped_item(r: &tokio_postgres::Row) -> PlanItem {
+    PlanItem {
+        sku: r.get(0),
+        action: Section::Skip,
+        reason: r.get(1),
+        changed_by: r.get(2),
+        changed_at: r.get(3),
+        change: r.get::<_, Option<String>>(4).map(|op| {
+            match op.as_str() {
+                "U" => "update",
+                "D" => "delete",
+                "T" => "truncate",
+                _ => "insert",
+            }
+            .to_string()
+        }),
+        diff: None,
+    }
 }
 
 /// One page of the plan's details for `section`, in key order after `after_sku`.
@@ -183,24 +209,7 @@ pub async fn preview_page(
         let rows = client
             .query(&sql::page_skipped(&referenced), &common)
             .await?;
-        return Ok(rows
-            .iter()
-            .map(|r| PlanItem {
-                reason: r.get(1),
-                changed_by: r.get(2),
-                changed_at: r.get(3),
-                change: r.get::<_, Option<String>>(4).map(|op| {
-                    match op.as_str() {
-                        "U" => "update",
-                        "D" => "delete",
-                        "T" => "truncate",
-                        _ => "insert",
-                    }
-                    .to_string()
-                }),
-                ..item(r.get(0))
-            })
-            .collect());
+        return Ok(rows.iter().map(skipped_item).collect());
     }
     let op = if section == Section::Delete { "I" } else { "U" };
     let mut params = common.to_vec();
