@@ -116,10 +116,9 @@ pub fn shorten_quoted(message: &str, max: usize) -> String {
         }
         // A quoted passage: copy up to `max` of its characters, skip the rest.
         out.push('"');
-        let mut kept = 0;
         let mut escaped = false;
         let mut closed = false;
-        for q in chars.by_ref() {
+        for (kept, q) in chars.by_ref().enumerate() {
             if !escaped && q == '"' {
                 closed = true;
                 break;
@@ -130,7 +129,6 @@ pub fn shorten_quoted(message: &str, max: usize) -> String {
             } else if kept == max {
                 out.push('…');
             }
-            kept += 1;
         }
         if closed {
             out.push('"');
