@@ -1,8 +1,12 @@
-//! The command line (SPEC §5). Every console action is also scriptable.
+//! The command line. Every console action is also scriptable.
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::import::ProfileKind;
+use crate::domain::rollback::ConflictMode;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,8 +59,8 @@ pub struct ImportArgs {
     #[arg(long)]
     pub seller: String,
     /// Column layout of the file.
-    #[arg(long, value_enum, default_value_t = ProfileArg::Auto)]
-    pub profile: ProfileArg,
+    #[arg(long, default_value = "auto", value_parser = profile_parser())]
+    pub profile: ProfileChoice,
     /// Use this column (any header) as the listing key.
     #[arg(long, value_name = "COLUMN")]
     pub key: Option<String>,
@@ -74,15 +78,18 @@ pub struct ImportArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProfileArg {
-    Auto,
-    Native,
-    Ebay,
-    Etsy,
-    Shopify,
-    Woocommerce,
-    Magento,
+/// `--profile`: `auto` (`None`: detect from the header) or a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileChoice(pub Option<ProfileKind>);
+
+/// `auto`, then the profile registry's names.
+fn profile_parser() -> impl TypedValueParser<Value = ProfileChoice> {
+    let auto = PossibleValue::new("auto").help("detect the profile from the header");
+    let kinds = ProfileKind::all()
+        .iter()
+        .filter_map(|k| k.to_possible_value());
+    PossibleValuesParser::new(std::iter::once(auto).chain(kinds))
+        .map(|name| ProfileChoice(ProfileKind::from_str(&name, false).ok()))
 }
 
 #[derive(Debug, Args)]
@@ -119,19 +126,13 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub yes: bool,
     /// What to do with listings changed after the import.
-    #[arg(long, value_enum, default_value_t = ConflictArg::Skip)]
-    pub on_conflict: ConflictArg,
+    #[arg(long, value_enum, default_value_t = ConflictMode::Skip)]
+    pub on_conflict: ConflictMode,
     /// Refuse unless the plan still has this fingerprint (from --preview).
     #[arg(long, value_name = "PLAN")]
     pub expect: Option<String>,
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ConflictArg {
-    Skip,
-    Block,
 }
 
 #[derive(Debug, Args)]

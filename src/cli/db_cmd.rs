@@ -113,7 +113,7 @@ pub async fn run(target: Target, cmd: DbCommand) -> Result<Exit> {
                 let db = Database::open(target.clone()).await?;
                 let status = migrate::status(&db).await?;
                 let identity = if status.is_current() {
-                    Some(crate::domain::identity::current(&**db.client().await?).await?)
+                    Some(crate::domain::identity::current(&db).await?)
                 } else {
                     None
                 };

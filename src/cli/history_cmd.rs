@@ -4,7 +4,7 @@ use color_eyre::eyre::Result;
 
 use super::args::{AuditArgs, AuditCommand, HistoryArgs, ShowArgs};
 use super::output::{print_json, sanitize, truncate};
-use super::{Exit, Refusal};
+use super::{CliError, CliResult, Exit};
 use crate::db::Database;
 use crate::domain::actor::attribution;
 use crate::domain::audit;
@@ -12,9 +12,8 @@ use crate::domain::history::{self, HistoryFilter, ImportSummary};
 
 pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
     history::recover_abandoned(db).await?;
-    let client = db.client().await?;
     let imports = history::list(
-        &**client,
+        db,
         &HistoryFilter {
             seller: args.seller.clone(),
             limit: args.limit.clamp(1, 10_000),
@@ -22,11 +21,9 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
         },
     )
     .await?;
-    if args.json {
-        print_json(&imports)?;
+    if json_or_identity(db, args.json, &imports).await? {
         return Ok(Exit::Success);
     }
-    print_identity(&**client).await?;
     if imports.is_empty() {
         println!("no imports yet");
         return Ok(Exit::Success);
@@ -46,19 +43,27 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
             i.updated,
             i.unchanged,
             i.rejected,
-            truncate(&i.status, 11),
+            i.status.as_str(),
             truncate(&attribution(&i.db_role, &i.actor), 40)
         );
     }
     Ok(Exit::Success)
 }
 
-/// The header line of a listing: who the database says we are, so a seller
-/// knows why only its own imports show.
-async fn print_identity(client: &impl tokio_postgres::GenericClient) -> Result<()> {
-    let who = crate::domain::identity::current(client).await?;
+/// Prints `items` as JSON (true), or the header line of a listing: who the
+/// database says we are, so a seller knows why only its own imports show.
+async fn json_or_identity(
+    db: &Database,
+    json: bool,
+    items: &impl serde::Serialize,
+) -> Result<bool> {
+    if json {
+        print_json(items)?;
+        return Ok(true);
+    }
+    let who = crate::domain::identity::current(db).await?;
     println!("as {}", who.describe());
-    Ok(())
+    Ok(false)
 }
 
 /// The file's own name (the path is in `show`).
@@ -69,16 +74,13 @@ pub fn file_label(path: &str) -> String {
         .unwrap_or_else(|| path.to_string())
 }
 
-pub async fn show(db: &Database, args: ShowArgs) -> Result<Exit> {
+pub async fn show(db: &Database, args: ShowArgs) -> CliResult<Exit> {
     history::recover_abandoned(db).await?;
-    let client = db.client().await?;
-    let Some(i) = history::get(&**client, args.id).await? else {
-        return Err(Refusal {
+    let Some(i) = history::get(db, args.id).await? else {
+        return Err(CliError::Refused {
             exit: Exit::Error,
             message: format!("there is no import #{}", args.id),
-            json: None,
-        }
-        .into());
+        });
     };
     if args.json {
         print_json(&i)?;
@@ -89,7 +91,7 @@ pub async fn show(db: &Database, args: ShowArgs) -> Result<Exit> {
 }
 
 pub fn print_import(i: &ImportSummary) {
-    println!("import #{} — {}", i.id, sanitize(&i.status));
+    println!("import #{} — {}", i.id, i.status);
     println!("  seller:    {}", sanitize(&i.seller_id));
     println!("  file:      {}", sanitize(&i.file_name));
     if let Some(sha) = &i.file_sha256 {
@@ -170,13 +172,10 @@ pub async fn audit(db: &Database, args: AuditArgs) -> Result<Exit> {
     {
         return prune(db, completed_before, dry_run, json).await;
     }
-    let client = db.client().await?;
-    let entries = audit::list(&**client, None, args.limit.clamp(1, 10_000)).await?;
-    if args.json {
-        print_json(&entries)?;
+    let entries = audit::list(db, None, args.limit.clamp(1, 10_000)).await?;
+    if json_or_identity(db, args.json, &entries).await? {
         return Ok(Exit::Success);
     }
-    print_identity(&**client).await?;
     for e in &entries {
         println!(
             "{:>6}  {}  {:<30}  {:<34}  seller {:<12}  import {:>6}  {}",

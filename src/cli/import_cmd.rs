@@ -4,34 +4,22 @@ use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use color_eyre::eyre::Result;
-
-use super::args::{ImportArgs, ProfileArg};
+use super::args::ImportArgs;
 use super::output::{print_json, sanitize};
-use super::{Exit, Refusal};
+use super::{CliResult, Exit};
 use crate::db::Database;
 use crate::domain::actor::Actor;
-use crate::domain::import::{
-    self, ImportOutcome, ImportRefused, ImportRequest, ImportStatus, MapOptions, ProfileKind,
-};
+use crate::domain::import::{self, ImportOutcome, ImportRequest, ImportStatus, MapOptions};
 
-pub fn profile_kind(arg: ProfileArg) -> Option<ProfileKind> {
-    match arg {
-        ProfileArg::Auto => None,
-        ProfileArg::Native => Some(ProfileKind::Native),
-        ProfileArg::Ebay => Some(ProfileKind::Ebay),
-        ProfileArg::Etsy => Some(ProfileKind::Etsy),
-        ProfileArg::Shopify => Some(ProfileKind::Shopify),
-        ProfileArg::Woocommerce => Some(ProfileKind::Woocommerce),
-        ProfileArg::Magento => Some(ProfileKind::Magento),
-    }
-}
-
-pub async fn run(db: &Database, args: ImportArgs, files_dir: std::path::PathBuf) -> Result<Exit> {
+pub async fn run(
+    db: &Database,
+    args: ImportArgs,
+    files_dir: std::path::PathBuf,
+) -> CliResult<Exit> {
     let req = ImportRequest {
         path: args.file.clone(),
         seller: args.seller.clone(),
-        profile: profile_kind(args.profile),
+        profile: args.profile.0,
         options: MapOptions {
             key_column: args.key.clone(),
             default_currency: args.currency.clone(),
@@ -43,31 +31,11 @@ pub async fn run(db: &Database, args: ImportArgs, files_dir: std::path::PathBuf)
     };
     let show_progress = !args.json && std::io::stderr().is_terminal();
     let progress = show_progress.then(progress_printer);
-    let outcome = match import::run(db, req, progress).await {
-        Ok(o) => o,
-        Err(e) => {
-            if show_progress {
-                eprintln!();
-            }
-            if let Some(invalid) = e.downcast_ref::<crate::domain::seller::InvalidSeller>() {
-                return Err(Refusal {
-                    exit: Exit::Usage,
-                    message: invalid.to_string(),
-                    json: None,
-                }
-                .into());
-            }
-            if let Some(refused) = e.downcast_ref::<ImportRefused>() {
-                return Err(Refusal {
-                    exit: Exit::Error,
-                    message: refused.to_string(),
-                    json: None,
-                }
-                .into());
-            }
-            return Err(e);
-        }
-    };
+    let result = import::run(db, req, progress).await;
+    if show_progress && result.is_err() {
+        eprintln!();
+    }
+    let outcome = result?;
     if show_progress {
         eprint!("\r\x1b[2K");
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use color_eyre::eyre::{Report, Result, bail};
 use serde::Serialize;
-use tokio_postgres::Config;
+use tokio_postgres::{Config, GenericClient};
 
 use super::Database;
 
@@ -173,8 +173,9 @@ pub struct BlockerWatch {
 }
 
 impl BlockerWatch {
-    pub async fn start(db: &Database, watched: &tokio_postgres::Client) -> Result<Self> {
+    pub async fn start(db: &Database, watched: &impl super::Conn) -> Result<Self> {
         let pid: i32 = watched
+            .pg()
             .query_one("SELECT pg_backend_pid()", &[])
             .await?
             .get(0);

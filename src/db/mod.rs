@@ -1,18 +1,23 @@
 //! The database layer: which server, the embedded cluster, the connection
-//! pool and the migrations. SQL used by the domain lives in `sql/` files
-//! included by the modules that run it.
+//! pool, sessions and the seller's lock (`session`), the migrations, and
+//! every statement the domain runs with its typed records (`queries`).
 
 pub mod blocking;
 pub mod cluster;
 pub mod migrate;
 pub mod queries;
 pub mod redact;
+mod session;
 pub mod target;
 
 use color_eyre::eyre::{Context, Result};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
+pub use session::{
+    Conn, LockAttempt, Pooled, SellerLock, Session, Transaction, is_connection_lost,
+    is_serialization_failure,
+};
 pub use target::{Selection, Source, Target};
 
 /// An open database: where it is and a pool of connections to it.
@@ -51,7 +56,7 @@ impl Database {
         Ok(db)
     }
 
-    pub async fn client(&self) -> Result<deadpool_postgres::Object> {
+    pub async fn client(&self) -> Result<Pooled> {
         self.pool.get().await.wrap_err_with(|| {
             format!(
                 "cannot connect to the database {} ({})",
@@ -61,10 +66,22 @@ impl Database {
         })
     }
 
+    /// Checks that the database answers (the console's reconnect probe).
+    pub async fn ping(&self) -> Result<()> {
+        self.client().await?.query_one("SELECT 1", &[]).await?;
+        Ok(())
+    }
+
     /// A connection outside the pool, for work that must own its session
-    /// (migrations, long imports holding a session lock).
+    /// (migrations; tests that hold locks or transactions of their own).
     pub async fn connect_dedicated(&self) -> Result<tokio_postgres::Client> {
         connect(&self.target.config, &self.target.url).await
+    }
+
+    /// A [`Session`] of its own, for imports and rollbacks: they hold the
+    /// seller's lock for as long as they run.
+    pub async fn session(&self) -> Result<Session> {
+        Ok(Session::new(self.connect_dedicated().await?))
     }
 }
 

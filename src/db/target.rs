@@ -1,4 +1,4 @@
-//! Which database importdesk talks to (SPEC §1): `--database-url`, then
+//! Which database importdesk talks to: `--database-url`, then
 //! `DATABASE_URL`, then the libpq `PG*` variables, else the embedded cluster.
 
 use std::path::{Path, PathBuf};
