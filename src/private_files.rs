@@ -120,42 +120,37 @@ fn nofollow() -> i32 {
     (OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC).bits()
 }
 
-/// Opens `path` for appending, creating it 0600; never through a link.
+/// Opens `path` as `options` say, creating it 0600 and never through a
+/// link, and makes sure it is a regular file of ours, 0600.
+fn open_private(path: &Path, options: &mut OpenOptions) -> Result<File> {
+    let file = options
+        .mode(FILE_MODE)
+        .custom_flags(nofollow())
+        .open(path)
+        .map_err(|e| link_error(path, e))?;
+    private_file(path, file)
+}
+
+/// Opens `path` for appending, creating it if needed.
 pub fn open_append(path: &Path) -> Result<File> {
-    let file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(FILE_MODE)
-        .custom_flags(nofollow())
-        .open(path)
-        .map_err(|e| link_error(path, e))?;
-    private_file(path, file)
+    open_private(path, OpenOptions::new().append(true).create(true))
 }
 
-/// Creates `path` (which must not exist) 0600 for writing; never through a link.
+/// Creates `path`, which must not exist yet, for writing.
 pub fn create_new(path: &Path) -> Result<File> {
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(FILE_MODE)
-        .custom_flags(nofollow())
-        .open(path)
-        .map_err(|e| link_error(path, e))?;
-    private_file(path, file)
+    open_private(path, OpenOptions::new().write(true).create_new(true))
 }
 
-/// Opens an existing file for reading (or creates a lock file); never through a link.
+/// Opens (or creates) a lock file.
 pub fn open_lock_file(path: &Path) -> Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(FILE_MODE)
-        .custom_flags(nofollow())
-        .open(path)
-        .map_err(|e| link_error(path, e))?;
-    private_file(path, file)
+    open_private(
+        path,
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false),
+    )
 }
 
 /// Reads a file that another user (the `postgres` account) may control,

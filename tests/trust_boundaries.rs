@@ -22,17 +22,25 @@ use std::time::{Duration, Instant};
 
 use common::{NATIVE_HEADER, TestDb, csv_file, test_data_dir};
 
-/// A login role for this test's database (roles are cluster-wide: the name
-/// carries the database's), mapped to `seller` or, with `None`, a member of
+/// A new login role for this test's database (roles are cluster-wide: the
+/// name carries the database's).
+async fn login_role(t: &TestDb, name: &str) -> String {
+    let role = format!("{name}_{}", t.name.trim_start_matches("importdesk_t_"));
+    t.client()
+        .await
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN"
+        ))
+        .await
+        .unwrap();
+    role
+}
+
+/// A login role mapped to `seller` or, with `None`, a member of
 /// importdesk_seller without any mapping.
 pub async fn seller_role(t: &TestDb, name: &str, seller: Option<&str>) -> String {
-    let role = format!("{name}_{}", t.name.trim_start_matches("importdesk_t_"));
+    let role = login_role(t, name).await;
     let c = t.client().await;
-    c.batch_execute(&format!(
-        "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN"
-    ))
-    .await
-    .unwrap();
     match seller {
         Some(s) => {
             c.execute("SELECT import_audit.grant_seller($1, $2)", &[&role, &s])
@@ -48,14 +56,10 @@ pub async fn seller_role(t: &TestDb, name: &str, seller: Option<&str>) -> String
 }
 
 pub async fn support_role(t: &TestDb, name: &str) -> String {
-    let role = format!("{name}_{}", t.name.trim_start_matches("importdesk_t_"));
-    let c = t.client().await;
-    c.batch_execute(&format!(
-        "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN"
-    ))
-    .await
-    .unwrap();
-    c.execute("SELECT import_audit.grant_support($1)", &[&role])
+    let role = login_role(t, name).await;
+    t.client()
+        .await
+        .execute("SELECT import_audit.grant_support($1)", &[&role])
         .await
         .unwrap();
     role

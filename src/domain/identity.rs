@@ -79,7 +79,14 @@ pub async fn grant_seller(
         &limits.idle_in_transaction_timeout,
     )
     .await
-    .wrap_err_with(|| format!("cannot make {role} a seller role (does the login role exist?)"))
+    .wrap_err_with(|| {
+        format!(
+            "cannot make {} a seller role (does the login role exist? Setting its timeouts needs \
+             the right to ALTER ROLE; --statement-timeout 0 --idle-in-transaction-timeout 0 \
+             leaves them alone)",
+            crate::text::sanitize(role)
+        )
+    })
 }
 
 pub async fn grant_support(db: &Database, role: &str) -> Result<()> {

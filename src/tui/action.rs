@@ -251,7 +251,8 @@ impl From<&ImportSummary> for HistoryRow {
             unchanged: s.unchanged,
             rejected: s.rejected,
             status: s.status,
-            actor: s.actor.clone(),
+            // The database role, the label beside it (never instead of it).
+            actor: crate::domain::actor::attribution(&s.db_role, &s.actor),
             rolled_back_at: s.rolled_back_at,
             rolled_back_by: s.rolled_back_by.clone(),
         }
@@ -283,7 +284,7 @@ impl From<&AuditEntry> for AuditRow {
         Self {
             id: e.id,
             at: e.at,
-            actor: e.actor.clone(),
+            actor: crate::domain::actor::attribution(&e.db_role, &e.actor),
             action: e.action.clone(),
             seller: e.seller_id.clone(),
             import_id: e.import_id,

@@ -75,6 +75,31 @@ async fn a_seller_role_without_a_mapping_acts_for_nobody() {
     assert_eq!(status.json()["status"], "completed");
 }
 
+/// Attaches import `id` to a transaction, inserts one listing under its tag
+/// and completes it claiming `created` listings and checksum `sha`;
+/// commits when the database accepts the claim.
+async fn import_one_listing(
+    c: &mut tokio_postgres::Client,
+    id: i64,
+    sha: &str,
+    created: i64,
+) -> Result<(), tokio_postgres::Error> {
+    let tx = c.transaction().await?;
+    tx.execute("SELECT import_audit.attach_import($1, 'x')", &[&id])
+        .await?;
+    tx.execute(
+        "INSERT INTO listings (seller_id, sku, title) VALUES ('seller-a', 'Z1', 'z')",
+        &[],
+    )
+    .await?;
+    tx.execute(
+        "SELECT import_audit.complete_import($1, $2, $3, $3, 0, 0, 0, 0, '{}', '[]', NULL)",
+        &[&id, &sha, &created],
+    )
+    .await?;
+    tx.commit().await
+}
+
 #[tokio::test]
 async fn the_history_holds_facts_the_database_checked_not_claims() {
     let t = TestDb::new().await;
@@ -94,60 +119,19 @@ async fn the_history_holds_facts_the_database_checked_not_claims() {
     assert!(locked);
     let id: i64 = c.query_one(begin, &[]).await.unwrap().get(0);
     let sha = "a".repeat(64);
-    let complete =
-        "SELECT import_audit.complete_import($1, $2, $3, $4, 0, 0, 0, 0, '{}', '[]', NULL)";
 
     // Counts that are not what the transaction wrote.
-    let tx = c.transaction().await.unwrap();
-    tx.execute("SELECT import_audit.attach_import($1, 'x')", &[&id])
-        .await
-        .unwrap();
-    tx.execute(
-        "INSERT INTO listings (seller_id, sku, title) VALUES ('seller-a', 'Z1', 'z')",
-        &[],
-    )
-    .await
-    .unwrap();
-    let err = tx
-        .execute(complete, &[&id, &sha, &1000i64, &1000i64])
+    let err = import_one_listing(&mut c, id, &sha, 1000)
         .await
         .unwrap_err();
     assert!(db_message(&err).contains("wrote"), "{}", db_message(&err));
-    drop(tx);
-
     // A checksum that is not 64 hex digits (here: a screen clear).
-    let tx = c.transaction().await.unwrap();
-    tx.execute("SELECT import_audit.attach_import($1, 'x')", &[&id])
-        .await
-        .unwrap();
-    tx.execute(
-        "INSERT INTO listings (seller_id, sku, title) VALUES ('seller-a', 'Z1', 'z')",
-        &[],
-    )
-    .await
-    .unwrap();
-    let err = tx
-        .execute(complete, &[&id, &"\u{1b}[2J", &1i64, &1i64])
+    let err = import_one_listing(&mut c, id, "\u{1b}[2J", 1)
         .await
         .unwrap_err();
     assert!(db_message(&err).contains("sha256"), "{}", db_message(&err));
-    drop(tx);
-
     // The facts pass.
-    let tx = c.transaction().await.unwrap();
-    tx.execute("SELECT import_audit.attach_import($1, 'x')", &[&id])
-        .await
-        .unwrap();
-    tx.execute(
-        "INSERT INTO listings (seller_id, sku, title) VALUES ('seller-a', 'Z1', 'z')",
-        &[],
-    )
-    .await
-    .unwrap();
-    tx.execute(complete, &[&id, &sha, &1i64, &1i64])
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    import_one_listing(&mut c, id, &sha, 1).await.unwrap();
 
     // Audit actions come from a closed set; state-changing ones must be true.
     for (action, what) in [
