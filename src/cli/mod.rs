@@ -170,11 +170,15 @@ pub fn selection(cli: &Cli) -> Selection {
 
 async fn run(cli: Cli) -> CliResult<Exit> {
     let target = Target::select(&selection(&cli))?;
-    let files_dir = crate::db::target::files_dir(&target, cli.data_dir.as_deref()).ok();
-    let _log_guard = files_dir.as_deref().and_then(crate::logging::init);
+    // Commands that write no files work without it; the others say why not.
+    let files_dir = crate::db::target::files_dir(&target, cli.data_dir.as_deref())
+        .map_err(|e| format!("{e:#}"));
+    let _log_guard = files_dir.as_deref().ok().and_then(crate::logging::init);
     let files = || {
-        files_dir.clone().ok_or_else(|| {
-            color_eyre::eyre::eyre!("no data directory for importdesk's files; pass --data-dir")
+        files_dir.clone().map_err(|why| {
+            color_eyre::eyre::eyre!(
+                "no data directory for importdesk's files ({why}); pass --data-dir"
+            )
         })
     };
     tracing::info!(command = ?cli.command, target = %target.url, "importdesk started");
