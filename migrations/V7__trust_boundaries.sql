@@ -102,7 +102,11 @@ INSERT INTO import_audit.audit_actions (action) VALUES
     ('rollback previewed'),
     ('rollback executed'),
     ('rollback refused'),
-    ('before-images pruned');
+    ('before-images pruned'),
+    ('seller role granted'),
+    ('support role granted'),
+    ('seller role revoked'),
+    ('support role revoked');
 GRANT SELECT ON import_audit.audit_actions TO importdesk_support, importdesk_seller;
 ALTER TABLE import_audit.audit_log
     ADD CONSTRAINT audit_log_known_action FOREIGN KEY (action)
@@ -635,23 +639,31 @@ END $$;
 ------------------------------------------------------------------------------
 -- Seller roles get bounded statement and idle-in-transaction times in this
 -- database (defaults against forgotten sessions; `db grant-seller` flags).
--- A zero or NULL interval leaves the setting alone.
+-- A zero or NULL interval leaves the setting alone. Setting them needs the
+-- right to ALTER ROLE, which a database owner on a managed service may lack:
+-- then the grant still happens and the function returns false (the CLI
+-- says what an administrator runs instead).
 ------------------------------------------------------------------------------
 
 CREATE FUNCTION import_audit.grant_seller(p_role text, p_seller text,
-        p_statement_timeout interval, p_idle_timeout interval) RETURNS void
+        p_statement_timeout interval, p_idle_timeout interval) RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM import_audit.require_seller_id_shape(p_seller);
     PERFORM import_audit.grant_seller(p_role, p_seller);
-    IF p_statement_timeout > interval '0' THEN
-        EXECUTE format('ALTER ROLE %I IN DATABASE %I SET statement_timeout = %L', p_role, current_database(),
-                       (extract(epoch FROM p_statement_timeout) * 1000)::bigint || 'ms');
-    END IF;
-    IF p_idle_timeout > interval '0' THEN
-        EXECUTE format('ALTER ROLE %I IN DATABASE %I SET idle_in_transaction_session_timeout = %L', p_role,
-                       current_database(), (extract(epoch FROM p_idle_timeout) * 1000)::bigint || 'ms');
-    END IF;
+    BEGIN
+        IF p_statement_timeout > interval '0' THEN
+            EXECUTE format('ALTER ROLE %I IN DATABASE %I SET statement_timeout = %L', p_role,
+                           current_database(), (extract(epoch FROM p_statement_timeout) * 1000)::bigint || 'ms');
+        END IF;
+        IF p_idle_timeout > interval '0' THEN
+            EXECUTE format('ALTER ROLE %I IN DATABASE %I SET idle_in_transaction_session_timeout = %L', p_role,
+                           current_database(), (extract(epoch FROM p_idle_timeout) * 1000)::bigint || 'ms');
+        END IF;
+    EXCEPTION WHEN insufficient_privilege THEN
+        RETURN false;
+    END;
+    RETURN true;
 END $$;
 REVOKE ALL ON FUNCTION import_audit.grant_seller(text, text, interval, interval) FROM PUBLIC;
 

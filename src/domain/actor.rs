@@ -33,15 +33,12 @@ impl Actor {
     }
 }
 
-/// Who did something, as shown to people: the database role, which
-/// PostgreSQL vouches for, and beside it the label the application supplied
-/// when it says more (`alice_login (alice (ssh 10.0.0.5))`). The label never
-/// stands in for the role.
-pub fn attribution(db_role: &str, label: &str) -> String {
-    let role = crate::text::sanitize(db_role);
-    if label.is_empty() || label == db_role {
-        role.into_owned()
+/// `actor (database role)`: the role is the identity PostgreSQL checked,
+/// the actor a label the client gave; one name when they agree.
+pub fn with_role(actor: &str, role: &str) -> String {
+    if actor == role {
+        actor.to_string()
     } else {
-        format!("{role} ({})", crate::text::sanitize(label))
+        format!("{actor} ({role})")
     }
 }

@@ -6,5 +6,6 @@ pub mod audit;
 pub mod history;
 pub mod identity;
 pub mod import;
+pub mod roles;
 pub mod rollback;
 pub mod seller;

@@ -249,24 +249,24 @@ async fn the_database_role_is_always_shown_beside_a_label() {
     .await
     .unwrap();
 
-    // The audit log and the history name her role, her OS user beside it.
+    // The audit log and the history name her role beside her OS user.
     let audit = Invocation::on(&t.url(), &["audit"]).run();
     assert_eq!(audit.code, Some(0), "{}", audit.all());
     assert!(
-        audit.stdout.contains(&format!("{alice} (")),
+        audit.stdout.contains(&format!("({alice})")),
         "{}",
         audit.stdout
     );
     let history = Invocation::on(&t.url(), &["history"]).run();
     assert!(
-        history.stdout.contains(&format!("{alice} (")),
+        history.stdout.contains(&format!("({alice})")),
         "{}",
         history.stdout
     );
     let preview = Invocation::on(&t.url(), &["rollback", &id.to_string(), "--preview"]).run();
     assert!(
         preview.stdout.contains(&format!(
-            "edited after the import by {alice} (support-jane)"
+            "edited after the import by support-jane ({alice})"
         )),
         "{}",
         preview.stdout

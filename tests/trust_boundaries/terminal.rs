@@ -202,7 +202,14 @@ async fn passwords_in_database_urls_are_never_shown_or_logged() {
         &format!("postgresql://postgres:pa@{secret}@"),
         1,
     );
-    for url in [with_param, with_userinfo] {
+    // Badly percent-encoded: an error must not quote it either.
+    let broken = t.url().replacen(
+        "postgresql://",
+        &format!("postgresql://postgres:{secret}%zz@"),
+        1,
+    );
+    let broken_param = format!("{}&password={secret}%zz", t.url());
+    for url in [with_param, with_userinfo, broken, broken_param] {
         for args in [
             vec!["db", "status"],
             vec!["db", "status", "--json"],

@@ -172,14 +172,14 @@ const PLAN_ACTIONS: &str = "SELECT count(*) FILTER (WHERE action = 'delete') AS 
 
 /// Skipped listings of `source` (aliased `p`) with the latest captured
 /// change after the import (change position `after`, seller `seller`):
-/// `sku, reason, changed_by, changed_at, change`. `changed_by` is the
-/// database role, with the application's label beside it when it says more:
-/// a label never stands in for the role.
+/// `sku, reason, changed_by, changed_at, change`. `changed_by` is
+/// `label (database role)` as `actor::with_role` writes it (one name when
+/// they agree): a label never stands in for the role.
 fn skipped_with_latest_change(source: &str, after: &str, seller: &str) -> String {
     format!(
         "SELECT p.sku, p.reason,
                 CASE WHEN later.audit_actor = later.audit_role THEN later.audit_role
-                     ELSE later.audit_role || ' (' || later.audit_actor || ')' END AS changed_by,
+                     ELSE later.audit_actor || ' (' || later.audit_role || ')' END AS changed_by,
                 later.audit_at AS changed_at,
                 CASE later.audit_op WHEN 'I' THEN 'insert' WHEN 'U' THEN 'update'
                      WHEN 'D' THEN 'delete' WHEN 'T' THEN 'truncate' END AS change
