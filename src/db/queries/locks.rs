@@ -3,7 +3,7 @@
 //! so a `running` import whose lock is free is known to have crashed.
 //!
 //! Taken only through importdesk's database functions
-//! (migrations/V7__trust_boundaries.sql): the key is random per seller and
+//! (migrations/V12__trust_boundaries.sql): the key is random per seller and
 //! readable by the schema owner only, a role may lock only a seller it may
 //! act for, and a session holding the key without that right is stepped
 //! around. `$1` is the seller id.

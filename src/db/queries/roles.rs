@@ -8,7 +8,7 @@ use tokio_postgres::{GenericClient, Row};
 use crate::db::{Conn, Pooled};
 
 /// `$3`, `$4`: the role's statement and idle-in-transaction timeouts
-/// (PostgreSQL intervals as text; `0` leaves a setting alone; V7). False
+/// (PostgreSQL intervals as text; `0` leaves a setting alone; V12). False
 /// when the caller may not ALTER ROLE (the grant happened all the same).
 const GRANT_SELLER: &str = "SELECT import_audit.grant_seller($1, $2, $3::text::interval, \
      $4::text::interval) AS limits_set";

@@ -1,4 +1,4 @@
--- importdesk schema, version 7: trust boundaries (docs/security.md).
+-- importdesk schema, version 12: trust boundaries (docs/security.md).
 --
 -- 1. Every check denies when its answer is unknown: a role in
 --    importdesk_seller without a seller mapping acts for nobody.
@@ -80,6 +80,12 @@ ALTER TABLE import_audit.seller_accounts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY read_own_mapping ON import_audit.seller_accounts FOR SELECT
     TO importdesk_support, importdesk_seller
     USING ((import_audit.is_support() OR role_name = session_user::text) IS TRUE);
+-- Writing mappings stays gated by table privileges alone: the owner, or a
+-- role the owner gave INSERT/UPDATE/DELETE (an administrator's role with
+-- ADMIN OPTION on the group roles). Sellers and support have SELECT only.
+CREATE POLICY insert_mapping ON import_audit.seller_accounts FOR INSERT WITH CHECK (true);
+CREATE POLICY update_mapping ON import_audit.seller_accounts FOR UPDATE USING (true) WITH CHECK (true);
+CREATE POLICY delete_mapping ON import_audit.seller_accounts FOR DELETE USING (true);
 
 ------------------------------------------------------------------------------
 -- Facts, not claims: shapes the database checks.
