@@ -83,6 +83,7 @@ async fn execute_locked(
             .into());
         }
     };
+    let watch = crate::db::blocking::BlockerWatch::start(db, &*lock).await?;
     let mut attempt = 1;
     let result = loop {
         match run_locked(&mut lock, req, started).await {
@@ -106,6 +107,13 @@ async fn execute_locked(
             }
             other => break other,
         }
+    };
+    // A lock timeout names who held the lock.
+    let result = match result {
+        Err(RollbackError::Failed(e)) => crate::db::blocking::explain(db, Some(&watch), Err(e))
+            .await
+            .map_err(RollbackError::Failed),
+        other => other,
     };
     lock.release().await;
     result
@@ -178,10 +186,7 @@ async fn run_locked(
             limit: LISTED_SKIPS,
         },
     )
-    .await?
-    .into_iter()
-    .map(|s| (s.sku, s.reason))
-    .collect();
+    .await?;
     let mut plan = plan.with_skips(skipped_listings);
     plan.check_block(req)?;
     store::savepoint(&tx).await?;
@@ -204,7 +209,7 @@ async fn run_locked(
         store::back_to_savepoint(&tx).await?;
         let full = store::plan_in(&tx, &refs, id).await?;
         plan = Plan::new(&full.skips, full.deletions, full.restores)
-            .with_skips(store::skipped_in_plan(&tx, LISTED_SKIPS).await?);
+            .with_skips(store::skipped_in_plan(&tx, id, LISTED_SKIPS).await?);
         plan.check(req)?;
         plan.check_block(req)?;
         deleted = store::delete_created(&tx, &refs, &seller, id).await?;
@@ -291,16 +296,18 @@ impl Plan {
         }
     }
 
-    fn with_skips(mut self, skipped: Vec<(String, Option<String>)>) -> Self {
+    /// The listed skips, with who changed each listing and when, as the
+    /// preview names them.
+    fn with_skips(mut self, skipped: Vec<store::SkippedListing>) -> Self {
         self.skipped = skipped
             .into_iter()
-            .map(|(sku, reason)| PlanItem {
-                sku,
+            .map(|s| PlanItem {
+                sku: s.sku,
                 action: Section::Skip,
-                reason,
-                changed_by: None,
-                changed_at: None,
-                change: None,
+                reason: s.reason,
+                changed_by: s.changed_by,
+                changed_at: s.changed_at,
+                change: s.change,
                 diff: None,
             })
             .collect();
