@@ -556,24 +556,15 @@ async fn a_restore_is_refused_while_an_import_or_rollback_of_the_seller_runs() {
     let t = &s.t;
     let change = changes(&timeline(t, "A"))[0]["change_id"].as_i64().unwrap();
     // What an import or rollback of the seller holds for its whole run.
-    let holder = t.client().await;
-    holder
-        .execute(
-            "SELECT pg_advisory_lock(x'4944'::int, hashtext('acme'))",
-            &[],
-        )
-        .await
-        .unwrap();
+    let session = t.db.session().await.unwrap();
+    let importdesk::db::LockAttempt::Held(holder) = session.lock_seller("acme").await.unwrap()
+    else {
+        panic!("the lock of acme is taken")
+    };
     let run = restore(t, "A", change, &["--yes", "--json"]);
     assert_eq!(run.code, 3, "{}", run.stdout);
     assert_eq!(run.json()["refused"], "busy");
-    holder
-        .execute(
-            "SELECT pg_advisory_unlock(x'4944'::int, hashtext('acme'))",
-            &[],
-        )
-        .await
-        .unwrap();
+    drop(holder.release().await);
     assert_eq!(restore(t, "A", change, &["--yes"]).code, 0);
 }
 

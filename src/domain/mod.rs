@@ -9,3 +9,4 @@ pub mod import;
 pub mod listings;
 pub mod roles;
 pub mod rollback;
+pub mod seller;

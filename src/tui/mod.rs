@@ -103,7 +103,10 @@ async fn event_loop(
             return Ok(());
         }
         mark_ui_thread();
-        terminal.draw(|f| view::render(f, &state))?;
+        terminal.draw(|f| {
+            view::render(f, &state);
+            crate::text::neutralise_buffer(f.buffer_mut());
+        })?;
         let action = tokio::select! {
             a = keys.recv() => a.ok_or_else(|| eyre!("the terminal input closed"))?,
             Some(a) = replies.recv() => a,
