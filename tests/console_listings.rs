@@ -378,6 +378,11 @@ fn the_timeline_shows_each_changes_diff_and_on_v_its_values() {
     let e = press(&mut s, [code(KeyCode::Down), key('r')]);
     assert!(e.is_empty() && s.restore.is_none(), "{e:?}");
     assert!(render(&s).contains("created the listing"), "{}", render(&s));
+    // A creation's diff has only the new values.
+    press(&mut s, [key('v')]);
+    let screen = render(&s);
+    assert!(screen.contains("title          + Lamp"), "{screen}");
+    assert!(!screen.contains("(none)"), "{screen}");
 }
 
 #[test]
@@ -583,7 +588,7 @@ async fn restore_one_listing_from_its_timeline_in_the_console() {
         panic!("{}", d.screen())
     };
     assert_eq!(outcome.before_change, hand);
-    assert!(d.screen().contains("Restored listing A"), "{}", d.screen());
+    assert!(d.screen().contains("Restored A to its values"), "{}", d.screen());
     assert_eq!(price_of(&t, "A").await.as_deref(), Some("19.99"));
     assert_eq!(
         count(

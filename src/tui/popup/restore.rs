@@ -10,7 +10,7 @@ use ratatui::style::Modifier;
 use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph};
 
-use crate::domain::listings::{RestoreOutcome, RestorePreview};
+use crate::domain::listings::{ChangeAction, RestoreOutcome, RestorePreview};
 use crate::tui::action::{Effect, ReqId, RestoreFailure};
 use crate::tui::keys::{Command, Ctx};
 use crate::tui::layout;
@@ -312,7 +312,7 @@ fn head(state: &State, w: usize) -> Vec<Line<'static>> {
         RestoreStage::Done(o) => {
             out.push(Line::styled(
                 format!(
-                    " {} listing {} to its values from before change #{} (restore #{}).",
+                    " {} {} to its values from before change #{} (restore #{}).",
                     if o.recreated {
                         "Re-created"
                     } else {
@@ -357,10 +357,17 @@ fn head(state: &State, w: usize) -> Vec<Line<'static>> {
 fn scrolled_lines(state: &State) -> Vec<Line<'static>> {
     let w = rect(state).width.saturating_sub(4) as usize;
     match state.restore.as_ref().map(|p| &p.stage) {
-        Some(RestoreStage::Plan { preview, .. }) => diff_lines(&preview.diff, w, state),
-        Some(RestoreStage::Done(o)) => diff_lines(&o.diff, w, state),
+        Some(RestoreStage::Plan { preview, .. }) => {
+            diff_lines(&preview.diff, recreated(preview.recreates), w, state)
+        }
+        Some(RestoreStage::Done(o)) => diff_lines(&o.diff, recreated(o.recreated), w, state),
         _ => Vec::new(),
     }
+}
+
+/// A re-created listing's diff has only the restored side.
+fn recreated(yes: bool) -> Option<ChangeAction> {
+    yes.then_some(ChangeAction::Created)
 }
 
 fn render(frame: &mut Frame, _area: Rect, state: &State) {

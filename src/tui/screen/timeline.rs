@@ -184,7 +184,7 @@ impl ScreenModule for TimelineScreen {
             let pane = if tl.values {
                 values_lines(c, w, state)
             } else {
-                diff_lines(&c.diff, w, state)
+                diff_lines(&c.diff, Some(c.action), w, state)
             };
             lines.extend(pane.into_iter().take(s.pane));
         }
@@ -251,23 +251,35 @@ fn now_summary(tl: &TimelineView) -> String {
 }
 
 /// One line per field: `price   - 19.99   + 30.00` (the markers keep the
-/// diff readable without colour).
-pub fn diff_lines(diff: &[FieldChange], w: usize, state: &State) -> Vec<Line<'static>> {
+/// diff readable without colour). A creation (`whole`) shows only the `+`
+/// side, a deletion only the `-` side.
+pub fn diff_lines(
+    diff: &[FieldChange],
+    whole: Option<ChangeAction>,
+    w: usize,
+    state: &State,
+) -> Vec<Line<'static>> {
     let t = &state.theme;
     let fw = 14;
     let room = w.saturating_sub(fw + 9) / 2;
     diff.iter()
         .map(|f| {
             let side = |v: &Option<String>| v.as_deref().map_or("(none)".into(), |v| fit(v, room));
-            Line::from(vec![
-                Span::raw(format!("  {} ", pad(f.field, fw))),
-                Span::styled(
-                    pad(&format!("- {}", side(&f.before)), room + 2),
-                    t.removed(),
-                ),
-                Span::raw(" "),
-                Span::styled(format!("+ {}", side(&f.after)), t.added()),
-            ])
+            let field = Span::raw(format!("  {} ", pad(f.field, fw)));
+            let removed = format!("- {}", side(&f.before));
+            let added = Span::styled(format!("+ {}", side(&f.after)), t.added());
+            match whole {
+                Some(ChangeAction::Created) => Line::from(vec![field, added]),
+                Some(ChangeAction::Deleted) => {
+                    Line::from(vec![field, Span::styled(removed, t.removed())])
+                }
+                _ => Line::from(vec![
+                    field,
+                    Span::styled(pad(&removed, room + 2), t.removed()),
+                    Span::raw(" "),
+                    added,
+                ]),
+            }
         })
         .collect()
 }
