@@ -5,74 +5,19 @@
 
 mod common;
 
-use std::collections::VecDeque;
-
+use common::console::Driver;
 use common::{NATIVE_HEADER, TestDb, csv_file, dump_listings, import_json};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use importdesk::db::Database;
 use importdesk::domain::history::ImportState;
-use importdesk::tui::action::{Action, Effect};
+use importdesk::tui::action::Action;
 use importdesk::tui::popup::rollback::PopupStage;
 use importdesk::tui::popup::rollback::plan::PlanView;
 use importdesk::tui::screen::Screen;
 use importdesk::tui::screen::import::FormPhase;
-use importdesk::tui::state::{Connection, State};
-use importdesk::tui::theme::Theme;
-use importdesk::tui::update::update;
-use importdesk::tui::view;
-use importdesk::tui::worker::Worker;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use tokio::sync::mpsc;
-
-struct Driver {
-    state: State,
-    worker: Worker,
-    rx: mpsc::Receiver<Action>,
-    _files: tempfile::TempDir,
-}
+use importdesk::tui::state::Connection;
 
 impl Driver {
-    fn new(db: &Database) -> Self {
-        let (tx, rx) = mpsc::channel(256);
-        let files = tempfile::tempdir().unwrap();
-        Self {
-            state: State::new(100, 30, Theme::MONO, "test"),
-            worker: Worker::new(db.clone(), files.path().to_path_buf(), tx),
-            rx,
-            _files: files,
-        }
-    }
-
-    /// Applies `action`, then runs every effect (and the effects of their
-    /// replies) to completion.
-    async fn act(&mut self, action: Action) {
-        let mut queue: VecDeque<Effect> = update(&mut self.state, action).into();
-        while let Some(effect) = queue.pop_front() {
-            self.worker.run(effect).await;
-            while let Ok(reply) = self.rx.try_recv() {
-                queue.extend(update(&mut self.state, reply));
-            }
-        }
-    }
-
-    async fn key(&mut self, code: KeyCode) {
-        self.act(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-            .await;
-    }
-
-    async fn type_text(&mut self, text: &str) {
-        for c in text.chars() {
-            self.key(KeyCode::Char(c)).await;
-        }
-    }
-
-    fn screen(&self) -> String {
-        let mut t = Terminal::new(TestBackend::new(self.state.width, self.state.height)).unwrap();
-        t.draw(|f| view::render(f, &self.state)).unwrap();
-        t.backend().to_string()
-    }
-
     fn plan(&self) -> &PlanView {
         match self.state.popup.as_ref().map(|p| &p.stage) {
             Some(PopupStage::Plan(p)) => p,

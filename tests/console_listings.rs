@@ -7,9 +7,8 @@
 
 mod common;
 
-use std::collections::VecDeque;
-
 use chrono::{DateTime, TimeZone, Utc};
+use common::console::Driver;
 use common::{NATIVE_HEADER, TestDb, count, csv_file, import_json};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use importdesk::db::Database;
@@ -26,10 +25,8 @@ use importdesk::tui::theme::Theme;
 use importdesk::tui::update::update;
 use importdesk::tui::view;
 use importdesk::tui::widgets::Button;
-use importdesk::tui::worker::Worker;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use tokio::sync::mpsc;
 
 // ---------------------------------------------------------------- fixtures
 
@@ -180,8 +177,8 @@ fn timeline() -> Timeline {
     }
 }
 
-/// `l`, the listings page, Enter, the timeline: the state on the timeline.
-fn on_timeline() -> State {
+/// `l` on the history, answered with `rows`.
+fn on_listings(rows: Vec<ListingSummary>) -> State {
     let mut s = state();
     let e = press(&mut s, [key('l')]);
     let Some(Effect::LoadListings { req, .. }) = e.first() else {
@@ -191,12 +188,18 @@ fn on_timeline() -> State {
         &mut s,
         Action::ListingsLoaded {
             req: *req,
-            result: Ok(vec![
-                summary("A", "LAMP!!!", "30.00", "active", 22),
-                summary("B", "Mug", "4.50", "draft", 20),
-            ]),
+            result: Ok(rows),
         },
     );
+    s
+}
+
+/// `l`, the listings page, Enter, the timeline: the state on the timeline.
+fn on_timeline() -> State {
+    let mut s = on_listings(vec![
+        summary("A", "LAMP!!!", "30.00", "active", 22),
+        summary("B", "Mug", "4.50", "draft", 20),
+    ]);
     let e = press(&mut s, [code(KeyCode::Enter)]);
     let Some(Effect::LoadTimeline { req, .. }) = e.first() else {
         panic!("{e:?}")
@@ -274,22 +277,11 @@ fn l_opens_the_selected_imports_seller_and_enter_its_timeline() {
 
 #[test]
 fn the_listings_screen_filters_and_sorts() {
-    let mut s = state();
-    let e = press(&mut s, [key('l')]);
-    let Some(Effect::LoadListings { req, .. }) = e.first() else {
-        panic!("{e:?}")
-    };
-    let _ = update(
-        &mut s,
-        Action::ListingsLoaded {
-            req: *req,
-            result: Ok(vec![
-                summary("A", "LAMP!!!", "30.00", "active", 22),
-                summary("B", "Mug", "4.50", "draft", 20),
-                summary("C\u{1b}[2J", "Evil \u{7} title", "1.00", "active", 21),
-            ]),
-        },
-    );
+    let mut s = on_listings(vec![
+        summary("A", "LAMP!!!", "30.00", "active", 22),
+        summary("B", "Mug", "4.50", "draft", 20),
+        summary("C\u{1b}[2J", "Evil \u{7} title", "1.00", "active", 21),
+    ]);
     snapshot("listings", &s);
 
     // `/` then `status:active lamp`: typed on the status line, then applied.
@@ -324,20 +316,10 @@ fn the_listings_screen_filters_and_sorts() {
 
 #[test]
 fn a_full_page_of_listings_asks_for_the_next_after_its_last_sku() {
-    let mut s = state();
-    let e = press(&mut s, [key('l')]);
-    let Some(Effect::LoadListings { req, .. }) = e.first() else {
-        panic!("{e:?}")
-    };
-    let page: Vec<_> = (0..importdesk::tui::paged::PAGE)
-        .map(|i| summary(&format!("SKU-{i:04}"), "x", "1.00", "active", 20))
-        .collect();
-    let _ = update(
-        &mut s,
-        Action::ListingsLoaded {
-            req: *req,
-            result: Ok(page),
-        },
+    let mut s = on_listings(
+        (0..importdesk::tui::paged::PAGE)
+            .map(|i| summary(&format!("SKU-{i:04}"), "x", "1.00", "active", 20))
+            .collect(),
     );
     let e = press(&mut s, [key('G')]);
     let Some(Effect::LoadListings { filter, .. }) = e.first() else {
@@ -455,44 +437,11 @@ fn l_is_in_the_help_and_in_a_wide_footer() {
 
 // ---------------------------------------------------------------- database
 
-struct Driver {
-    state: State,
-    worker: Worker,
-    rx: mpsc::Receiver<Action>,
-    _files: tempfile::TempDir,
-}
-
 impl Driver {
-    fn new(db: &Database) -> Self {
-        let (tx, rx) = mpsc::channel(256);
-        let files = tempfile::tempdir().unwrap();
-        Self {
-            state: State::new(100, 30, Theme::MONO, "test"),
-            worker: Worker::new(db.clone(), files.path().to_path_buf(), tx),
-            rx,
-            _files: files,
-        }
-    }
-
-    /// Applies `action`, then runs every effect (and those of the replies).
-    async fn act(&mut self, action: Action) {
-        let mut queue: VecDeque<Effect> = update(&mut self.state, action).into();
-        while let Some(effect) = queue.pop_front() {
-            self.worker.run(effect).await;
-            while let Ok(reply) = self.rx.try_recv() {
-                queue.extend(update(&mut self.state, reply));
-            }
-        }
-    }
-
     async fn keys(&mut self, keys: &[KeyCode]) {
         for k in keys {
-            self.act(code(*k)).await;
+            self.key(*k).await;
         }
-    }
-
-    fn screen(&self) -> String {
-        render(&self.state)
     }
 
     fn stage(&self) -> &RestoreStage {
@@ -588,7 +537,11 @@ async fn restore_one_listing_from_its_timeline_in_the_console() {
         panic!("{}", d.screen())
     };
     assert_eq!(outcome.before_change, hand);
-    assert!(d.screen().contains("Restored A to its values"), "{}", d.screen());
+    assert!(
+        d.screen().contains("Restored A to its values"),
+        "{}",
+        d.screen()
+    );
     assert_eq!(price_of(&t, "A").await.as_deref(), Some("19.99"));
     assert_eq!(
         count(
