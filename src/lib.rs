@@ -11,5 +11,6 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod logging;
+pub mod signals;
 pub mod text;
 pub mod tui;

@@ -733,6 +733,8 @@ fn outcome(status: ImportStatus) -> ImportOutcome {
                 },
             ]
         }),
+        plan_fingerprint: (status == ImportStatus::DryRun)
+            .then(|| "0123456789abcdef-fedcba9876543210".parse().unwrap()),
     }
 }
 
@@ -1156,8 +1158,12 @@ fn q_quits_from_every_screen_that_is_not_typing() {
     let _ = press(&mut s, [key('a')]);
     let _ = update(&mut s, key('q'));
     assert!(s.quit);
+    // In the rollback popup q closes the popup (as Esc does), never quits.
     let mut s = state();
     open_plan(&mut s, counts(), restore_items());
+    let _ = update(&mut s, key('q'));
+    assert!(!s.quit);
+    assert!(s.popup.is_none());
     let _ = update(&mut s, key('q'));
     assert!(s.quit);
 }

@@ -27,6 +27,8 @@ pub enum Exit {
     Success = 0,
     Error = 1,
     Usage = 2,
+    /// Refused: a rollback (not eligible, blocked, its plan changed), or an
+    /// import whose reviewed plan changed.
     RollbackRefused = 3,
     ImportRejected = 4,
 }
@@ -69,9 +71,14 @@ impl CliError {
     /// The one mapping from failures to exit codes.
     pub fn exit(&self) -> Exit {
         match self {
-            CliError::Rollback(RollbackError::Refused(_)) => Exit::RollbackRefused,
+            CliError::Rollback(RollbackError::Refused(_))
+            | CliError::Import(ImportError::Refused(_)) => Exit::RollbackRefused,
             CliError::Refused { exit, .. } => *exit,
-            CliError::Import(ImportError::SellerBusy { .. } | ImportError::Failed(_))
+            CliError::Import(
+                ImportError::SellerBusy { .. }
+                | ImportError::Cancelled { .. }
+                | ImportError::Failed(_),
+            )
             | CliError::Rollback(RollbackError::Failed(_))
             | CliError::Other(_) => Exit::Error,
         }
@@ -94,6 +101,14 @@ impl CliError {
             CliError::Rollback(RollbackError::Refused(r)) => {
                 serde_json::to_value(r).unwrap_or_else(|_| error())
             }
+            CliError::Import(ImportError::Refused(r)) => {
+                serde_json::to_value(r).unwrap_or_else(|_| error())
+            }
+            CliError::Import(ImportError::Cancelled { import_id }) => serde_json::json!({
+                "error": self.message(),
+                "cancelled": true,
+                "import_id": import_id,
+            }),
             _ => error(),
         }
     }
@@ -130,7 +145,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(Exit::Error as u8);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // Work that cannot be interrupted (a thread blocked opening or reading
+    // a file) must not keep the process alive once the command is over.
+    runtime.shutdown_background();
+    let code = match result {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(err) => {
             if json {
@@ -140,6 +159,10 @@ pub fn main() -> ExitCode {
             }
             ExitCode::from(err.exit() as u8)
         }
+    };
+    match crate::signals::interrupted() {
+        Some(sig) => crate::signals::exit_by(sig),
+        None => code,
     }
 }
 

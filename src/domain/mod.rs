@@ -8,3 +8,6 @@ pub mod identity;
 pub mod import;
 pub mod roles;
 pub mod rollback;
+
+/// Stops a running import or rollback: it rolls back and changes nothing.
+pub use tokio_util::sync::CancellationToken;

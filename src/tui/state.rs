@@ -10,7 +10,7 @@ use crate::domain::identity::Identity;
 use super::action::{Failure, HistoryRow, ReqId};
 use super::keys::Ctx;
 use super::layout;
-use super::popup::{self, help::HelpView, rollback::RollbackPopup};
+use super::popup::{self, confirm::ConfirmPopup, help::HelpView, rollback::RollbackPopup};
 use super::screen::audit::AuditView;
 use super::screen::detail::DetailView;
 use super::screen::history::HistoryView;
@@ -31,6 +31,9 @@ pub struct State {
     pub form: ImportForm,
     /// The rollback popup.
     pub popup: Option<RollbackPopup>,
+    /// A question before something that cannot be taken back (above the
+    /// rollback popup).
+    pub confirm: Option<ConfirmPopup>,
     /// The `?` overlay, above everything.
     pub help: Option<HelpView>,
     /// A one-line message shown until the next key.
@@ -45,6 +48,9 @@ pub struct State {
     /// title bar. `None` until known.
     pub identity: Option<Identity>,
     pub quit: bool,
+    /// Ctrl-Z: the loop hands the terminal back to the shell and stops
+    /// the process until `fg`, then clears this.
+    pub suspend: bool,
     next_req: ReqId,
 }
 
@@ -57,6 +63,7 @@ impl State {
             audit: AuditView::default(),
             form: ImportForm::default(),
             popup: None,
+            confirm: None,
             help: None,
             notice: None,
             connection: Connection::Ok,
@@ -66,6 +73,7 @@ impl State {
             db_label: db_label.into(),
             identity: None,
             quit: false,
+            suspend: false,
             next_req: 1,
         }
     }

@@ -3,6 +3,7 @@
 //! that lists them and their order. The `?` help is above them all and
 //! apart: it describes the layer under it.
 
+pub mod confirm;
 pub mod help;
 pub mod rollback;
 
@@ -10,12 +11,12 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::action::Effect;
+use super::action::{Effect, ReqId};
 use super::keys::{Command, Ctx};
 use super::state::State;
 
 /// The popups, top first.
-pub const POPUPS: [&dyn PopupModule; 1] = [&rollback::Rollback];
+pub const POPUPS: [&dyn PopupModule; 2] = [&confirm::Confirm, &rollback::Rollback];
 
 /// What the console asks of a popup. Its state lives in [`State`] (an
 /// `Option` field: open or not).
@@ -47,6 +48,12 @@ pub trait PopupModule {
 
     /// After a resize: keep scroll positions valid.
     fn relayout(&self, _state: &mut State) {}
+
+    /// Work it started that changes data and still runs: its request (to
+    /// cancel it) and what it is, in words.
+    fn running(&self, _state: &State) -> Option<(ReqId, String)> {
+        None
+    }
 }
 
 /// The topmost open popup (under the help), if any.
@@ -94,4 +101,8 @@ pub fn relayout(state: &mut State) {
     for p in POPUPS {
         p.relayout(state);
     }
+}
+
+pub fn running(state: &State) -> Vec<(ReqId, String)> {
+    POPUPS.iter().filter_map(|p| p.running(state)).collect()
 }

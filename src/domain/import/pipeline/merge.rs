@@ -15,6 +15,10 @@ pub(super) struct Merged {
     pub unchanged: u64,
     /// Dry run only: the first listings that would be updated.
     pub changes: Option<Vec<FieldChanges>>,
+    /// Order-independent hashes of the created and the updated keys (the
+    /// plan fingerprint's key -> action part).
+    pub created_keys: String,
+    pub updated_keys: String,
 }
 
 pub(super) async fn merge(
@@ -32,9 +36,11 @@ pub(super) async fn merge(
     let updated = store::update_changed(tx, &req.seller, columns).await?;
     let created = store::insert_new(tx, &req.seller, columns).await?;
     Ok(Merged {
-        created: created as u64,
-        updated: updated as u64,
-        unchanged: (staged - created - updated).max(0) as u64,
+        created: created.rows as u64,
+        updated: updated.rows as u64,
+        unchanged: (staged - created.rows - updated.rows).max(0) as u64,
         changes,
+        created_keys: created.keys_hash,
+        updated_keys: updated.keys_hash,
     })
 }
