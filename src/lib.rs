@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod logging;
+pub mod private_files;
 pub mod signals;
 pub mod text;
 pub mod tui;

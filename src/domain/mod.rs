@@ -8,6 +8,7 @@ pub mod identity;
 pub mod import;
 pub mod roles;
 pub mod rollback;
+pub mod seller;
 
 /// Stops a running import or rollback: it rolls back and changes nothing.
 pub use tokio_util::sync::CancellationToken;

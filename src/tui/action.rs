@@ -198,7 +198,9 @@ pub enum ImportFailure {
 impl From<ImportError> for ImportFailure {
     fn from(e: ImportError) -> Self {
         match e {
-            ImportError::SellerBusy { .. } => ImportFailure::Failed(Failure::new(e.to_string())),
+            ImportError::SellerBusy { .. } | ImportError::InvalidSeller(_) => {
+                ImportFailure::Failed(Failure::new(e.to_string()))
+            }
             ImportError::Refused(r) => ImportFailure::Refused(r.message().to_string()),
             ImportError::Cancelled { .. } => ImportFailure::Cancelled(e.to_string()),
             ImportError::Failed(report) => ImportFailure::Failed(Failure::from_report(&report)),

@@ -133,7 +133,11 @@ async fn run_loop(
             continue;
         }
         mark_ui_thread();
-        if terminal.draw(|f| view::render(f, state)).is_err() {
+        let drawn = terminal.draw(|f| {
+            view::render(f, state);
+            crate::text::neutralise_buffer(f.buffer_mut());
+        });
+        if drawn.is_err() {
             // Nothing to draw on (the terminal hung up): no one to ask.
             effects = update::update(state, Action::Interrupted);
             continue;

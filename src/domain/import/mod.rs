@@ -208,6 +208,8 @@ pub enum ImportError {
         /// The running import, in words, when it is an import.
         running: Option<String>,
     },
+    /// The seller id is not one (checked before anything is written).
+    InvalidSeller(crate::domain::seller::InvalidSeller),
     /// Refused: the file or the plan is no longer what the dry run showed
     /// (`expect`). The history records the refusal.
     Refused(ImportRefused),
@@ -238,6 +240,7 @@ impl std::fmt::Display for ImportError {
                 }
                 write!(f, "; try again when it has finished")
             }
+            ImportError::InvalidSeller(e) => write!(f, "{e}"),
             ImportError::Refused(r) => f.write_str(r.message()),
             ImportError::Cancelled { import_id } => {
                 write!(f, "the import was cancelled; nothing was changed")?;

@@ -37,6 +37,10 @@ pub async fn run(
     req: ImportRequest,
     progress: Option<ProgressFn>,
 ) -> Result<ImportOutcome, ImportError> {
+    // Checked before anything (a history row) is written for it.
+    let mut req = req;
+    req.seller =
+        crate::domain::seller::validate(&req.seller).map_err(ImportError::InvalidSeller)?;
     let mut lock = match db.session().await?.lock_seller(&req.seller).await? {
         LockAttempt::Held(lock) => lock,
         LockAttempt::Busy(session) => {
@@ -59,6 +63,7 @@ pub async fn run(
     // Holding the seller's lock proves no other process works on its imports:
     // any still marked running were abandoned by a crash.
     history_store::fail_abandoned(&lock, &req.seller).await?;
+    let watch = crate::db::blocking::BlockerWatch::start(db, &*lock).await?;
     // Cancelling drops the stages wherever they are (waiting for the file,
     // streaming, in a statement): their transaction rolls back.
     let stopper = lock.stopper();
@@ -76,6 +81,15 @@ pub async fn run(
             }
             Err(ImportError::Cancelled { import_id: started })
         }
+    };
+    // A lock timeout names who held the lock.
+    let result = match result {
+        Err(ImportError::Failed(e)) => {
+            crate::db::blocking::explain::<ImportOutcome>(db, Some(&watch), Err(e))
+                .await
+                .map_err(ImportError::Failed)
+        }
+        other => other,
     };
     lock.release().await;
     result
@@ -184,7 +198,7 @@ async fn stages(
 ) -> Result<Flow> {
     let tx = lock.transaction().await?;
     store::prepare_staging(&tx, job.import_id, &job.req.actor.label()).await?;
-    let mut summary = stage::copy(&tx, events, parser, job, header.size).await?;
+    let (mut summary, mut staged) = stage::copy(&tx, events, parser, job, header.size).await?;
     if let (Some(expect), Some(sha)) = (&job.req.expect, &summary.sha256)
         && let Err(refused) = expect.check_file(sha)
     {
@@ -193,12 +207,12 @@ async fn stages(
     if summary.file_error.is_some() {
         return Ok(Flow::Rejected(summary));
     }
-    check::duplicates(&tx, job.req, &mut summary).await?;
+    check::duplicates(&tx, job.req, &mut summary, &mut staged).await?;
     if check::rejects_file(job.req, &mut summary) {
         return Ok(Flow::Rejected(summary));
     }
     job.phase(Phase::Applying, summary.rows_read, header.size);
-    let merged = merge::merge(&tx, job.req, header).await?;
+    let merged = merge::merge(&tx, job.req, header, staged).await?;
     let counts = Counts {
         rows_read: summary.rows_read,
         created: merged.created,
