@@ -381,3 +381,70 @@ async fn pinned_dry_run_esc_cancel_q_closes_and_hang_up_ends_it() {
         "importdesk took {took:?} to end"
     );
 }
+
+#[tokio::test]
+async fn sigterm_ends_the_console_at_once_and_restores_the_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the end-to-end console test");
+        return;
+    }
+    let t = TestDb::new().await;
+    let (_d, v1) = csv_file(
+        "term-first.csv",
+        &format!("{NATIVE_HEADER}T1,One,,1.00,USD,1,active,new,,,\n"),
+    );
+    import_json(&t, &v1, "term", &[], 0);
+    let tmux = Tmux {
+        socket: format!("importdesk-e2e-term-{}", std::process::id()),
+    };
+    let script = format!(
+        "env -u DATABASE_URL IMPORTDESK_DATA_DIR={files} TERM=xterm-256color {bin} --database-url {url}; \
+         echo EXITED:$?; stty -a; sleep 120",
+        files = shell_quote(&test_data_dir().join("files").to_string_lossy()),
+        bin = shell_quote(env!("CARGO_BIN_EXE_importdesk")),
+        url = shell_quote(&t.url()),
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        &script,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    tmux.wait_for("the history", |s| s.contains("term-first.csv"));
+    let shell = tmux.display("#{pane_pid}");
+    let child = Command::new("pgrep")
+        .args(["-P", &shell, "-x", "importdesk"])
+        .output()
+        .unwrap();
+    let pid: i32 = String::from_utf8_lossy(&child.stdout)
+        .trim()
+        .parse()
+        .expect("the console's pid");
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let sent = Instant::now();
+    let screen = tmux.wait_for("the exit", |s| s.contains("EXITED:"));
+    assert!(
+        sent.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        sent.elapsed()
+    );
+    // Ended by SIGTERM (the shell reports 128 + 15), the terminal restored.
+    assert!(screen.contains("EXITED:143"), "{screen}");
+    assert_eq!(tmux.display("#{alternate_on}"), "0");
+    let words: Vec<&str> = screen.split_whitespace().collect();
+    assert!(
+        words.contains(&"icanon") && words.contains(&"echo"),
+        "{screen}"
+    );
+}
