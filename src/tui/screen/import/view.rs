@@ -349,9 +349,7 @@ fn running(frame: &mut Frame, area: Rect, state: &State, r: &Running) {
     let note = match (r.cancelling, r.dry_run) {
         (true, _) => "Cancelling: the transaction is being rolled back…",
         (false, true) => "A dry run changes nothing. Esc cancels it.",
-        (false, false) => {
-            "One transaction: it completes or changes nothing. Esc cancels it (asks first)."
-        }
+        (false, false) => "One transaction: it completes or changes nothing. Esc cancels it.",
     };
     lines.push(Line::styled(
         format!("  {}", text::cut(note, w.saturating_sub(4))),
