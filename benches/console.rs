@@ -159,6 +159,8 @@ async fn key_to_frame() {
                 skip_invalid: false,
                 actor: Actor::from_environment(),
                 rejects_dir: std::env::temp_dir(),
+                expect: None,
+                cancel: Default::default(),
             },
             None,
         )

@@ -85,6 +85,8 @@ pub async fn load_if_empty(db: &Database, files_dir: &Path) -> Result<bool> {
                 skip_invalid: false,
                 actor: actor.clone(),
                 rejects_dir: files_dir.join("rejects"),
+                expect: None,
+                cancel: Default::default(),
             },
             None,
         )
@@ -109,6 +111,7 @@ pub async fn load_if_empty(db: &Database, files_dir: &Path) -> Result<bool> {
                     mode: ConflictMode::Skip,
                     expect: None,
                     actor: actor.clone(),
+                    cancel: Default::default(),
                 },
             )
             .await?;

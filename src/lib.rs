@@ -12,5 +12,6 @@ pub mod demo;
 pub mod domain;
 pub mod logging;
 pub mod private_files;
+pub mod signals;
 pub mod text;
 pub mod tui;

@@ -12,7 +12,8 @@ use importdesk::domain::rollback::{
     ConflictMode, PlanCounts, PlanItem, Preview, RollbackOutcome, Section,
 };
 use importdesk::tui::action::{
-    Action, AuditRow, Completion, DetailData, Effect, Failure, HistoryRow, RollbackFailure,
+    Action, AuditRow, Completion, DetailData, Effect, Failure, HistoryRow, ImportFailure,
+    RollbackFailure,
 };
 use importdesk::tui::keys::{self, Ctx};
 use importdesk::tui::paged::PAGE;
@@ -733,6 +734,8 @@ fn outcome(status: ImportStatus) -> ImportOutcome {
                 },
             ]
         }),
+        plan_fingerprint: (status == ImportStatus::DryRun)
+            .then(|| "0123456789abcdef-fedcba9876543210".parse().unwrap()),
     }
 }
 
@@ -1156,8 +1159,12 @@ fn q_quits_from_every_screen_that_is_not_typing() {
     let _ = press(&mut s, [key('a')]);
     let _ = update(&mut s, key('q'));
     assert!(s.quit);
+    // In the rollback popup q closes the popup (as Esc does), never quits.
     let mut s = state();
     open_plan(&mut s, counts(), restore_items());
+    let _ = update(&mut s, key('q'));
+    assert!(!s.quit);
+    assert!(s.popup.is_none());
     let _ = update(&mut s, key('q'));
     assert!(s.quit);
 }
@@ -1374,5 +1381,235 @@ fn the_rollback_result_scrolls_by_the_rows_it_draws() {
             Some(&format!("{:04}", 40 - last.len() - 1)),
             Some(&"0038".to_string())
         )
+    );
+}
+
+// ------------------------------------------------- a console you can trust
+
+/// The form after a dry run of q4-acme.csv (its review on screen).
+fn reviewed(s: &mut State) {
+    let _ = press(s, [key('i')]);
+    let _ = press(s, "q4-acme.csv".chars().map(key));
+    let e = press(
+        s,
+        [KeyCode::Down; 4]
+            .map(code)
+            .into_iter()
+            .chain([code(KeyCode::Enter)]),
+    );
+    let Some(Effect::Import { req, .. }) = e.last().cloned() else {
+        panic!("{e:?}")
+    };
+    let _ = update(
+        s,
+        Action::ImportDone {
+            req,
+            result: Ok(Box::new(outcome(ImportStatus::DryRun))),
+        },
+    );
+}
+
+/// Confirms the reviewed dry run: the import runs (its request returned).
+fn importing(s: &mut State) -> u64 {
+    reviewed(s);
+    let e = press(s, [code(KeyCode::Right), code(KeyCode::Enter)]);
+    let Some(Effect::Import { req, .. }) = e.last().cloned() else {
+        panic!("{e:?}")
+    };
+    req
+}
+
+#[test]
+fn the_import_runs_what_the_dry_run_pinned_or_is_refused() {
+    let mut s = state();
+    reviewed(&mut s);
+    let pinned = outcome(ImportStatus::DryRun).plan_fingerprint;
+    let e = press(&mut s, [code(KeyCode::Right), code(KeyCode::Enter)]);
+    let Some(Effect::Import { req, spec }) = e.last().cloned() else {
+        panic!("{e:?}")
+    };
+    assert!(!spec.dry_run);
+    assert_eq!(spec.expect, pinned);
+    assert_eq!(spec.seller, "acme");
+    // The plan changed meanwhile: refused, and the way on is a new dry run.
+    let _ = update(
+        &mut s,
+        Action::ImportDone {
+            req,
+            result: Err(ImportFailure::Refused(
+                "the plan changed since the dry run: it would now create 19, update 3 and \
+                 leave 98 unchanged; nothing was imported: dry run again and review it"
+                    .into(),
+            )),
+        },
+    );
+    assert!(matches!(s.form.phase, FormPhase::Refused { .. }));
+    snapshot("import_refused", &s);
+    let e = update(&mut s, code(KeyCode::Enter));
+    let Some(Effect::Import { spec, .. }) = e.last().cloned() else {
+        panic!("{e:?}")
+    };
+    assert!(spec.dry_run);
+    assert_eq!(spec.expect, None);
+    assert_eq!(spec.path.to_string_lossy(), "q4-acme.csv");
+}
+
+#[test]
+fn a_key_that_cannot_act_says_why_on_screen() {
+    // Enter on "Roll back" without the typed id: why, over the popup's edge.
+    let mut s = state();
+    let big = PlanCounts {
+        delete: 600,
+        restore: 1400,
+        ..Default::default()
+    };
+    open_plan(&mut s, big, restore_items());
+    let _ = press(&mut s, [code(KeyCode::Right), code(KeyCode::Enter)]);
+    let screen = render(&s);
+    assert!(
+        screen.contains("Error: type the import id (1042)"),
+        "{screen}"
+    );
+    // Block mode with conflicts.
+    let mut s = state();
+    open_plan(&mut s, counts(), restore_items());
+    let _ = press(
+        &mut s,
+        [key('m'), code(KeyCode::Right), code(KeyCode::Enter)],
+    );
+    snapshot("rollback_blocked_says_why", &s);
+    // ←→ on the form's button (they change the profile and the option).
+    let mut s = state();
+    let _ = press(&mut s, [key('i')]);
+    let _ = press(&mut s, [KeyCode::Down; 4].map(code));
+    let _ = update(&mut s, code(KeyCode::Right));
+    assert!(render(&s).contains("←→ change the profile or the option"));
+}
+
+#[test]
+fn progress_reaches_100_only_at_the_end_and_esc_cancels_after_asking() {
+    let mut s = state();
+    let req = importing(&mut s);
+    let phase = |s: &mut State, phase: Phase| {
+        let progress = Progress {
+            rows_read: 120,
+            bytes_read: 10_000,
+            total_bytes: 10_000,
+            elapsed: std::time::Duration::from_secs(2),
+            phase,
+        };
+        let _ = update(s, Action::ImportProgress { req, progress });
+        render(s)
+    };
+    // The whole file read is not the whole import.
+    let mut last = 0;
+    for p in [
+        Phase::Reading,
+        Phase::Loading,
+        Phase::Applying,
+        Phase::Recording,
+    ] {
+        let screen = phase(&mut s, p);
+        let pct: u32 = screen
+            .split('%')
+            .next()
+            .and_then(|l| l.rsplit(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|d| d.parse().ok())
+            .unwrap_or_else(|| panic!("no percentage:\n{screen}"));
+        assert!(pct < 100 && pct >= last, "{p:?}: {pct}%\n{screen}");
+        last = pct;
+    }
+    snapshot("import_recording", &s);
+
+    // Esc asks (the harmless answer focused); Enter keeps it running.
+    let e = update(&mut s, code(KeyCode::Esc));
+    assert!(e.is_empty());
+    snapshot("import_cancel_question", &s);
+    let e = update(&mut s, code(KeyCode::Enter));
+    assert!(e.is_empty() && s.confirm.is_none());
+    assert!(s.form.is_busy());
+    // Esc, then the other button: the worker cancels it.
+    let e = press(
+        &mut s,
+        [
+            code(KeyCode::Esc),
+            code(KeyCode::Right),
+            code(KeyCode::Enter),
+        ],
+    );
+    assert!(
+        matches!(e.as_slice(), [Effect::Cancel { req: r }] if *r == req),
+        "{e:?}"
+    );
+    let e = update(
+        &mut s,
+        Action::ImportDone {
+            req,
+            result: Err(ImportFailure::Cancelled(
+                "the import was cancelled; nothing was changed (the history records import \
+                 #1043 as failed: cancelled)"
+                    .into(),
+            )),
+        },
+    );
+    assert!(
+        matches!(e.as_slice(), [Effect::LoadHistory { .. }]),
+        "{e:?}"
+    );
+    assert!(matches!(s.form.phase, FormPhase::Editing { error: None }));
+    assert!(render(&s).contains("the import was cancelled; nothing was changed"));
+}
+
+#[test]
+fn a_hang_up_or_sigterm_quits_at_once_and_cancels_running_work() {
+    let mut s = state();
+    let req = importing(&mut s);
+    let e = update(&mut s, Action::Interrupted);
+    assert!(s.quit);
+    assert!(
+        matches!(e.as_slice(), [Effect::Cancel { req: r }] if *r == req),
+        "{e:?}"
+    );
+    // Nothing running: it just quits.
+    let mut s = state();
+    let e = update(&mut s, Action::Interrupted);
+    assert!(s.quit && e.is_empty());
+}
+
+#[test]
+fn q_and_esc_close_layers_and_q_asks_while_work_runs() {
+    // q closes the help, it does not quit.
+    let mut s = state();
+    let _ = press(&mut s, [key('?'), key('q')]);
+    assert!(s.help.is_none() && !s.quit);
+    // Ctrl-Z suspends; Ctrl-R reloads.
+    let _ = update(&mut s, ctrl('z'));
+    assert!(s.suspend);
+    s.suspend = false;
+    let e = update(&mut s, ctrl('r'));
+    assert!(
+        matches!(e.as_slice(), [Effect::LoadHistory { .. }]),
+        "{e:?}"
+    );
+
+    // While an import runs, q asks first; Esc and q close the question.
+    let mut s = state();
+    let req = importing(&mut s);
+    let _ = update(&mut s, key('q'));
+    assert!(!s.quit);
+    snapshot("quit_question", &s);
+    let _ = update(&mut s, code(KeyCode::Esc));
+    assert!(s.confirm.is_none() && !s.quit);
+    let _ = press(&mut s, [key('q'), key('q')]);
+    assert!(s.confirm.is_none() && !s.quit);
+    // Quit and cancel: the import is cancelled on the way out.
+    let e = press(
+        &mut s,
+        [key('q'), code(KeyCode::Right), code(KeyCode::Enter)],
+    );
+    assert!(s.quit);
+    assert!(
+        matches!(e.as_slice(), [Effect::Cancel { req: r }] if *r == req),
+        "{e:?}"
     );
 }

@@ -1,7 +1,11 @@
 //! End to end: the real binary, no subcommand, in tmux (a real terminal,
 //! 100x30) against the test database: open, select the newest import, `r`,
 //! see the counts, confirm, see the history row marked rolled back, quit,
-//! and find the terminal restored (normal screen, cooked mode).
+//! and find the terminal restored (normal screen, cooked mode). And a
+//! console you can trust: a dry run pins its plan (a changed plan is
+//! refused, "Dry run again"), Esc cancels a running import, q closes the
+//! help without quitting, and killing the tmux session (a hang-up) ends
+//! the process within a second.
 
 mod common;
 
@@ -33,6 +37,13 @@ impl Tmux {
             // test should type like a person).
             std::thread::sleep(Duration::from_millis(60));
         }
+    }
+
+    /// Types `text` literally (no key names).
+    fn type_text(&self, text: &str) {
+        let out = self.cmd(&["send-keys", "-t", "e2e", "-l", text]);
+        assert!(out.status.success(), "{out:?}");
+        std::thread::sleep(Duration::from_millis(100));
     }
 
     fn screen(&self) -> String {
@@ -216,4 +227,224 @@ async fn roll_back_the_newest_import_in_a_real_terminal() {
         .await
         .unwrap();
     assert_eq!(rows.get::<_, String>(0), "rolled_back");
+}
+
+/// Whether process `pid` still exists (a zombie counts as gone).
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn pinned_dry_run_esc_cancel_q_closes_and_hang_up_ends_it() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the end-to-end console test");
+        return;
+    }
+    let t = TestDb::new().await;
+    let row = |sku: &str, price: &str| format!("{sku},Item {sku},,{price},USD,1,active,new,,,\n");
+    let (_d1, v1) = csv_file(
+        "cx-first.csv",
+        &format!("{NATIVE_HEADER}{}{}", row("C1", "1.00"), row("C2", "2.00")),
+    );
+    let (_d2, v2) = csv_file(
+        "cx-second.csv",
+        &format!("{NATIVE_HEADER}{}{}", row("C1", "1.50"), row("C3", "3.00")),
+    );
+    import_json(&t, &v1, "cx", &[], 0);
+
+    let tmux = Tmux {
+        socket: format!("importdesk-e2e-trust-{}", std::process::id()),
+    };
+    // exec: the pane's process is importdesk itself.
+    let script = format!(
+        "exec env -u DATABASE_URL IMPORTDESK_DATA_DIR={files} IMPORTDESK_LOCK_TIMEOUT=60s \
+         TERM=xterm-256color {bin} --database-url {url}",
+        files = shell_quote(&test_data_dir().join("files").to_string_lossy()),
+        bin = shell_quote(env!("CARGO_BIN_EXE_importdesk")),
+        url = shell_quote(&t.url()),
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        &script,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let pid: i32 = tmux.display("#{pane_pid}").parse().unwrap();
+    tmux.wait_for("the history", |s| s.contains("cx-first.csv"));
+
+    // q closes the help; it does not quit.
+    tmux.keys(&["?"]);
+    tmux.wait_for("the help", |s| s.contains("Keys: Import history"));
+    tmux.keys(&["q"]);
+    tmux.wait_for("the help closed", |s| {
+        !s.contains("Keys:") && s.contains("cx-first.csv")
+    });
+    assert!(alive(pid), "q in the help quit the console");
+
+    // A dry run of the second file (the seller comes from the selection).
+    tmux.keys(&["i"]);
+    tmux.wait_for("the form", |s| s.contains("New import"));
+    tmux.type_text(&v2.to_string_lossy());
+    tmux.keys(&["Down", "Down", "Down", "Down", "Enter"]);
+    tmux.wait_for("the dry run's review", |s| {
+        s.contains("1 to create, 1 to update") && s.contains("[ Import: 1 new, 1 updated ]")
+    });
+    // Meanwhile someone creates C3 by hand: the reviewed plan no longer holds.
+    let client = t.client().await;
+    client
+        .execute(
+            "INSERT INTO listings (seller_id, sku, title, price, currency, quantity, status, condition)
+             VALUES ('cx', 'C3', 'By hand', 3.00, 'USD', 1, 'active', 'new')",
+            &[],
+        )
+        .await
+        .unwrap();
+    let before = common::dump_listings(&t).await;
+    tmux.keys(&["Right", "Enter"]);
+    let screen = tmux.wait_for("the refusal", |s| s.contains("[ Dry run again ]"));
+    assert!(
+        screen.contains("The import was refused: nothing was changed"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("the plan changed since the dry run"),
+        "{screen}"
+    );
+    assert_eq!(common::dump_listings(&t).await, before);
+    // Dry run again (focused): the plan as it is now.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the new review", |s| {
+        s.contains("[ Import: 0 new, 2 updated ]")
+    });
+
+    // The import waits for a row someone holds: Esc, confirm, cancelled.
+    let mut holder = t.client().await;
+    let hold = holder.transaction().await.unwrap();
+    hold.execute(
+        "SELECT 1 FROM listings WHERE seller_id = 'cx' AND sku = 'C1' FOR UPDATE",
+        &[],
+    )
+    .await
+    .unwrap();
+    tmux.keys(&["Right", "Enter"]);
+    tmux.wait_for("the import running", |s| s.contains("Esc cancel"));
+    tmux.keys(&["Escape"]);
+    let screen = tmux.wait_for("the question", |s| s.contains("Cancel the import?"));
+    assert!(screen.contains("[ Keep running ]"), "{screen}");
+    tmux.keys(&["Right", "Enter"]);
+    let screen = tmux.wait_for("the cancellation", |s| {
+        s.contains("the import was cancelled; nothing was changed")
+    });
+    assert!(!screen.contains("Cancel the import?"), "{screen}");
+    hold.rollback().await.unwrap();
+    assert_eq!(common::dump_listings(&t).await, before);
+    let (status, summary): (String, Option<String>) = {
+        let r = client
+            .query_one(
+                "SELECT status, error_summary FROM import_audit.imports
+                  WHERE seller_id = 'cx' ORDER BY id DESC LIMIT 1",
+                &[],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(status, "failed");
+    assert!(summary.unwrap().contains("cancelled"));
+
+    // A hang-up: the tmux session is killed; the console is gone within a second.
+    assert!(alive(pid));
+    assert!(tmux.cmd(&["kill-session", "-t", "e2e"]).status.success());
+    let killed = Instant::now();
+    while alive(pid) && killed.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = killed.elapsed();
+    if alive(pid) {
+        // Leave no orphan spinning on a dead terminal.
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        panic!("importdesk {pid} still runs 3 s after the hang-up");
+    }
+    assert!(
+        took < Duration::from_secs(1),
+        "importdesk took {took:?} to end"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_ends_the_console_at_once_and_restores_the_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the end-to-end console test");
+        return;
+    }
+    let t = TestDb::new().await;
+    let (_d, v1) = csv_file(
+        "term-first.csv",
+        &format!("{NATIVE_HEADER}T1,One,,1.00,USD,1,active,new,,,\n"),
+    );
+    import_json(&t, &v1, "term", &[], 0);
+    let tmux = Tmux {
+        socket: format!("importdesk-e2e-term-{}", std::process::id()),
+    };
+    let script = format!(
+        "env -u DATABASE_URL IMPORTDESK_DATA_DIR={files} TERM=xterm-256color {bin} --database-url {url}; \
+         echo EXITED:$?; stty -a; sleep 120",
+        files = shell_quote(&test_data_dir().join("files").to_string_lossy()),
+        bin = shell_quote(env!("CARGO_BIN_EXE_importdesk")),
+        url = shell_quote(&t.url()),
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        &script,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    tmux.wait_for("the history", |s| s.contains("term-first.csv"));
+    let shell = tmux.display("#{pane_pid}");
+    let child = Command::new("pgrep")
+        .args(["-P", &shell, "-x", "importdesk"])
+        .output()
+        .unwrap();
+    let pid: i32 = String::from_utf8_lossy(&child.stdout)
+        .trim()
+        .parse()
+        .expect("the console's pid");
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let sent = Instant::now();
+    let screen = tmux.wait_for("the exit", |s| s.contains("EXITED:"));
+    assert!(
+        sent.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        sent.elapsed()
+    );
+    // Ended by SIGTERM (the shell reports 128 + 15), the terminal restored.
+    assert!(screen.contains("EXITED:143"), "{screen}");
+    assert_eq!(tmux.display("#{alternate_on}"), "0");
+    let words: Vec<&str> = screen.split_whitespace().collect();
+    assert!(
+        words.contains(&"icanon") && words.contains(&"echo"),
+        "{screen}"
+    );
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::domain::import::ProfileKind;
+use crate::domain::import::{PlanFingerprint, ProfileKind};
 use crate::domain::rollback::ConflictMode;
 
 #[derive(Debug, Parser)]
@@ -15,7 +15,8 @@ use crate::domain::rollback::ConflictMode;
     about = "Import sellers' listing CSV files into PostgreSQL, review the history, roll back safely.",
     long_about = None,
     after_help = "Without a command, importdesk opens the console.\n\
-                  Exit codes: 0 success, 1 error, 2 usage, 3 refused (rollback, restore), 4 import rejected."
+                  Exit codes: 0 success, 1 error, 2 usage, 3 refused (a rollback, a listing restore, or an import whose reviewed plan changed), 4 import rejected;\n\
+                  ended by a signal (SIGTERM, Ctrl-C, hang-up): the work is cancelled, nothing changed, and the process ends by that signal."
 )]
 pub struct Cli {
     /// PostgreSQL connection URI or libpq connection string (else DATABASE_URL,
@@ -92,9 +93,13 @@ pub struct ImportArgs {
     /// Currency for prices when the file has no currency column (ISO 4217).
     #[arg(long, value_name = "CODE")]
     pub currency: Option<String>,
-    /// Show what would change, change nothing.
+    /// Show what would change, change nothing; prints the plan's fingerprint.
     #[arg(long)]
     pub dry_run: bool,
+    /// Import only if the file and the plan are still those of the dry run
+    /// that printed this fingerprint; else refuse (exit 3), changing nothing.
+    #[arg(long, value_name = "PLAN")]
+    pub expect: Option<PlanFingerprint>,
     /// Import the valid rows and record the rejected ones (with a rejects CSV).
     #[arg(long)]
     pub skip_invalid: bool,

@@ -1,11 +1,17 @@
 //! `importdesk import FILE --seller S ...`
 
+use std::time::Duration;
+
 use super::args::ImportArgs;
 use super::output::{print_json, sanitize};
-use super::{CliResult, Exit};
+use super::{CliError, CliResult, Exit};
 use crate::db::Database;
+use crate::domain::CancellationToken;
 use crate::domain::actor::Actor;
 use crate::domain::import::{self, ImportOutcome, ImportRequest, ImportStatus, MapOptions};
+
+/// Longest wait for a cancelled import to roll back and record itself.
+pub const CANCEL_GRACE: Duration = Duration::from_secs(5);
 
 pub async fn run(
     db: &Database,
@@ -24,15 +30,18 @@ pub async fn run(
         skip_invalid: args.skip_invalid,
         actor: Actor::from_environment(),
         rejects_dir: files_dir.join("rejects"),
+        expect: args.expect.clone(),
+        cancel: CancellationToken::new(),
     };
     let (bar, progress) = match super::progress::import_bar(
         args.json,
+        args.dry_run,
         std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0),
     ) {
         Some((bar, callback)) => (Some(bar), Some(callback)),
         None => (None, None),
     };
-    let result = import::run(db, req, progress).await;
+    let result = cancellable(db, req, progress).await?;
     super::progress::finish(bar);
     let outcome = result?;
     if args.json {
@@ -44,6 +53,25 @@ pub async fn run(
         ImportStatus::Failed => Exit::ImportRejected,
         _ => Exit::Success,
     })
+}
+
+/// Runs the import; SIGTERM, SIGINT or SIGHUP cancel it (its transaction
+/// rolls back, the history says cancelled).
+async fn cancellable(
+    db: &Database,
+    req: ImportRequest,
+    progress: Option<import::ProgressFn>,
+) -> CliResult<Result<ImportOutcome, import::ImportError>> {
+    let cancel = req.cancel.clone();
+    let import = import::run(db, req, progress);
+    crate::signals::cancel_on_interrupt(&cancel, CANCEL_GRACE, import)
+        .await?
+        .ok_or_else(|| CliError::Refused {
+            exit: Exit::Error,
+            message: "the import did not stop in time; the server rolls its transaction back \
+                      when the connection closes"
+                .into(),
+        })
 }
 
 pub fn print_outcome(o: &ImportOutcome) {
@@ -87,6 +115,12 @@ pub fn print_outcome(o: &ImportOutcome) {
         "  time:    {:.2} s ({:.0} rows/s)",
         o.duration_seconds, o.rows_per_second
     );
+    if let Some(fp) = &o.plan_fingerprint {
+        println!("  plan:    {fp}");
+        if o.status == ImportStatus::DryRun {
+            println!("           import exactly this: importdesk import ... --expect {fp}");
+        }
+    }
     if !o.unknown_columns.is_empty() {
         let cols: Vec<String> = o
             .unknown_columns

@@ -29,6 +29,8 @@ pub enum Exit {
     Success = 0,
     Error = 1,
     Usage = 2,
+    /// Refused: a rollback (not eligible, blocked, its plan changed), or an
+    /// import whose reviewed plan changed.
     RollbackRefused = 3,
     ImportRejected = 4,
 }
@@ -94,9 +96,14 @@ impl CliError {
                 | RestoreError::Stale { .. }
                 | RestoreError::Busy { .. },
             ) => Exit::RollbackRefused,
+            CliError::Import(ImportError::Refused(_)) => Exit::RollbackRefused,
             CliError::Refused { exit, .. } => *exit,
             CliError::Import(ImportError::InvalidSeller(_)) => Exit::Usage,
-            CliError::Import(ImportError::SellerBusy { .. } | ImportError::Failed(_))
+            CliError::Import(
+                ImportError::SellerBusy { .. }
+                | ImportError::Cancelled { .. }
+                | ImportError::Failed(_),
+            )
             | CliError::Rollback(RollbackError::Failed(_))
             | CliError::Listings(_)
             | CliError::Restore(
@@ -139,6 +146,14 @@ impl CliError {
                 }
                 doc
             }
+            CliError::Import(ImportError::Refused(r)) => {
+                serde_json::to_value(r).unwrap_or_else(|_| error())
+            }
+            CliError::Import(ImportError::Cancelled { import_id }) => serde_json::json!({
+                "error": self.message(),
+                "cancelled": true,
+                "import_id": import_id,
+            }),
             _ => error(),
         }
     }
@@ -177,7 +192,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(Exit::Error as u8);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // Work that cannot be interrupted (a thread blocked opening or reading
+    // a file) must not keep the process alive once the command is over.
+    runtime.shutdown_background();
+    let code = match result {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(err) => {
             if json {
@@ -187,6 +206,10 @@ pub fn main() -> ExitCode {
             }
             ExitCode::from(err.exit() as u8)
         }
+    };
+    match crate::signals::interrupted() {
+        Some(sig) => crate::signals::exit_by(sig),
+        None => code,
     }
 }
 

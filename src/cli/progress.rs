@@ -6,7 +6,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::domain::import;
 
@@ -25,17 +25,25 @@ fn new_bar(len: u64) -> ProgressBar {
     bar
 }
 
-/// An import's bar (bytes of the file read, of `file_size` when known) and
-/// the callback that feeds it.
-pub fn import_bar(json: bool, file_size: u64) -> Option<(ProgressBar, import::ProgressFn)> {
+/// Steps of an import's bar (it shows the share of the whole import).
+const IMPORT_STEPS: u64 = 1000;
+
+/// An import's bar and the callback that feeds it: the share of the whole
+/// import done (reading by bytes of `file_size`, then phase by phase; full
+/// only once it is done), the phase, bytes and rows read, rows/s.
+pub fn import_bar(
+    json: bool,
+    dry_run: bool,
+    file_size: u64,
+) -> Option<(ProgressBar, import::ProgressFn)> {
     if !enabled(json) {
         return None;
     }
-    let bar = new_bar(0);
+    let bar = new_bar(IMPORT_STEPS);
     let template = if no_color() {
-        "{msg:10} [{bar:30}] {bytes}/{total_bytes} {prefix}"
+        "{msg:23} [{bar:30}] {percent:>3}% {prefix}"
     } else {
-        "{msg:10.bold} [{bar:30.cyan/blue}] {bytes}/{total_bytes} {prefix}"
+        "{msg:23.bold} [{bar:30.cyan/blue}] {percent:>3}% {prefix}"
     };
     bar.set_style(
         ProgressStyle::with_template(template)
@@ -44,15 +52,13 @@ pub fn import_bar(json: bool, file_size: u64) -> Option<(ProgressBar, import::Pr
     );
     let feed = bar.clone();
     let callback: import::ProgressFn = std::sync::Arc::new(move |p: import::Progress| {
-        feed.set_length(p.total_bytes.max(file_size).max(p.bytes_read));
-        feed.set_position(p.bytes_read);
-        feed.set_message(match p.phase {
-            import::Phase::Reading => "reading",
-            import::Phase::Merging => "merging",
-            import::Phase::Done => "done",
-        });
+        feed.set_position((p.fraction(dry_run) * IMPORT_STEPS as f64) as u64);
+        feed.set_message(p.phase.label(dry_run));
+        let total = p.total_bytes.max(file_size).max(p.bytes_read);
         feed.set_prefix(format!(
-            "{} rows, {:.0} rows/s",
+            "{}/{} {} rows, {:.0} rows/s",
+            HumanBytes(p.bytes_read),
+            HumanBytes(total),
             p.rows_read,
             p.rows_per_second()
         ));

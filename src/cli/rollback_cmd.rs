@@ -9,6 +9,7 @@ use super::args::RollbackArgs;
 use super::output::{print_json, sanitize};
 use super::{CliError, CliResult, Exit};
 use crate::db::Database;
+use crate::domain::CancellationToken;
 use crate::domain::actor::Actor;
 use crate::domain::audit::{self, action};
 use crate::domain::rollback::{
@@ -85,18 +86,28 @@ pub async fn run(db: &Database, args: RollbackArgs) -> CliResult<Exit> {
     }
 
     let bar = super::progress::spinner(args.json, format!("rolling back import #{import_id}"));
-    let result = rollback::execute(
-        db,
-        RollbackRequest {
-            import_id,
-            mode,
-            expect,
-            actor,
-        },
+    let cancel = CancellationToken::new();
+    let request = RollbackRequest {
+        import_id,
+        mode,
+        expect,
+        actor,
+        cancel: cancel.clone(),
+    };
+    // SIGTERM, SIGINT or SIGHUP cancel it: its transaction rolls back.
+    let result = crate::signals::cancel_on_interrupt(
+        &cancel,
+        super::import_cmd::CANCEL_GRACE,
+        rollback::execute(db, request),
     )
-    .await;
+    .await?;
     super::progress::finish(bar);
-    let outcome = result?;
+    let outcome = result.ok_or_else(|| CliError::Refused {
+        exit: Exit::Error,
+        message: "the rollback did not stop in time; the server rolls its transaction back \
+                  when the connection closes"
+            .into(),
+    })??;
     if args.json {
         print_json(&outcome)?;
     } else {

@@ -57,6 +57,12 @@ impl Connector {
         &self.config
     }
 
+    /// The TLS connector connections are made with (a cancel request
+    /// reaches the server the same way).
+    pub fn tls(&self) -> MakeRustlsConnect {
+        self.tls.clone()
+    }
+
     /// A connection whose session task runs in the background.
     pub async fn connect(&self) -> Result<Client> {
         self.connect_config(&self.config)

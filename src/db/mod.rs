@@ -21,8 +21,8 @@ use tokio_postgres::NoTls;
 
 use connector::Connector;
 pub use session::{
-    Conn, LockAttempt, Pooled, SellerLock, Session, Transaction, is_connection_lost,
-    is_serialization_failure,
+    Conn, LockAttempt, Pooled, SellerLock, Session, Stopper, Transaction, is_connection_lost,
+    is_query_cancelled, is_serialization_failure,
 };
 pub use target::{Selection, Source, Target};
 
@@ -107,7 +107,10 @@ impl Database {
     /// A [`Session`] of its own, for imports and rollbacks: they hold the
     /// seller's lock for as long as they run.
     pub async fn session(&self) -> Result<Session> {
-        Ok(Session::new(self.connect_dedicated().await?))
+        Ok(Session::new(
+            self.connect_dedicated().await?,
+            self.connector.tls(),
+        ))
     }
 }
 

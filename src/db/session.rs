@@ -4,11 +4,16 @@
 //! `db::queries` runs on anything that is [`Conn`].
 
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use color_eyre::Report;
 use color_eyre::eyre::{Context, Result};
-use tokio_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::{CancelToken, GenericClient};
+use tokio_postgres_rustls::MakeRustlsConnect;
+use tokio_util::sync::CancellationToken;
 
 use super::queries::locks;
 
@@ -35,6 +40,7 @@ impl Conn for Pooled {
 /// seller's lock) lives exactly as long as it does.
 pub struct Session {
     client: tokio_postgres::Client,
+    stopper: Stopper,
 }
 
 impl Conn for Session {
@@ -52,13 +58,24 @@ pub enum LockAttempt {
 }
 
 impl Session {
-    pub(super) fn new(client: tokio_postgres::Client) -> Self {
-        Self { client }
+    pub(super) fn new(client: tokio_postgres::Client, tls: MakeRustlsConnect) -> Self {
+        let stopper = Stopper {
+            token: client.cancel_token(),
+            tls,
+            committing: Arc::new(AtomicBool::new(false)),
+        };
+        Self { client, stopper }
+    }
+
+    /// What stops this session's work from outside it (see [`Stopper`]).
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
     }
 
     /// A read-committed transaction (PostgreSQL's default).
     pub async fn transaction(&mut self) -> Result<Transaction<'_>> {
-        Ok(Transaction(self.client.transaction().await?))
+        let committing = self.stopper.committing.clone();
+        Ok(Transaction(self.client.transaction().await?, committing))
     }
 
     /// A repeatable-read transaction: one snapshot for all its statements;
@@ -71,7 +88,7 @@ impl Session {
             .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
             .start()
             .await?;
-        Ok(Transaction(tx))
+        Ok(Transaction(tx, self.stopper.committing.clone()))
     }
 
     /// Takes the seller's lock without waiting. Held for the session: no
@@ -158,11 +175,18 @@ impl Conn for SellerLock {
 }
 
 /// A transaction: dropped without [`Transaction::commit`], it rolls back.
-pub struct Transaction<'a>(tokio_postgres::Transaction<'a>);
+pub struct Transaction<'a>(tokio_postgres::Transaction<'a>, Arc<AtomicBool>);
 
 impl<'a> Transaction<'a> {
+    /// Commits. From the moment the COMMIT is sent the session's
+    /// [`Stopper::cancelled`] no longer fires: a commit on its way cannot be
+    /// called back, so the work finishes instead.
     pub async fn commit(self) -> Result<()> {
-        Ok(self.0.commit().await?)
+        let committing = self.1.clone();
+        committing.store(true, Ordering::SeqCst);
+        let result = self.0.commit().await;
+        committing.store(false, Ordering::SeqCst);
+        Ok(result?)
     }
 
     pub async fn rollback(self) -> Result<()> {
@@ -179,6 +203,50 @@ impl<'a> Conn for Transaction<'a> {
     fn pg(&self) -> &tokio_postgres::Transaction<'a> {
         &self.0
     }
+}
+
+/// Stops a session's work from outside it: a cancellation that the work
+/// is raced against ([`Stopper::cancelled`]), then PostgreSQL's cancel
+/// request for the statement the server is still running
+/// ([`Stopper::stop_server_statement`]). Dropping the work's future drops
+/// its transaction, which queues a ROLLBACK; without the cancel request
+/// that ROLLBACK would wait for the running statement to finish (a long
+/// UPDATE, or one waiting for a lock) while its locks stay held.
+#[derive(Clone)]
+pub struct Stopper {
+    token: CancelToken,
+    tls: MakeRustlsConnect,
+    committing: Arc<AtomicBool>,
+}
+
+/// How long a cancel request may take to reach the server.
+const CANCEL_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+impl Stopper {
+    /// Resolves once `cancel` fires, unless this session's transaction is
+    /// committing by then (then never: the work completes).
+    pub async fn cancelled(&self, cancel: &CancellationToken) {
+        cancel.cancelled().await;
+        if self.committing.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Asks the server to cancel the statement this session is running
+    /// (nothing happens when it runs none). Best effort, bounded in time.
+    pub async fn stop_server_statement(&self) {
+        let request = self.token.cancel_query(self.tls.clone());
+        match tokio::time::timeout(CANCEL_REQUEST_TIMEOUT, request).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot send the cancel request"),
+            Err(_) => tracing::warn!("the cancel request timed out"),
+        }
+    }
+}
+
+/// The statement was cancelled (by [`Stopper::stop_server_statement`]).
+pub fn is_query_cancelled(e: &Report) -> bool {
+    db_errors(e).any(|pe| pe.code() == Some(&SqlState::QUERY_CANCELED))
 }
 
 /// The database error behind `e`, if any.

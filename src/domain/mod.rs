@@ -10,3 +10,6 @@ pub mod listings;
 pub mod roles;
 pub mod rollback;
 pub mod seller;
+
+/// Stops a running import or rollback: it rolls back and changes nothing.
+pub use tokio_util::sync::CancellationToken;

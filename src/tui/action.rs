@@ -10,7 +10,7 @@ use crossterm::event::KeyEvent;
 
 use crate::domain::audit::AuditEntry;
 use crate::domain::history::{HistoryFilter, ImportState, ImportSummary};
-use crate::domain::import::{ImportError, ImportOutcome, ProfileKind, Progress};
+use crate::domain::import::{ImportError, ImportOutcome, PlanFingerprint, ProfileKind, Progress};
 use crate::domain::listings::{
     BrowseFilter, ListingSummary, RestoreError, RestoreOutcome, RestorePreview, Timeline,
 };
@@ -76,7 +76,7 @@ pub enum Action {
     },
     ImportDone {
         req: ReqId,
-        result: Result<Box<ImportOutcome>, Failure>,
+        result: Result<Box<ImportOutcome>, ImportFailure>,
     },
     Pong {
         req: ReqId,
@@ -100,6 +100,9 @@ pub enum Action {
         req: ReqId,
         result: Result<Box<RestoreOutcome>, RestoreFailure>,
     },
+    /// The terminal hung up, its input ended, or SIGTERM/SIGHUP/SIGINT
+    /// arrived: quit now, cancelling running work.
+    Interrupted,
 }
 
 /// Work for the worker. Nothing here holds a transaction open between
@@ -153,6 +156,11 @@ pub enum Effect {
         req: ReqId,
         spec: ImportSpec,
     },
+    /// Cancels the import or rollback started by request `req`, if it still
+    /// runs (its own reply then says how it ended).
+    Cancel {
+        req: ReqId,
+    },
     Ping {
         req: ReqId,
     },
@@ -196,6 +204,9 @@ pub struct ImportSpec {
     pub profile: Option<ProfileKind>,
     pub dry_run: bool,
     pub skip_invalid: bool,
+    /// What the dry run showed (the import after it): a changed file or
+    /// plan is refused.
+    pub expect: Option<PlanFingerprint>,
 }
 
 /// A failed request: the message to show, and whether the database
@@ -223,14 +234,26 @@ impl Failure {
     }
 }
 
+/// Why a dry run or an import did not end with an outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportFailure {
+    Failed(Failure),
+    /// The file or the plan changed since the dry run: dry run again.
+    Refused(String),
+    /// Cancelled (Esc, or quitting): nothing changed.
+    Cancelled(String),
+}
+
 /// How the console shows an import that did not run.
-impl From<ImportError> for Failure {
+impl From<ImportError> for ImportFailure {
     fn from(e: ImportError) -> Self {
         match e {
             ImportError::SellerBusy { .. } | ImportError::InvalidSeller(_) => {
-                Failure::new(e.to_string())
+                ImportFailure::Failed(Failure::new(e.to_string()))
             }
-            ImportError::Failed(report) => Failure::from_report(&report),
+            ImportError::Refused(r) => ImportFailure::Refused(r.message().to_string()),
+            ImportError::Cancelled { .. } => ImportFailure::Cancelled(e.to_string()),
+            ImportError::Failed(report) => ImportFailure::Failed(Failure::from_report(&report)),
         }
     }
 }

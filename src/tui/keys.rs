@@ -1,7 +1,8 @@
 //! The one key table: dispatch, the footer hints and the `?` overlay all
-//! read [`BINDINGS`], so what the footer says is what the keys do. Quit
-//! (`q`, and `Ctrl-C` everywhere, text fields included) cannot be unbound;
-//! no binding needs Alt.
+//! read [`BINDINGS`], so what the footer says is what the keys do. As in
+//! k9s or lazygit, `Esc` and `q` close a popup or overlay, `q` on a screen
+//! quits (asking first while work runs), `Ctrl-C` quits from everywhere,
+//! text fields included, and `Ctrl-Z` suspends; no binding needs Alt.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -41,6 +42,11 @@ pub enum Ctx {
     PopupBusy,
     /// The popup shows a result, a refusal or why rollback is unavailable.
     PopupResult,
+    /// A question before something that cannot be taken back (cancel the
+    /// running import, quit while work runs).
+    Confirm,
+    /// The import was refused: what the dry run pinned changed.
+    FormRefused,
     Help,
     TooSmall,
 }
@@ -70,6 +76,8 @@ impl Ctx {
             Ctx::Popup => "Rollback",
             Ctx::PopupBusy => "Rollback (working)",
             Ctx::PopupResult => "Rollback result",
+            Ctx::Confirm => "Are you sure?",
+            Ctx::FormRefused => "Import refused",
             Ctx::Help => "Help",
             Ctx::TooSmall => "Terminal too small",
         }
@@ -119,6 +127,8 @@ pub enum Command {
     ToggleValues,
     /// Restore the listing's values from before the selected change.
     Restore,
+    /// Suspend to the shell (`fg` brings the console back).
+    Suspend,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +207,45 @@ use Ctx::*;
 
 const TEXT_FIELDS: &[Ctx] = &[Filter, FormText, ListingsFilter];
 const TEXT: Contexts = In(TEXT_FIELDS);
-const NON_TEXT: Contexts = AllBut(TEXT_FIELDS);
+/// Popups and overlays: `Esc` and `q` close them, they never quit.
+const LAYERS: &[Ctx] = &[
+    Popup,
+    PopupBusy,
+    PopupResult,
+    Restore,
+    RestoreBusy,
+    RestoreResult,
+    Confirm,
+    Help,
+];
+/// Where `q` quits: the screens, when not typing.
+const SCREENS: Contexts = AllBut(&[
+    Filter,
+    FormText,
+    ListingsFilter,
+    Popup,
+    PopupBusy,
+    PopupResult,
+    Restore,
+    RestoreBusy,
+    RestoreResult,
+    Confirm,
+    Help,
+]);
+/// Where only `Ctrl-C` quits: text fields and the layers above the screens.
+const CTRL_C_ONLY: Contexts = In(&[
+    Filter,
+    FormText,
+    ListingsFilter,
+    Popup,
+    PopupBusy,
+    PopupResult,
+    Restore,
+    RestoreBusy,
+    RestoreResult,
+    Confirm,
+    Help,
+]);
 const SCROLLS: Contexts = In(&[
     History,
     Detail,
@@ -324,9 +372,9 @@ pub static BINDINGS: &[Binding] = &[
         keys: &[k(KeyCode::Left), ch('h'), k(KeyCode::Right), ch('l')],
         label: "←→",
         name: "button",
-        help: "move between the buttons (Cancel is the default)",
+        help: "move between the buttons (the safe one is the default)",
         command: Command::Right,
-        contexts: In(&[Popup, FormReview, Restore]),
+        contexts: In(&[Popup, FormReview, FormRefused, Confirm, Restore]),
         footer: true,
     },
     // Enter, per context.
@@ -376,10 +424,12 @@ pub static BINDINGS: &[Binding] = &[
             Form,
             FormText,
             FormReview,
+            FormRefused,
             Popup,
             PopupResult,
             Restore,
             RestoreResult,
+            Confirm,
         ]),
         footer: true,
     },
@@ -468,7 +518,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: &[k(KeyCode::Esc)],
         label: "Esc",
         name: "back",
-        help: "back / cancel / close",
+        help: "back",
         command: Command::Back,
         contexts: In(&[
             Detail,
@@ -476,19 +526,31 @@ pub static BINDINGS: &[Binding] = &[
             Form,
             FormText,
             FormReview,
+            FormRefused,
             FormDone,
-            Popup,
-            PopupBusy,
-            PopupResult,
-            Help,
             Filter,
             Listings,
             ListingsFilter,
             Timeline,
-            Restore,
-            RestoreBusy,
-            RestoreResult,
         ]),
+        footer: true,
+    },
+    Binding {
+        keys: &[k(KeyCode::Esc)],
+        label: "Esc",
+        name: "cancel",
+        help: "cancel the dry run or import (asks first; nothing is changed)",
+        command: Command::Back,
+        contexts: In(&[FormBusy]),
+        footer: true,
+    },
+    Binding {
+        keys: &[k(KeyCode::Esc), ch('q')],
+        label: "Esc q",
+        name: "close",
+        help: "close this (never quits: Ctrl-C does)",
+        command: Command::Back,
+        contexts: In(LAYERS),
         footer: true,
     },
     Binding {
@@ -563,21 +625,30 @@ pub static BINDINGS: &[Binding] = &[
         footer: false,
     },
     Binding {
+        keys: &[ctrl('z')],
+        label: "Ctrl-Z",
+        name: "suspend",
+        help: "suspend to the shell; fg brings the console back",
+        command: Command::Suspend,
+        contexts: AllBut(&[]),
+        footer: false,
+    },
+    Binding {
         keys: &[ch('q'), ctrl('c')],
         label: "q",
         name: "quit",
-        help: "quit (Ctrl-C works everywhere, also while typing)",
+        help: "quit (asks first while work runs)",
         command: Command::Quit,
-        contexts: NON_TEXT,
+        contexts: SCREENS,
         footer: true,
     },
     Binding {
         keys: &[ctrl('c')],
         label: "Ctrl-C",
         name: "quit",
-        help: "quit",
+        help: "quit, asking first while work runs",
         command: Command::Quit,
-        contexts: TEXT,
+        contexts: CTRL_C_ONLY,
         footer: true,
     },
 ];

@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 use std::time::Duration;
 
-use color_eyre::eyre::{Result, WrapErr, bail, eyre};
+use color_eyre::eyre::{Result, WrapErr, bail};
 use crossterm::event::{self, Event, KeyEventKind};
 use crossterm::{cursor, execute, terminal};
 use ratatui::Terminal;
@@ -51,9 +51,11 @@ use theme::Theme;
 /// `files_dir/rejects`).
 ///
 /// Async: await it on the runtime's main task (`block_on`), not from a
-/// spawned task. The terminal (raw mode, alternate screen, cursor) is
-/// restored on every way out: quit, error, SIGTERM/SIGHUP/SIGINT, and
-/// panics (the panic report is printed after the terminal is restored).
+/// spawned task. A hang-up of the terminal, the end of its input, SIGTERM,
+/// SIGHUP or SIGINT end it within a second: running work is cancelled (its
+/// transaction rolls back, its lock is released). The terminal (raw mode,
+/// alternate screen, cursor) is restored on every way out, panics
+/// included (the panic report is printed after the terminal is restored).
 pub async fn run(db: Database, files_dir: PathBuf) -> Result<()> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         bail!(
@@ -72,29 +74,50 @@ pub async fn run(db: Database, files_dir: PathBuf) -> Result<()> {
     result
 }
 
+/// How long quitting waits for cancelled work to roll back and record
+/// itself: the console ends within a second of a hang-up or SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(700);
+
 async fn event_loop(
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
     db: Database,
     files_dir: PathBuf,
     identity: Option<crate::domain::identity::Identity>,
 ) -> Result<()> {
-    let (tx, mut replies) = mpsc::channel::<Action>(256);
+    let (tx, replies) = mpsc::channel::<Action>(256);
     let worker = worker::Worker::new(db.clone(), files_dir, tx);
-    let (key_tx, mut keys) = mpsc::channel::<Action>(64);
-    let _input = Input::spawn(key_tx);
-    let mut signals = Signals::new()?;
-
+    let (key_tx, keys) = mpsc::channel::<Action>(64);
+    let input = Input::spawn(key_tx);
     let size = terminal.size()?;
     let mut state = State::new(
         size.width,
         size.height,
         Theme::from_env(),
-        db.target.location(),
+        db.target.dbname().to_string(),
     );
     state.identity = identity;
+    let result = run_loop(terminal, &worker, &mut state, keys, replies).await;
+    // Whatever ended the loop, running work is cancelled: its transaction
+    // rolls back, its seller's lock is released.
+    input.stop.store(true, Ordering::Relaxed);
+    worker.shutdown(SHUTDOWN_GRACE).await;
+    input.join();
+    result
+}
+
+async fn run_loop(
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    worker: &worker::Worker,
+    state: &mut State,
+    mut keys: mpsc::Receiver<Action>,
+    mut replies: mpsc::Receiver<Action>,
+) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupts = crate::signals::Interrupts::new()?;
+    let mut resized = signal(SignalKind::window_change())?;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut effects = update::update(&mut state, Action::Init);
+    let mut effects = update::update(state, Action::Init);
     loop {
         for e in effects.drain(..) {
             worker.spawn(e);
@@ -102,30 +125,47 @@ async fn event_loop(
         if state.quit {
             return Ok(());
         }
+        if state.suspend {
+            state.suspend = false;
+            suspend(terminal)?;
+            let (w, h) = terminal::size()?;
+            effects = update::update(state, Action::Resize(w, h));
+            continue;
+        }
         mark_ui_thread();
-        terminal.draw(|f| {
-            view::render(f, &state);
+        let drawn = terminal.draw(|f| {
+            view::render(f, state);
             crate::text::neutralise_buffer(f.buffer_mut());
-        })?;
+        });
+        if drawn.is_err() {
+            // Nothing to draw on (the terminal hung up): no one to ask.
+            effects = update::update(state, Action::Interrupted);
+            continue;
+        }
         let action = tokio::select! {
-            a = keys.recv() => a.ok_or_else(|| eyre!("the terminal input closed"))?,
+            // The input thread ends when the terminal hangs up.
+            a = keys.recv() => a.unwrap_or(Action::Interrupted),
             Some(a) = replies.recv() => a,
             _ = ticker.tick(), if state.wants_ticks() => Action::Tick,
-            _ = signals.recv() => return Ok(()),
+            _ = interrupts.recv() => Action::Interrupted,
+            _ = resized.recv() => match terminal::size() {
+                Ok((w, h)) => Action::Resize(w, h),
+                Err(_) => Action::Interrupted,
+            },
         };
-        effects = update::update(&mut state, action);
+        effects = update::update(state, action);
         // Apply whatever else is already waiting before drawing again.
         for _ in 0..64 {
+            if state.quit || state.suspend {
+                break;
+            }
             let next = keys.try_recv().or_else(|_| replies.try_recv());
             match next {
                 Ok(a) => {
                     for e in effects.drain(..) {
                         worker.spawn(e);
                     }
-                    effects = update::update(&mut state, a);
-                    if state.quit {
-                        break;
-                    }
+                    effects = update::update(state, a);
                 }
                 Err(_) => break,
             }
@@ -133,39 +173,30 @@ async fn event_loop(
     }
 }
 
-/// Terminal signals: the loop ends normally (and the guard restores the
-/// terminal) on SIGTERM, SIGHUP and SIGINT.
-struct Signals {
-    term: tokio::signal::unix::Signal,
-    hup: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Self {
-            term: signal(SignalKind::terminate())?,
-            hup: signal(SignalKind::hangup())?,
-            int: signal(SignalKind::interrupt())?,
-        })
-    }
-
-    async fn recv(&mut self) {
-        tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.hup.recv() => {}
-            _ = self.int.recv() => {}
-        }
-    }
+/// Ctrl-Z: gives the terminal back to the shell, stops the process until
+/// `fg`, then takes the terminal again and redraws it whole.
+fn suspend(terminal: &mut Terminal<CrosstermBackend<Stdout>>) -> Result<()> {
+    restore_terminal();
+    // Stops the process here (SIGTSTP's default action) until SIGCONT.
+    nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP)?;
+    enter_console_mode()?;
+    terminal.clear()?;
+    Ok(())
 }
 
 /// Reads terminal events on a thread of its own (crossterm's reads block)
-/// and forwards keys and resizes; stops when dropped.
+/// and forwards keys and resizes. It waits for input with poll(2) itself
+/// and lets crossterm read only what is there: on a hung-up terminal
+/// crossterm's reader spins forever at 100% CPU (read(2) returns 0 or EIO
+/// and it retries; crossterm issue #793), whereas poll(2) reports the
+/// hang-up, and the thread ends, which ends the console.
 struct Input {
     stop: Arc<AtomicBool>,
     handle: Option<std::thread::JoinHandle<()>>,
 }
+
+/// How long the input thread waits for input before checking whether to stop.
+const INPUT_POLL: u16 = 200;
 
 impl Input {
     fn spawn(tx: mpsc::Sender<Action>) -> Self {
@@ -175,18 +206,12 @@ impl Input {
             .name("importdesk-input".into())
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
-                    match event::poll(Duration::from_millis(200)) {
-                        Ok(true) => {}
-                        Ok(false) => continue,
-                        Err(_) => break,
+                    match wait_for_input() {
+                        Waited::Nothing => continue,
+                        Waited::Gone => break,
+                        Waited::Input => {}
                     }
-                    let action = match event::read() {
-                        Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Action::Key(k),
-                        Ok(Event::Resize(w, h)) => Action::Resize(w, h),
-                        Ok(_) => continue,
-                        Err(_) => break,
-                    };
-                    if tx.blocking_send(action).is_err() {
+                    if !forward_events(&tx) {
                         break;
                     }
                 }
@@ -194,14 +219,77 @@ impl Input {
             .ok();
         Self { stop, handle }
     }
+
+    /// Stops the thread; waits for it at most as long as one wait for
+    /// input lasts (a thread stuck in crossterm on a dead terminal is left
+    /// to end with the process).
+    fn join(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let deadline =
+                std::time::Instant::now() + Duration::from_millis(u64::from(INPUT_POLL) + 50);
+            while !h.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if h.is_finished() {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+enum Waited {
+    Nothing,
+    Input,
+    /// The terminal hung up or the input is closed.
+    Gone,
+}
+
+/// Waits up to [`INPUT_POLL`] ms for input on the terminal (stdin).
+fn wait_for_input() -> Waited {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let stdin = std::io::stdin();
+    let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+    match poll(&mut fds, PollTimeout::from(INPUT_POLL)) {
+        Ok(0) => Waited::Nothing,
+        Ok(_) => {
+            let revents = fds[0].revents().unwrap_or(PollFlags::empty());
+            if revents.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) {
+                Waited::Gone
+            } else {
+                Waited::Input
+            }
+        }
+        Err(nix::errno::Errno::EINTR) => Waited::Nothing,
+        Err(_) => Waited::Gone,
+    }
+}
+
+/// Hands every event crossterm can read now to the loop; `false` when the
+/// loop is gone or the terminal cannot be read.
+fn forward_events(tx: &mpsc::Sender<Action>) -> bool {
+    loop {
+        match event::poll(Duration::ZERO) {
+            Ok(true) => {}
+            Ok(false) => return true,
+            Err(_) => return false,
+        }
+        let action = match event::read() {
+            Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Action::Key(k),
+            Ok(Event::Resize(w, h)) => Action::Resize(w, h),
+            Ok(_) => continue,
+            Err(_) => return false,
+        };
+        if tx.blocking_send(action).is_err() {
+            return false;
+        }
+    }
 }
 
 impl Drop for Input {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
     }
 }
 
@@ -223,6 +311,18 @@ fn is_ui_thread() -> bool {
         .lock()
         .map(|t| *t == Some(std::thread::current().id()))
         .unwrap_or(true)
+}
+
+/// Enters console mode: raw, alternate screen, no cursor.
+fn enter_console_mode() -> Result<()> {
+    ACTIVE.store(true, Ordering::SeqCst);
+    terminal::enable_raw_mode()?;
+    execute!(
+        std::io::stdout(),
+        terminal::EnterAlternateScreen,
+        cursor::Hide
+    )?;
+    Ok(())
 }
 
 /// Leaves console mode (once; safe to call from the panic hook).
@@ -259,14 +359,8 @@ impl TerminalGuard {
             chained(info);
         }));
         mark_ui_thread();
-        ACTIVE.store(true, Ordering::SeqCst);
         let setup = || -> Result<Terminal<CrosstermBackend<Stdout>>> {
-            terminal::enable_raw_mode()?;
-            execute!(
-                std::io::stdout(),
-                terminal::EnterAlternateScreen,
-                cursor::Hide
-            )?;
+            enter_console_mode()?;
             let mut t = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
             t.clear()?;
             Ok(t)

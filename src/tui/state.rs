@@ -10,7 +10,9 @@ use crate::domain::identity::Identity;
 use super::action::{Failure, HistoryRow, ReqId};
 use super::keys::Ctx;
 use super::layout;
-use super::popup::{self, help::HelpView, restore::RestorePopup, rollback::RollbackPopup};
+use super::popup::{
+    self, confirm::ConfirmPopup, help::HelpView, restore::RestorePopup, rollback::RollbackPopup,
+};
 use super::screen::audit::AuditView;
 use super::screen::detail::DetailView;
 use super::screen::history::HistoryView;
@@ -37,6 +39,9 @@ pub struct State {
     pub popup: Option<RollbackPopup>,
     /// The single-listing restore popup.
     pub restore: Option<RestorePopup>,
+    /// A question before something that cannot be taken back (above the
+    /// rollback popup).
+    pub confirm: Option<ConfirmPopup>,
     /// The `?` overlay, above everything.
     pub help: Option<HelpView>,
     /// A one-line message shown until the next key.
@@ -51,6 +56,9 @@ pub struct State {
     /// title bar. `None` until known.
     pub identity: Option<Identity>,
     pub quit: bool,
+    /// Ctrl-Z: the loop hands the terminal back to the shell and stops
+    /// the process until `fg`, then clears this.
+    pub suspend: bool,
     next_req: ReqId,
 }
 
@@ -66,6 +74,7 @@ impl State {
             timeline: TimelineView::default(),
             popup: None,
             restore: None,
+            confirm: None,
             help: None,
             notice: None,
             connection: Connection::Ok,
@@ -75,6 +84,7 @@ impl State {
             db_label: db_label.into(),
             identity: None,
             quit: false,
+            suspend: false,
             next_req: 1,
         }
     }

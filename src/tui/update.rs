@@ -3,13 +3,15 @@
 //! update). It does no I/O: database work and file-system lookups are
 //! returned as effects for the worker, whose replies come back as actions.
 //! What is here is what no single screen owns: keys before the key table
-//! (Alt, text), quitting, help, the lost connection, the clock, resizes.
+//! (Alt, text), quitting (asking first while work runs), suspending, help,
+//! the lost connection, the clock, resizes, the end of the terminal.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::action::{Action, Effect, Failure, ReqId};
 use super::keys::{self, Command, Ctx};
 use super::paged;
+use super::popup::confirm::{self, Question};
 use super::popup::{self, help, restore, rollback};
 use super::screen::{self, audit, detail, history, import, listings, timeline};
 use super::state::{Connection, Notice, State};
@@ -52,7 +54,43 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::TimelineLoaded { req, result } => timeline::loaded(state, req, result),
         Action::RestorePreviewed { req, result } => restore::previewed(state, req, result),
         Action::Restored { req, result } => restore::executed(state, req, result),
+        // A hang-up, SIGTERM, the end of input: no one is there to ask.
+        Action::Interrupted => quit_now(state),
     }
+}
+
+/// Work that changes data and still runs (an import, a rollback): its
+/// request and what it is.
+pub fn running_work(state: &State) -> Vec<(ReqId, String)> {
+    let mut work = screen::running(state);
+    work.extend(popup::running(state));
+    work
+}
+
+/// Quits at once, cancelling the work that runs (its transaction rolls
+/// back; the loop waits a moment for that before it exits).
+pub fn quit_now(state: &mut State) -> Vec<Effect> {
+    state.quit = true;
+    running_work(state)
+        .into_iter()
+        .map(|(req, _)| Effect::Cancel { req })
+        .collect()
+}
+
+/// `q` on a screen, `Ctrl-C` anywhere: quit, asking first while work runs
+/// (a second `Ctrl-C` in that question quits).
+fn quit(state: &mut State) -> Vec<Effect> {
+    let asked = state
+        .confirm
+        .as_ref()
+        .is_some_and(|c| c.question == Question::Quit);
+    if asked || running_work(state).is_empty() {
+        state.confirm = None;
+        return quit_now(state);
+    }
+    state.help = None;
+    confirm::ask(state, Question::Quit);
+    Vec::new()
 }
 
 fn on_key(state: &mut State, ev: KeyEvent) -> Vec<Effect> {
@@ -101,8 +139,9 @@ fn on_key(state: &mut State, ev: KeyEvent) -> Vec<Effect> {
 
 fn command(state: &mut State, ctx: Ctx, cmd: Command, ev: &KeyEvent) -> Vec<Effect> {
     match cmd {
-        Command::Quit => {
-            state.quit = true;
+        Command::Quit => return quit(state),
+        Command::Suspend => {
+            state.suspend = true;
             return Vec::new();
         }
         Command::Help if ctx != Ctx::Help => {

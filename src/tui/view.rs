@@ -42,6 +42,17 @@ pub fn render(frame: &mut Frame, state: &State) {
     status_line(frame, a.status, state);
     footer(frame, a.footer, state);
     popup::render(frame, area, state);
+    if state.help.is_some() || popup::top(state).is_some() {
+        // Where the eye is: a popup covers the status line, so a notice
+        // (why a key did nothing) goes over the popup's bottom edge.
+        let inset = Rect::new(
+            a.status.x + 1,
+            a.status.y,
+            a.status.width.saturating_sub(2),
+            1,
+        );
+        notice(frame, inset, state);
+    }
 }
 
 fn title(frame: &mut Frame, area: Rect, state: &State) {
@@ -64,27 +75,41 @@ fn title(frame: &mut Frame, area: Rect, state: &State) {
 /// The line above the footer: a notice, the filter being typed, or what the
 /// screen wants to say about the selection.
 fn status_line(frame: &mut Frame, area: Rect, state: &State) {
-    let t = &state.theme;
     let w = area.width as usize;
     // A line being typed stays in view; else a notice; else the screen's line.
     let screen = screen::current(state);
     if screen.draw_input_line(frame, area, state) {
         return;
     }
-    if let Some(n) = &state.notice {
-        let style = match n.kind {
-            NoticeKind::Info => t.ok(),
-            NoticeKind::Error => t.error(),
-        };
-        let prefix = match n.kind {
-            NoticeKind::Info => "",
-            NoticeKind::Error => "Error: ",
-        };
-        let text = text::fit(&format!("{prefix}{}", n.text), w.saturating_sub(1));
-        frame.render_widget(Paragraph::new(format!(" {text}")).style(style), area);
+    if notice(frame, area, state) {
         return;
     }
     frame.render_widget(Paragraph::new(screen.status(state, w)), area);
+}
+
+/// Draws the notice, if there is one, on the one-line `area`.
+fn notice(frame: &mut Frame, area: Rect, state: &State) -> bool {
+    let Some(n) = &state.notice else {
+        return false;
+    };
+    let t = &state.theme;
+    let style = match n.kind {
+        NoticeKind::Info => t.ok(),
+        NoticeKind::Error => t.error(),
+    };
+    let prefix = match n.kind {
+        NoticeKind::Info => "",
+        NoticeKind::Error => "Error: ",
+    };
+    let w = area.width as usize;
+    let text = text::fit(&format!("{prefix}{}", n.text), w.saturating_sub(2));
+    let text = format!(" {text} ");
+    let width = text::width(&text) as u16;
+    frame.render_widget(
+        Paragraph::new(text).style(style),
+        Rect::new(area.x, area.y, width.min(area.width), 1),
+    );
+    true
 }
 
 /// The keys that work here, from the key table, as many as fit.
@@ -93,8 +118,14 @@ fn footer(frame: &mut Frame, area: Rect, state: &State) {
     let ctx = state.context();
     let mut spans = Vec::new();
     let hints = keys::footer(ctx);
-    // Quit is always shown, last; the others as many as fit, by priority.
-    let (quit, others): (Vec<_>, Vec<_>) = hints.into_iter().partition(|(_, n)| *n == "quit");
+    // The way out is always shown, last (in a popup or overlay: closing
+    // it); the others as many as fit, by priority.
+    let way_out = if hints.iter().any(|(_, n)| *n == "close") {
+        "close"
+    } else {
+        "quit"
+    };
+    let (quit, others): (Vec<_>, Vec<_>) = hints.into_iter().partition(|(_, n)| *n == way_out);
     let piece = |(key, name): &(&str, &str)| text::width(key) + 1 + text::width(name) + 2;
     let w = area.width as usize;
     let mut used: usize = quit.iter().map(piece).sum();

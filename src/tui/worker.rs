@@ -1,7 +1,9 @@
 //! The worker: runs effects against the library on background tasks and
 //! sends the results back as actions over a bounded channel. The console's
-//! loop never waits for the database.
+//! loop never waits for the database. Imports and rollbacks it runs can be
+//! cancelled (Esc, quitting): their transaction rolls back.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,14 +12,17 @@ use color_eyre::Report;
 use futures_util::FutureExt;
 use serde_json::json;
 use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
 
 use super::action::{
-    Action, AuditRow, DetailData, Effect, Failure, HistoryRow, RestoreFailure, RollbackFailure,
+    Action, AuditRow, DetailData, Effect, Failure, HistoryRow, ImportFailure, ReqId,
+    RestoreFailure, RollbackFailure,
 };
 use super::complete;
 use crate::db::Database;
+use crate::domain::CancellationToken;
 use crate::domain::actor::Actor;
-use crate::domain::import::{self, ImportRequest, MapOptions, Progress};
+use crate::domain::import::{self, ImportRequest, MapOptions, Phase, Progress};
 use crate::domain::listings::{self, ListingsError, RestoreRequest};
 use crate::domain::rollback::{self, RollbackError, RollbackRequest};
 use crate::domain::{audit, history};
@@ -31,6 +36,9 @@ pub struct Worker {
     files_dir: PathBuf,
     actor: Actor,
     tx: mpsc::Sender<Action>,
+    /// The cancellation of each running import and rollback, by request.
+    running: Arc<Mutex<HashMap<ReqId, CancellationToken>>>,
+    tasks: TaskTracker,
 }
 
 impl Worker {
@@ -40,25 +48,63 @@ impl Worker {
             files_dir,
             actor: Actor::from_environment(),
             tx,
+            running: Arc::default(),
+            tasks: TaskTracker::new(),
         }
     }
 
     /// Runs `effect` on its own task (a long import does not delay a page
-    /// of history).
+    /// of history); a cancellation takes effect at once.
     pub fn spawn(&self, effect: Effect) {
+        if let Effect::Cancel { req } = effect {
+            self.cancel(req);
+            return;
+        }
         let w = self.clone();
-        tokio::spawn(async move { w.run(effect).await });
+        self.tasks.spawn(async move { w.run(effect).await });
+    }
+
+    /// Cancels the import or rollback of request `req`, if it runs.
+    pub fn cancel(&self, req: ReqId) {
+        if let Some(token) = self.lock_running().get(&req) {
+            token.cancel();
+        }
+    }
+
+    /// On the way out: cancels every running import and rollback and waits
+    /// for the tasks to end (rolled back, recorded), `grace` at most.
+    pub async fn shutdown(&self, grace: Duration) {
+        for token in self.lock_running().values() {
+            token.cancel();
+        }
+        self.tasks.close();
+        let _ = tokio::time::timeout(grace, self.tasks.wait()).await;
+    }
+
+    fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<ReqId, CancellationToken>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A cancellation for request `req`, registered while it runs.
+    fn cancellable(&self, req: ReqId) -> Registered {
+        let token = CancellationToken::new();
+        self.lock_running().insert(req, token.clone());
+        Registered {
+            token,
+            req,
+            running: self.running.clone(),
+        }
     }
 
     /// Runs `effect` to completion and sends its reply. A panic in the
     /// library becomes an error reply, not a frozen console.
     pub async fn run(&self, effect: Effect) {
         let fallback = effect.clone();
-        let action = match std::panic::AssertUnwindSafe(self.perform(effect))
+        let reply = match std::panic::AssertUnwindSafe(self.perform(effect))
             .catch_unwind()
             .await
         {
-            Ok(a) => a,
+            Ok(reply) => reply,
             Err(panic) => {
                 let what = panic
                     .downcast_ref::<&str>()
@@ -72,12 +118,15 @@ impl Worker {
                 )
             }
         };
-        let _ = self.tx.send(action).await;
+        if let Some(action) = reply {
+            let _ = self.tx.send(action).await;
+        }
     }
 
-    async fn perform(&self, effect: Effect) -> Action {
+    /// The reply to `effect` (`None`: it has none of its own).
+    async fn perform(&self, effect: Effect) -> Option<Action> {
         let db = &self.db;
-        match effect {
+        Some(match effect {
             Effect::LoadHistory { req, filter } => {
                 let result = history::list(db, &filter)
                     .await
@@ -170,6 +219,7 @@ impl Worker {
                 mode,
                 expect,
             } => {
+                let cancel = self.cancellable(req);
                 let result = rollback::execute(
                     db,
                     RollbackRequest {
@@ -177,6 +227,7 @@ impl Worker {
                         mode,
                         expect: Some(expect),
                         actor: self.actor.clone(),
+                        cancel: cancel.token.clone(),
                     },
                 )
                 .await
@@ -191,6 +242,7 @@ impl Worker {
                 Action::Completed { req, completion }
             }
             Effect::Import { req, spec } => {
+                let cancel = self.cancellable(req);
                 let request = ImportRequest {
                     path: complete::expand_tilde(&spec.path.to_string_lossy()),
                     seller: spec.seller,
@@ -200,12 +252,19 @@ impl Worker {
                     skip_invalid: spec.skip_invalid,
                     actor: self.actor.clone(),
                     rejects_dir: self.files_dir.join("rejects"),
+                    expect: spec.expect,
+                    cancel: cancel.token.clone(),
                 };
                 let result = import::run(db, request, Some(self.progress(req)))
                     .await
                     .map(Box::new)
-                    .map_err(Failure::from);
+                    .map_err(ImportFailure::from);
                 Action::ImportDone { req, result }
+            }
+            Effect::Cancel { req } => {
+                self.cancel(req);
+                // The reply is that of the work it cancelled.
+                return None;
             }
             Effect::Ping { req } => {
                 let result = db.ping().await.map_err(|e| failure(&e));
@@ -263,7 +322,7 @@ impl Worker {
                     .map_err(RestoreFailure::from);
                 Action::Restored { req, result }
             }
-        }
+        })
     }
 
     async fn eligibility(&self, id: i64) -> Result<Result<(), String>, Failure> {
@@ -274,25 +333,42 @@ impl Worker {
         }
     }
 
-    /// Progress from the import's thread: at most five updates a second,
-    /// dropped (not queued) when the console is behind.
+    /// Progress from the import: at most five updates a second, dropped
+    /// (not queued) when the console is behind; a new phase always goes
+    /// through.
     fn progress(&self, req: u64) -> import::ProgressFn {
         let tx = self.tx.clone();
-        let last = Mutex::new(None::<Instant>);
+        let last = Mutex::new(None::<(Instant, Phase)>);
         Arc::new(move |progress: Progress| {
             let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
-            if last.is_some_and(|l| l.elapsed() < PROGRESS_EVERY) {
+            if last
+                .is_some_and(|(at, phase)| phase == progress.phase && at.elapsed() < PROGRESS_EVERY)
+            {
                 return;
             }
-            *last = Some(Instant::now());
+            *last = Some((Instant::now(), progress.phase));
             let _ = tx.try_send(Action::ImportProgress { req, progress });
         })
     }
 }
 
+/// A running request's cancellation, forgotten when the request ends.
+struct Registered {
+    token: CancellationToken,
+    req: ReqId,
+    running: Arc<Mutex<HashMap<ReqId, CancellationToken>>>,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        running.remove(&self.req);
+    }
+}
+
 /// The reply an effect gets when it could not run at all.
-pub fn fail(effect: &Effect, f: Failure) -> Action {
-    match effect {
+pub fn fail(effect: &Effect, f: Failure) -> Option<Action> {
+    Some(match effect {
         Effect::LoadHistory { req, .. } => Action::HistoryLoaded {
             req: *req,
             result: Err(f),
@@ -337,8 +413,10 @@ pub fn fail(effect: &Effect, f: Failure) -> Action {
         },
         Effect::Import { req, .. } => Action::ImportDone {
             req: *req,
-            result: Err(f),
+            result: Err(ImportFailure::Failed(f)),
         },
+        // A cancellation has no reply of its own.
+        Effect::Cancel { .. } => return None,
         Effect::Ping { req } => Action::Pong {
             req: *req,
             result: Err(f),
@@ -359,7 +437,7 @@ pub fn fail(effect: &Effect, f: Failure) -> Action {
             req: *req,
             result: Err(f.into()),
         },
-    }
+    })
 }
 
 /// A listings error as the console shows it: a refusal in words, a

@@ -113,6 +113,19 @@ fn changes_condition(fields: &[Field]) -> String {
     )
 }
 
+/// How many keys a statement touched (`rows`) and an order-independent hash
+/// of them (`keys_hash`, the sum of their 64-bit hashes): with the counts,
+/// what an import's plan fingerprint compares. `FROM` a CTE returning `sku`.
+const TOUCHED_KEYS: &str =
+    "count(*) AS rows, coalesce(sum(hashtextextended(sku, 0)::numeric), 0)::text AS keys_hash";
+
+/// What a merge statement did: how many listings, and which (hashed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Touched {
+    pub rows: i64,
+    pub keys_hash: String,
+}
+
 /// Updates listings whose provided columns really change; counts them. `$1`
 /// is the seller.
 fn update_changed_sql(fields: &[Field]) -> String {
@@ -125,8 +138,8 @@ fn update_changed_sql(fields: &[Field]) -> String {
             UPDATE listings l SET {}, updated_at = now()
               FROM import_staging s
              WHERE l.seller_id = $1 AND l.sku = s.sku AND {}
-            RETURNING 1)
-         SELECT count(*) AS rows FROM changed",
+            RETURNING l.sku)
+         SELECT {TOUCHED_KEYS} FROM changed",
         set.join(", "),
         changes_condition(fields)
     )
@@ -159,8 +172,8 @@ fn insert_new_sql(fields: &[Field]) -> String {
             SELECT $1, s.sku{values}
               FROM import_staging s
              WHERE NOT EXISTS (SELECT 1 FROM listings l WHERE l.seller_id = $1 AND l.sku = s.sku)
-            RETURNING 1)
-         SELECT count(*) AS rows FROM created"
+            RETURNING sku)
+         SELECT {TOUCHED_KEYS} FROM created"
     )
 }
 
@@ -173,9 +186,15 @@ fn count_changes_sql(fields: &[Field]) -> String {
     } else {
         changes_condition(fields)
     };
+    let new = "l.sku IS NULL";
+    let update = format!("l.sku IS NOT NULL AND {changed}");
+    // As TOUCHED_KEYS: the plan fingerprint compares them.
+    let hash = "coalesce(sum(hashtextextended(s.sku, 0)::numeric)";
     format!(
-        "SELECT count(*) FILTER (WHERE l.sku IS NULL) AS created,
-                count(*) FILTER (WHERE l.sku IS NOT NULL AND {changed}) AS updated
+        "SELECT count(*) FILTER (WHERE {new}) AS created,
+                {hash} FILTER (WHERE {new}), 0)::text AS created_keys,
+                count(*) FILTER (WHERE {update}) AS updated,
+                {hash} FILTER (WHERE {update}), 0)::text AS updated_keys
            FROM import_staging s
            LEFT JOIN listings l ON l.seller_id = $1 AND l.sku = s.sku"
     )
@@ -360,30 +379,56 @@ pub async fn preview_changes(
         .collect()
 }
 
-/// What the merge would create and update (dry run), without writing.
+/// Runs a statement selecting [`TOUCHED_KEYS`].
+async fn touched(conn: &impl Conn, sql: &str, seller: &str) -> Result<Touched> {
+    let row = conn.pg().query_one(sql, &[&seller]).await?;
+    Ok(Touched {
+        rows: row.try_get("rows")?,
+        keys_hash: row.try_get("keys_hash")?,
+    })
+}
+
+/// What the merge would create and update (dry run), without writing: the
+/// same counts and key hashes as [`insert_new`] and [`update_changed`].
 pub async fn count_changes(
     tx: &Transaction<'_>,
     seller: &str,
     fields: &[Field],
-) -> Result<(i64, i64)> {
+) -> Result<(Touched, Touched)> {
     let r = tx
         .pg()
         .query_one(&count_changes_sql(fields), &[&seller])
         .await?;
-    Ok((r.try_get("created")?, r.try_get("updated")?))
+    Ok((
+        Touched {
+            rows: r.try_get("created")?,
+            keys_hash: r.try_get("created_keys")?,
+        },
+        Touched {
+            rows: r.try_get("updated")?,
+            keys_hash: r.try_get("updated_keys")?,
+        },
+    ))
 }
 
 /// Updates the seller's listings whose provided `fields` really change;
-/// returns how many.
-pub async fn update_changed(tx: &Transaction<'_>, seller: &str, fields: &[Field]) -> Result<i64> {
+/// returns which.
+pub async fn update_changed(
+    tx: &Transaction<'_>,
+    seller: &str,
+    fields: &[Field],
+) -> Result<Touched> {
     if fields.is_empty() {
-        return Ok(0);
+        return Ok(Touched {
+            rows: 0,
+            keys_hash: "0".into(),
+        });
     }
-    count(tx, &update_changed_sql(fields), &[&seller]).await
+    touched(tx, &update_changed_sql(fields), seller).await
 }
 
-/// Inserts the staged keys the seller does not have yet; returns how many.
-pub async fn insert_new(tx: &Transaction<'_>, seller: &str, fields: &[Field]) -> Result<i64> {
+/// Inserts the staged keys the seller does not have yet; returns which.
+pub async fn insert_new(tx: &Transaction<'_>, seller: &str, fields: &[Field]) -> Result<Touched> {
     let empty_table: bool = tx
         .pg()
         .query_one(LISTINGS_HAS_NO_PAGES, &[])
@@ -392,7 +437,7 @@ pub async fn insert_new(tx: &Transaction<'_>, seller: &str, fields: &[Field]) ->
     if empty_table {
         tx.pg().batch_execute(NO_NESTED_LOOPS).await?;
     }
-    let created = count(tx, &insert_new_sql(fields), &[&seller]).await?;
+    let created = touched(tx, &insert_new_sql(fields), seller).await?;
     if empty_table {
         tx.pg().batch_execute(DEFAULT_NESTED_LOOPS).await?;
     }

@@ -184,14 +184,15 @@ pub(super) fn parse_file(
     let mut seen = SeenKeys::new();
     let width = csv.headers.len();
     let mut chunk = String::with_capacity(CHUNK_BYTES + 64 * 1024);
-    let report = |rows: u64, bytes: u64, phase: Phase| {
+    let total_bytes = csv.size;
+    let report = |rows: u64, bytes: u64| {
         if let Some(p) = &progress {
             p(Progress {
                 rows_read: rows,
                 bytes_read: bytes,
-                total_bytes: 0,
+                total_bytes,
                 elapsed: started.elapsed(),
-                phase,
+                phase: Phase::Reading,
             });
         }
     };
@@ -286,14 +287,14 @@ pub(super) fn parse_file(
         }
         let seen = summary.rows_read + summary.ignored;
         if seen % PROGRESS_EVERY == 0 {
-            report(summary.rows_read, csv.bytes_read(), Phase::Reading);
+            report(summary.rows_read, csv.bytes_read());
         }
     }
     if !chunk.is_empty() && tx.blocking_send(Event::Chunk(chunk)).is_err() {
         summary.aborted = true;
         return summary;
     }
-    report(summary.rows_read, csv.bytes_read(), Phase::Merging);
+    report(summary.rows_read, csv.bytes_read());
     if let Some(w) = rejects {
         match w.finish() {
             Ok(path) => summary.rejects_file = Some(path),

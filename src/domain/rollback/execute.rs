@@ -13,6 +13,7 @@ use super::{ConflictMode, PlanCounts, PlanItem, RollbackError, RollbackRefused, 
 use crate::db::queries::import::refresh_log_statistics;
 use crate::db::queries::rollback::{self as store, PageAt, RollbackReport, SkipSummary};
 use crate::db::{Database, LockAttempt, SellerLock, is_serialization_failure};
+use crate::domain::CancellationToken;
 use crate::domain::actor::Actor;
 use crate::domain::audit::{self, action};
 
@@ -29,6 +30,9 @@ pub struct RollbackRequest {
     /// The fingerprint of the preview the user confirmed.
     pub expect: Option<String>,
     pub actor: Actor,
+    /// Cancels the rollback while it runs (the console quitting): its
+    /// transaction rolls back and nothing changes.
+    pub cancel: CancellationToken,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -84,9 +88,18 @@ async fn execute_locked(
         }
     };
     let watch = crate::db::blocking::BlockerWatch::start(db, &*lock).await?;
+    // Cancelling drops the attempt wherever it is: its transaction rolls back.
+    let stopper = lock.stopper();
     let mut attempt = 1;
     let result = loop {
-        match run_locked(&mut lock, req, started).await {
+        let ran = tokio::select! {
+            result = run_locked(&mut lock, req, started) => result,
+            () = stopper.cancelled(&req.cancel) => {
+                stopper.stop_server_statement().await;
+                Err(eyre!("the rollback of import #{} was cancelled; nothing was changed", req.import_id).into())
+            }
+        };
+        match ran {
             // A listing changed by someone else between the plan's snapshot
             // and its DELETE/UPDATE aborts the transaction: plan again.
             Err(RollbackError::Failed(e)) if is_serialization_failure(&e) => {

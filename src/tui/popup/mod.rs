@@ -3,6 +3,7 @@
 //! that lists them and their order. The `?` help is above them all and
 //! apart: it describes the layer under it.
 
+pub mod confirm;
 pub mod help;
 pub mod restore;
 pub mod rollback;
@@ -11,12 +12,13 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::action::Effect;
+use super::action::{Effect, ReqId};
 use super::keys::{Command, Ctx};
 use super::state::State;
 
 /// The popups, top first.
-pub const POPUPS: [&dyn PopupModule; 2] = [&restore::Restore, &rollback::Rollback];
+pub const POPUPS: [&dyn PopupModule; 3] =
+    [&confirm::Confirm, &restore::Restore, &rollback::Rollback];
 
 /// What the console asks of a popup. Its state lives in [`State`] (an
 /// `Option` field: open or not).
@@ -48,6 +50,12 @@ pub trait PopupModule {
 
     /// After a resize: keep scroll positions valid.
     fn relayout(&self, _state: &mut State) {}
+
+    /// Work it started that changes data and still runs: its request (to
+    /// cancel it) and what it is, in words.
+    fn running(&self, _state: &State) -> Option<(ReqId, String)> {
+        None
+    }
 }
 
 /// The topmost open popup (under the help), if any.
@@ -95,4 +103,8 @@ pub fn relayout(state: &mut State) {
     for p in POPUPS {
         p.relayout(state);
     }
+}
+
+pub fn running(state: &State) -> Vec<(ReqId, String)> {
+    POPUPS.iter().filter_map(|p| p.running(state)).collect()
 }

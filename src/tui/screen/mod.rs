@@ -15,7 +15,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 
-use super::action::Effect;
+use super::action::{Effect, ReqId};
 use super::keys::{Command, Ctx};
 use super::state::State;
 use super::widgets::input::TextInput;
@@ -106,6 +106,12 @@ pub trait ScreenModule {
 
     /// One second passed while something was busy.
     fn tick(&self, _state: &mut State) {}
+
+    /// Work it started that changes data and still runs: its request (to
+    /// cancel it) and what it is, in words.
+    fn running(&self, _state: &State) -> Option<(ReqId, String)> {
+        None
+    }
 }
 
 /// The module of the screen shown now.
@@ -138,4 +144,11 @@ pub fn tick(state: &mut State) {
     for s in Screen::ALL {
         s.module().tick(state);
     }
+}
+
+pub fn running(state: &State) -> Vec<(ReqId, String)> {
+    Screen::ALL
+        .iter()
+        .filter_map(|s| s.module().running(state))
+        .collect()
 }

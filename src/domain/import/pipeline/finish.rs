@@ -8,10 +8,9 @@ use color_eyre::Report;
 use color_eyre::eyre::{Context, Result, eyre};
 use serde_json::json;
 
+use super::super::fingerprint::{ImportRefused, PlanFingerprint};
 use super::super::parse::{HeaderInfo, ParseSummary};
-use super::super::{
-    Counts, ImportOutcome, ImportRequest, ImportStatus, Phase, Progress, ProgressFn,
-};
+use super::super::{Counts, ImportOutcome, ImportRequest, ImportStatus, Phase};
 use super::Job;
 use super::merge::Merged;
 use crate::db::queries::import::{self as store, ImportReport, NewImport};
@@ -34,6 +33,7 @@ pub(super) async fn begin(
         "skip_invalid": req.skip_invalid,
         "profile_detected": header.map(|h| h.detected),
         "key": header.map(|h| h.key.clone()),
+        "expected_plan": req.expect,
     });
     let id = store::begin(
         conn,
@@ -69,27 +69,23 @@ pub(super) async fn complete(
     header: &HeaderInfo,
     summary: &ParseSummary,
     merged: Merged,
-    progress: Option<ProgressFn>,
+    counts: Counts,
+    fingerprint: Option<PlanFingerprint>,
 ) -> Result<ImportOutcome> {
     let req = job.req;
-    let counts = Counts {
-        rows_read: summary.rows_read,
-        created: merged.created,
-        updated: merged.updated,
-        unchanged: merged.unchanged,
-        rejected: summary.rejected,
-        ignored: summary.ignored,
-    };
     let mut outcome = outcome(job, Some(header), summary, counts);
     outcome.changes = merged.changes;
+    outcome.plan_fingerprint = fingerprint;
     if req.dry_run {
         outcome.status = ImportStatus::DryRun;
         tx.rollback().await?;
+        job.phase(Phase::Done, counts.rows_read, header.size);
         return Ok(outcome);
     }
     let id = job
         .import_id
         .ok_or_else(|| eyre!("an applied import has an id"))?;
+    job.phase(Phase::Recording, counts.rows_read, header.size);
     // An after-image per created row, a before- and after-image per update.
     let log_rows = counts.created + 2 * counts.updated;
     store::refresh_log_statistics(&tx, log_rows as i64).await?;
@@ -115,21 +111,14 @@ pub(super) async fn complete(
             "counts": counts,
             "file_sha256": summary.sha256,
             "rejects_file": summary.rejects_file,
+            "plan_fingerprint": outcome.plan_fingerprint,
         }),
     )
     .await?;
     tx.commit()
         .await
         .wrap_err("committing the import failed; nothing was changed")?;
-    if let Some(p) = &progress {
-        p(Progress {
-            rows_read: counts.rows_read,
-            bytes_read: header.size,
-            total_bytes: header.size,
-            elapsed: job.started.elapsed(),
-            phase: Phase::Done,
-        });
-    }
+    job.phase(Phase::Done, counts.rows_read, header.size);
     outcome.status = ImportStatus::Completed;
     Ok(outcome)
 }
@@ -157,7 +146,7 @@ pub(super) async fn reject(
         error_summary: outcome.error_summary.as_deref(),
     };
     let details = json!({ "counts": counts, "error_summary": outcome.error_summary });
-    mark_failed(conn, job, &report, details).await?;
+    mark_failed(conn, job.req, job.import_id, &report, details).await?;
     Ok(outcome)
 }
 
@@ -173,8 +162,56 @@ pub(super) async fn record_error(conn: &impl Conn, job: &Job<'_>, header: &Heade
         errors: json!([]),
         error_summary: Some(&summary),
     };
-    if let Err(e) = mark_failed(conn, job, &report, json!({ "error": message })).await {
+    let details = json!({ "error": message });
+    if let Err(e) = mark_failed(conn, job.req, job.import_id, &report, details).await {
         tracing::warn!(error = %e, "cannot record the import's failure");
+    }
+}
+
+/// What the dry run pinned no longer holds: the history row says why.
+pub(super) async fn record_refusal(
+    conn: &impl Conn,
+    job: &Job<'_>,
+    header: &HeaderInfo,
+    refused: &ImportRefused,
+) {
+    let summary = format!("refused: {}", refused.message());
+    let report = ImportReport {
+        sha256: None,
+        counts: Counts::default(),
+        unknown_columns: &header.unknown_columns,
+        errors: json!([]),
+        error_summary: Some(&summary),
+    };
+    let details = json!({ "error": refused.reason(), "refused": refused });
+    if let Err(e) = mark_failed(conn, job.req, job.import_id, &report, details).await {
+        tracing::warn!(error = %e, "cannot record the import's refusal");
+    }
+}
+
+/// The import was cancelled (its stages are gone, its transaction rolled
+/// back): the history row becomes failed, "cancelled". Tried twice: the
+/// cancel request sent to the server may reach this statement instead of
+/// the one it was meant for.
+pub(super) async fn record_cancelled(conn: &impl Conn, req: &ImportRequest, id: i64) {
+    let summary = format!(
+        "cancelled by {}: the import was stopped and nothing was changed",
+        req.actor.label()
+    );
+    let report = ImportReport {
+        sha256: None,
+        counts: Counts::default(),
+        unknown_columns: &[],
+        errors: json!([]),
+        error_summary: Some(&summary),
+    };
+    for attempt in 1..=2 {
+        let details = json!({ "error": "cancelled" });
+        match mark_failed(conn, req, Some(id), &report, details).await {
+            Ok(()) => return,
+            Err(e) if attempt == 1 && crate::db::is_query_cancelled(&e) => continue,
+            Err(e) => tracing::warn!(error = %e, "cannot record the import's cancellation"),
+        }
     }
 }
 
@@ -182,19 +219,20 @@ pub(super) async fn record_error(conn: &impl Conn, job: &Job<'_>, header: &Heade
 /// failed` in the audit log. A dry run has no history row.
 async fn mark_failed(
     conn: &impl Conn,
-    job: &Job<'_>,
+    req: &ImportRequest,
+    import_id: Option<i64>,
     report: &ImportReport<'_>,
     details: serde_json::Value,
 ) -> Result<()> {
-    let Some(id) = job.import_id else {
+    let Some(id) = import_id else {
         return Ok(());
     };
     store::fail(conn, id, report).await?;
     audit::append(
         conn,
-        &job.req.actor.label(),
+        &req.actor.label(),
         action::IMPORT_FAILED,
-        Some(&job.req.seller),
+        Some(&req.seller),
         Some(id),
         details,
     )
@@ -240,6 +278,7 @@ fn outcome(
         error_summary: summarise(summary, counts, job.req.skip_invalid),
         rejects_file: summary.rejects_file.clone(),
         changes: None,
+        plan_fingerprint: None,
     }
 }
 

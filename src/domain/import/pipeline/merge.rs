@@ -15,6 +15,10 @@ pub(super) struct Merged {
     pub unchanged: u64,
     /// Dry run only: the first listings that would be updated.
     pub changes: Option<Vec<FieldChanges>>,
+    /// Order-independent hashes of the created and the updated keys (the
+    /// plan fingerprint's key -> action part).
+    pub created_keys: String,
+    pub updated_keys: String,
 }
 
 pub(super) async fn merge(
@@ -36,9 +40,11 @@ pub(super) async fn merge(
         (created, updated, None)
     };
     Ok(Merged {
-        created: created as u64,
-        updated: updated as u64,
-        unchanged: (staged - created - updated).max(0) as u64,
+        created: created.rows as u64,
+        updated: updated.rows as u64,
+        unchanged: (staged - created.rows - updated.rows).max(0) as u64,
         changes,
+        created_keys: created.keys_hash,
+        updated_keys: updated.keys_hash,
     })
 }

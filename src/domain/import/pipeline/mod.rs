@@ -5,10 +5,13 @@
 //! 2. [`stage`]: one transaction, tagged with the import; the parser's COPY
 //!    text streams into a temporary staging table;
 //! 3. [`check`]: duplicate keys (found in SQL), rejected rows, an empty file;
-//! 4. [`merge`]: update what really changed, insert what is new;
+//!    the file a dry run pinned (`expect`);
+//! 4. [`merge`]: update what really changed, insert what is new; the plan a
+//!    dry run pinned;
 //! 5. [`finish`]: the history row becomes `completed`, commit; or, on any
-//!    rejection or error, the transaction is dropped (nothing changed) and
-//!    the history row becomes `failed` with the report: one abort path.
+//!    rejection, refusal or error, the transaction is dropped (nothing
+//!    changed) and the history row becomes `failed` with the report: one
+//!    abort path. A cancellation drops the stages wherever they are.
 
 mod check;
 mod finish;
@@ -20,14 +23,15 @@ use std::time::Instant;
 use color_eyre::eyre::{Context, Result};
 use tokio::sync::mpsc;
 
+use super::fingerprint::{ImportRefused, PlanFacts, PlanFingerprint};
 use super::parse::{Event, HeaderInfo, ParseRequest, ParseSummary, parse_file};
-use super::{ImportError, ImportOutcome, ImportRequest, ProgressFn};
+use super::{Counts, ImportError, ImportOutcome, ImportRequest, Phase, Progress, ProgressFn};
 use crate::db::queries::{history as history_store, import as store};
 use crate::db::{Database, LockAttempt, SellerLock};
 
 /// Runs one import. `Ok` carries completed, failed-by-validation and dry-run
-/// outcomes alike; `Err` is a refusal or an unexpected failure, after which
-/// nothing has changed either.
+/// outcomes alike; `Err` is a refusal, a cancellation or an unexpected
+/// failure, after which nothing has changed either.
 pub async fn run(
     db: &Database,
     req: ImportRequest,
@@ -60,11 +64,35 @@ pub async fn run(
     // any still marked running were abandoned by a crash.
     history_store::fail_abandoned(&lock, &req.seller).await?;
     let watch = crate::db::blocking::BlockerWatch::start(db, &*lock).await?;
-    let result = run_locked(&mut lock, &req, progress).await;
+    // Cancelling drops the stages wherever they are (waiting for the file,
+    // streaming, in a statement): their transaction rolls back.
+    let stopper = lock.stopper();
+    let mut started = None;
+    let ran = tokio::select! {
+        result = run_locked(&mut lock, &req, progress, &mut started) => Some(result),
+        () = stopper.cancelled(&req.cancel) => None,
+    };
+    let result = match ran {
+        Some(result) => result,
+        None => {
+            stopper.stop_server_statement().await;
+            if let Some(id) = started {
+                finish::record_cancelled(&lock, &req, id).await;
+            }
+            Err(ImportError::Cancelled { import_id: started })
+        }
+    };
     // A lock timeout names who held the lock.
-    let result = crate::db::blocking::explain(db, Some(&watch), result).await;
+    let result = match result {
+        Err(ImportError::Failed(e)) => {
+            crate::db::blocking::explain::<ImportOutcome>(db, Some(&watch), Err(e))
+                .await
+                .map_err(ImportError::Failed)
+        }
+        other => other,
+    };
     lock.release().await;
-    Ok(result?)
+    result
 }
 
 /// One import as the stages see it.
@@ -73,20 +101,42 @@ struct Job<'a> {
     started: Instant,
     /// `None` for a dry run (it leaves no history row).
     import_id: Option<i64>,
+    progress: Option<ProgressFn>,
 }
 
-/// Where the stages ended: done, or the file is rejected (the transaction
-/// is gone and nothing changed).
+impl Job<'_> {
+    /// Tells the progress callback a phase began (after reading: all
+    /// `rows` of the file's `size` bytes are read).
+    fn phase(&self, phase: Phase, rows: u64, size: u64) {
+        if let Some(p) = &self.progress {
+            p(Progress {
+                rows_read: rows,
+                bytes_read: size,
+                total_bytes: size,
+                elapsed: self.started.elapsed(),
+                phase,
+            });
+        }
+    }
+}
+
+/// Where the stages ended: done, the file is rejected, or what the dry run
+/// pinned is refused (in both cases the transaction is gone and nothing
+/// changed).
 enum Flow {
     Done(ImportOutcome),
     Rejected(ParseSummary),
+    Refused(ImportRefused),
 }
 
+/// The import once the lock is held; sets `started` to the history row's
+/// id as soon as there is one (a cancellation records it as cancelled).
 async fn run_locked(
     lock: &mut SellerLock,
     req: &ImportRequest,
     progress: Option<ProgressFn>,
-) -> Result<ImportOutcome> {
+    started_id: &mut Option<i64>,
+) -> Result<ImportOutcome, ImportError> {
     let started = Instant::now();
     let (tx, mut events) = mpsc::channel::<Event>(4);
     let parse_req = ParseRequest {
@@ -110,20 +160,29 @@ async fn run_locked(
         req,
         started,
         import_id: None,
+        progress,
     };
     if !req.dry_run {
-        job.import_id = Some(finish::begin(lock, req, header.as_ref()).await?);
+        let id = finish::begin(lock, req, header.as_ref()).await?;
+        job.import_id = Some(id);
+        *started_id = Some(id);
     }
     let Some(header) = header else {
         let summary = parser.await.wrap_err("the CSV parser thread failed")?;
-        return finish::reject(lock, &job, None, summary).await;
+        return Ok(finish::reject(lock, &job, None, summary).await?);
     };
-    match stages(lock, &job, &header, &mut events, parser, progress).await {
+    match stages(lock, &job, &header, &mut events, parser).await {
         Ok(Flow::Done(outcome)) => Ok(outcome),
-        Ok(Flow::Rejected(summary)) => finish::reject(lock, &job, Some(&header), summary).await,
+        Ok(Flow::Rejected(summary)) => {
+            Ok(finish::reject(lock, &job, Some(&header), summary).await?)
+        }
+        Ok(Flow::Refused(refused)) => {
+            finish::record_refusal(lock, &job, &header, &refused).await;
+            Err(ImportError::Refused(refused))
+        }
         Err(e) => {
             finish::record_error(lock, &job, &header, &e).await;
-            Err(e)
+            Err(e.into())
         }
     }
 }
@@ -136,11 +195,15 @@ async fn stages(
     header: &HeaderInfo,
     events: &mut mpsc::Receiver<Event>,
     parser: tokio::task::JoinHandle<ParseSummary>,
-    progress: Option<ProgressFn>,
 ) -> Result<Flow> {
     let tx = lock.transaction().await?;
     store::prepare_staging(&tx, job.import_id, &job.req.actor.label()).await?;
-    let (mut summary, mut staged) = stage::copy(&tx, events, parser).await?;
+    let (mut summary, mut staged) = stage::copy(&tx, events, parser, job, header.size).await?;
+    if let (Some(expect), Some(sha)) = (&job.req.expect, &summary.sha256)
+        && let Err(refused) = expect.check_file(sha)
+    {
+        return Ok(Flow::Refused(refused));
+    }
     if summary.file_error.is_some() {
         return Ok(Flow::Rejected(summary));
     }
@@ -148,7 +211,44 @@ async fn stages(
     if check::rejects_file(job.req, &mut summary) {
         return Ok(Flow::Rejected(summary));
     }
+    job.phase(Phase::Applying, summary.rows_read, header.size);
     let merged = merge::merge(&tx, job.req, header, staged).await?;
-    let outcome = finish::complete(tx, job, header, &summary, merged, progress).await?;
+    let counts = Counts {
+        rows_read: summary.rows_read,
+        created: merged.created,
+        updated: merged.updated,
+        unchanged: merged.unchanged,
+        rejected: summary.rejected,
+        ignored: summary.ignored,
+    };
+    let fingerprint = plan_fingerprint(job.req, header, &summary, &merged, counts);
+    if let (Some(expect), Some(now)) = (&job.req.expect, &fingerprint)
+        && let Err(refused) = expect.check_plan(now, &counts)
+    {
+        return Ok(Flow::Refused(refused));
+    }
+    let outcome = finish::complete(tx, job, header, &summary, merged, counts, fingerprint).await?;
     Ok(Flow::Done(outcome))
+}
+
+/// The plan the merge carried out (or, in a dry run, would carry out).
+fn plan_fingerprint(
+    req: &ImportRequest,
+    header: &HeaderInfo,
+    summary: &ParseSummary,
+    merged: &merge::Merged,
+    counts: Counts,
+) -> Option<PlanFingerprint> {
+    let sha = summary.sha256.as_deref()?;
+    let facts = PlanFacts {
+        seller: &req.seller,
+        profile: header.kind.name(),
+        key: &header.key,
+        skip_invalid: req.skip_invalid,
+        columns: header.columns.iter().map(|f| f.name()).collect(),
+        counts,
+        created_keys: &merged.created_keys,
+        updated_keys: &merged.updated_keys,
+    };
+    Some(PlanFingerprint::new(sha, &facts))
 }

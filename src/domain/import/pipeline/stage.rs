@@ -3,7 +3,9 @@
 use color_eyre::eyre::{Context, Result};
 use tokio::sync::mpsc;
 
+use super::super::Phase;
 use super::super::parse::{Event, ParseSummary};
+use super::Job;
 use crate::db::Transaction;
 use crate::db::queries::import as store;
 
@@ -15,6 +17,8 @@ pub(super) async fn copy(
     tx: &Transaction<'_>,
     events: &mut mpsc::Receiver<Event>,
     parser: tokio::task::JoinHandle<ParseSummary>,
+    job: &Job<'_>,
+    size: u64,
 ) -> Result<(ParseSummary, i64)> {
     let mut copy = store::copy_into_staging(tx).await?;
     while let Some(event) = events.recv().await {
@@ -23,6 +27,7 @@ pub(super) async fn copy(
         }
     }
     let summary = parser.await.wrap_err("the CSV parser thread failed")?;
+    job.phase(Phase::Loading, summary.rows_read, size);
     let mut staged = 0;
     if summary.file_error.is_none() {
         staged = copy.finish(tx).await? as i64;

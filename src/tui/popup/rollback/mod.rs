@@ -19,7 +19,7 @@ use crate::tui::nav;
 use crate::tui::popup::PopupModule;
 use crate::tui::screen::detail;
 use crate::tui::screen::history::{self, Eligibility};
-use crate::tui::state::State;
+use crate::tui::state::{Notice, State};
 use plan::PlanView;
 
 #[derive(Debug, Clone)]
@@ -94,6 +94,16 @@ impl PopupModule for Rollback {
 
     fn relayout(&self, state: &mut State) {
         plan::relayout(state);
+    }
+
+    fn running(&self, state: &State) -> Option<(ReqId, String)> {
+        let p = state.popup.as_ref()?;
+        match &p.stage {
+            PopupStage::Plan(plan) => plan
+                .executing
+                .map(|req| (req, format!("the rollback of import #{}", p.import_id))),
+            _ => None,
+        }
     }
 }
 
@@ -308,6 +318,10 @@ fn command(state: &mut State, cmd: Command) -> Vec<Effect> {
             if cmd == Command::Back {
                 // The reply, when it comes, is stale and dropped.
                 state.popup = None;
+            } else {
+                state.notice = Some(Notice::info(
+                    "still asking the database; Esc closes this and changes nothing",
+                ));
             }
             Vec::new()
         }

@@ -1,7 +1,10 @@
 //! The new-import form: its state and update. File (Tab completes),
-//! seller, profile, option; a dry run shows what would change; then Cancel
-//! (default) or Import. The view is in [`view`], the outcome's lines (the
-//! review and the result) in [`outcome`].
+//! seller, profile, option; a dry run shows what would change and pins it
+//! (the file's bytes and the plan); then Cancel (default) or Import, which
+//! runs exactly that or is refused ("dry run again"). A running dry run or
+//! import shows its phases and can be cancelled (Esc, after a question).
+//! The view is in [`view`], the outcome's lines (the review and the
+//! result) in [`outcome`].
 
 pub mod outcome;
 pub mod view;
@@ -12,12 +15,13 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use crate::domain::import::{ImportOutcome, ImportStatus, ProfileKind, Progress};
-use crate::tui::action::{Completion, Effect, Failure, ImportSpec, ReqId};
+use crate::domain::import::{ImportOutcome, ImportStatus, Phase, ProfileKind, Progress};
+use crate::tui::action::{Completion, Effect, ImportFailure, ImportSpec, ReqId};
 use crate::tui::keys::{Command, Ctx};
 use crate::tui::nav;
 use crate::tui::nav::ListNav;
-use crate::tui::state::State;
+use crate::tui::popup::confirm::{self, Question};
+use crate::tui::state::{Notice, State};
 use crate::tui::widgets::Button;
 use crate::tui::widgets::input::TextInput;
 
@@ -91,23 +95,23 @@ pub enum FormPhase {
     Editing {
         error: Option<String>,
     },
-    DryRunning {
-        req: ReqId,
-        progress: Option<Progress>,
-        seconds: u64,
-    },
-    /// The dry run's result: what would change; Cancel or Import.
+    /// A dry run or an import runs.
+    Running(Running),
+    /// The dry run's result: what would change; Cancel or Import. `spec`
+    /// is what the dry run ran: the import runs that, pinned by the
+    /// outcome's plan fingerprint.
     Reviewed {
         outcome: Box<ImportOutcome>,
+        spec: ImportSpec,
         focus: Button,
         scroll: usize,
     },
-    Importing {
-        req: ReqId,
-        progress: Option<Progress>,
-        seconds: u64,
-        /// The dry run's counts, for the gauge's total.
-        expected_rows: u64,
+    /// The import was refused: the file or the plan changed since the dry
+    /// run. Back, or (default) Dry run again.
+    Refused {
+        message: String,
+        spec: ImportSpec,
+        focus: Button,
     },
     Done {
         outcome: Box<ImportOutcome>,
@@ -115,12 +119,48 @@ pub enum FormPhase {
     },
 }
 
+/// A dry run or an import in progress.
+#[derive(Debug, Clone)]
+pub struct Running {
+    pub req: ReqId,
+    pub dry_run: bool,
+    pub progress: Option<Progress>,
+    /// Seconds since it started, and since its current phase started.
+    pub seconds: u64,
+    pub phase_seconds: u64,
+    /// The import's transaction is being rolled back after Esc.
+    pub cancelling: bool,
+}
+
+impl Running {
+    fn new(req: ReqId, dry_run: bool) -> Self {
+        Self {
+            req,
+            dry_run,
+            progress: None,
+            seconds: 0,
+            phase_seconds: 0,
+            cancelling: false,
+        }
+    }
+
+    /// The phase it is in (reading until the first report says otherwise).
+    pub fn phase(&self) -> Phase {
+        self.progress.map_or(Phase::Reading, |p| p.phase)
+    }
+}
+
 impl ImportForm {
     pub fn is_busy(&self) -> bool {
-        matches!(
-            self.phase,
-            FormPhase::DryRunning { .. } | FormPhase::Importing { .. }
-        )
+        matches!(self.phase, FormPhase::Running(_))
+    }
+
+    /// The dry run or import in progress, if it is request `req`.
+    fn running_mut(&mut self, req: ReqId) -> Option<&mut Running> {
+        match &mut self.phase {
+            FormPhase::Running(r) if r.req == req => Some(r),
+            _ => None,
+        }
     }
 
     /// The text field with the focus, if the focus is on one.
@@ -146,10 +186,9 @@ impl ImportForm {
 
     /// One second more of a running dry run or import.
     pub fn tick(&mut self) {
-        if let FormPhase::DryRunning { seconds, .. } | FormPhase::Importing { seconds, .. } =
-            &mut self.phase
-        {
-            *seconds += 1
+        if let FormPhase::Running(r) = &mut self.phase {
+            r.seconds += 1;
+            r.phase_seconds += 1;
         }
     }
 
@@ -185,6 +224,8 @@ impl ScreenModule for Import {
         match ctx {
             Ctx::Form | Ctx::FormText => editing_command(state, cmd, ev),
             Ctx::FormReview => review_command(state, cmd),
+            Ctx::FormRefused => refused_command(state, cmd),
+            Ctx::FormBusy => busy_command(state, cmd),
             Ctx::FormDone => done_command(state, cmd),
             _ => Vec::new(),
         }
@@ -209,14 +250,28 @@ impl ScreenModule for Import {
     fn tick(&self, state: &mut State) {
         state.form.tick();
     }
+
+    fn running(&self, state: &State) -> Option<(ReqId, String)> {
+        let FormPhase::Running(r) = &state.form.phase else {
+            return None;
+        };
+        let file = crate::text::sanitize(state.form.file.text.trim()).into_owned();
+        let what = if r.dry_run {
+            format!("the dry run of {file}")
+        } else {
+            format!("the import of {file}")
+        };
+        Some((r.req, what))
+    }
 }
 
 fn context(form: &ImportForm) -> Ctx {
     match &form.phase {
         FormPhase::Editing { .. } if form.focus.is_text() => Ctx::FormText,
         FormPhase::Editing { .. } => Ctx::Form,
-        FormPhase::DryRunning { .. } | FormPhase::Importing { .. } => Ctx::FormBusy,
+        FormPhase::Running(_) => Ctx::FormBusy,
         FormPhase::Reviewed { .. } => Ctx::FormReview,
+        FormPhase::Refused { .. } => Ctx::FormRefused,
         FormPhase::Done { .. } => Ctx::FormDone,
     }
 }
@@ -289,6 +344,11 @@ fn editing_command(state: &mut State, cmd: Command, ev: &KeyEvent) -> Vec<Effect
             }
         }
         Command::Back => state.screen = Screen::History,
+        Command::Left | Command::Right => {
+            state.notice = Some(Notice::info(
+                "←→ change the profile or the option; Enter on the button runs the dry run",
+            ));
+        }
         _ => {}
     }
     Vec::new()
@@ -299,6 +359,7 @@ fn review_command(state: &mut State, cmd: Command) -> Vec<Effect> {
     let page = view::outcome_height(state);
     let FormPhase::Reviewed {
         outcome,
+        spec,
         focus,
         scroll,
     } = &mut state.form.phase
@@ -308,8 +369,21 @@ fn review_command(state: &mut State, cmd: Command) -> Vec<Effect> {
     let can_import = outcome.status == ImportStatus::DryRun;
     match cmd {
         Command::Left | Command::Right if can_import => *focus = focus.other(),
+        Command::Left | Command::Right => {
+            state.notice = Some(Notice::info(
+                "the file would be rejected: there is nothing to import (Enter goes back)",
+            ));
+        }
         Command::Activate if *focus == Button::Confirm && can_import => {
-            return start(state, false);
+            // Exactly what the dry run ran, pinned to what it showed.
+            if spec.expect.is_none() {
+                state.notice = Some(Notice::error(
+                    "the dry run has no plan to pin: dry run again",
+                ));
+                return Vec::new();
+            }
+            let spec = spec.clone();
+            return run(state, spec);
         }
         Command::Activate | Command::Back => {
             state.form.phase = FormPhase::Editing { error: None };
@@ -319,6 +393,65 @@ fn review_command(state: &mut State, cmd: Command) -> Vec<Effect> {
         }
     }
     Vec::new()
+}
+
+/// The import was refused: Back to the form, or the same dry run again.
+fn refused_command(state: &mut State, cmd: Command) -> Vec<Effect> {
+    let FormPhase::Refused { spec, focus, .. } = &mut state.form.phase else {
+        return Vec::new();
+    };
+    match cmd {
+        Command::Left | Command::Right => *focus = focus.other(),
+        Command::Activate if *focus == Button::Confirm => {
+            let spec = ImportSpec {
+                dry_run: true,
+                expect: None,
+                ..spec.clone()
+            };
+            return run(state, spec);
+        }
+        Command::Activate | Command::Back => {
+            state.form.phase = FormPhase::Editing { error: None };
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// While a dry run or import runs: Esc asks whether to cancel it.
+fn busy_command(state: &mut State, cmd: Command) -> Vec<Effect> {
+    let FormPhase::Running(r) = &state.form.phase else {
+        return Vec::new();
+    };
+    if cmd == Command::Back {
+        if r.cancelling {
+            state.notice = Some(Notice::info(
+                "cancelling: the transaction is being rolled back",
+            ));
+        } else {
+            let question = Question::CancelImport {
+                req: r.req,
+                dry_run: r.dry_run,
+            };
+            confirm::ask(state, question);
+        }
+    }
+    Vec::new()
+}
+
+/// The answer "cancel it" to the question Esc asked: the worker cancels
+/// request `req` (its reply says how it ended).
+pub fn cancel(state: &mut State, req: ReqId) -> Vec<Effect> {
+    match state.form.running_mut(req) {
+        Some(r) => {
+            r.cancelling = true;
+            vec![Effect::Cancel { req }]
+        }
+        None => {
+            state.notice = Some(Notice::info("it had already finished"));
+            Vec::new()
+        }
+    }
 }
 
 fn done_command(state: &mut State, cmd: Command) -> Vec<Effect> {
@@ -333,7 +466,10 @@ fn done_command(state: &mut State, cmd: Command) -> Vec<Effect> {
                 state.form.reset_after_done();
                 detail::open(state, id, Screen::History)
             }
-            None => Vec::new(),
+            None => {
+                state.notice = Some(Notice::info("this import has no history entry to open"));
+                Vec::new()
+            }
         },
         Command::Back => {
             state.form.reset_after_done();
@@ -351,7 +487,7 @@ fn done_command(state: &mut State, cmd: Command) -> Vec<Effect> {
     }
 }
 
-/// Starts a dry run, or the import after one, if the file and seller are
+/// Starts a dry run of what the form says, if the file and seller are
 /// filled in.
 fn start(state: &mut State, dry_run: bool) -> Vec<Effect> {
     let form = &mut state.form;
@@ -372,10 +508,6 @@ fn start(state: &mut State, dry_run: bool) -> Vec<Effect> {
         };
         return Vec::new();
     }
-    let expected_rows = match &form.phase {
-        FormPhase::Reviewed { outcome, .. } => outcome.counts.rows_read,
-        _ => 0,
-    };
     let profile = PROFILES.get(form.profile).copied().flatten();
     let spec = ImportSpec {
         path: path.into(),
@@ -383,22 +515,15 @@ fn start(state: &mut State, dry_run: bool) -> Vec<Effect> {
         profile,
         dry_run,
         skip_invalid: form.skip_invalid,
+        expect: None,
     };
+    run(state, spec)
+}
+
+/// Runs `spec` (a dry run, or the import it pinned).
+fn run(state: &mut State, spec: ImportSpec) -> Vec<Effect> {
     let req = state.req();
-    state.form.phase = if dry_run {
-        FormPhase::DryRunning {
-            req,
-            progress: None,
-            seconds: 0,
-        }
-    } else {
-        FormPhase::Importing {
-            req,
-            progress: None,
-            seconds: 0,
-            expected_rows,
-        }
-    };
+    state.form.phase = FormPhase::Running(Running::new(req, spec.dry_run));
     vec![Effect::Import { req, spec }]
 }
 
@@ -422,18 +547,11 @@ pub fn completed(state: &mut State, req: ReqId, completion: Completion) -> Vec<E
 
 /// Progress of the running dry run or import.
 pub fn progressed(state: &mut State, req: ReqId, progress: Progress) -> Vec<Effect> {
-    match &mut state.form.phase {
-        FormPhase::DryRunning {
-            req: r,
-            progress: p,
-            ..
+    if let Some(r) = state.form.running_mut(req) {
+        if r.phase() != progress.phase {
+            r.phase_seconds = 0;
         }
-        | FormPhase::Importing {
-            req: r,
-            progress: p,
-            ..
-        } if *r == req => *p = Some(progress),
-        _ => {}
+        r.progress = Some(progress);
     }
     Vec::new()
 }
@@ -442,20 +560,24 @@ pub fn progressed(state: &mut State, req: ReqId, progress: Progress) -> Vec<Effe
 pub fn done(
     state: &mut State,
     req: ReqId,
-    result: Result<Box<ImportOutcome>, Failure>,
+    result: Result<Box<ImportOutcome>, ImportFailure>,
 ) -> Vec<Effect> {
-    let (dry_run, matches) = match &state.form.phase {
-        FormPhase::DryRunning { req: r, .. } => (true, *r == req),
-        FormPhase::Importing { req: r, .. } => (false, *r == req),
-        _ => (false, false),
-    };
-    if !matches {
+    let Some(dry_run) = state.form.running_mut(req).map(|r| r.dry_run) else {
         return Vec::new();
+    };
+    // A question about cancelling it has no object any more.
+    if matches!(
+        state.confirm.as_ref().map(|c| &c.question),
+        Some(Question::CancelImport { req: r, .. }) if *r == req
+    ) {
+        state.confirm = None;
     }
     match result {
         Ok(outcome) if dry_run => {
+            let spec = pinned_spec(state, &outcome);
             state.form.phase = FormPhase::Reviewed {
                 outcome,
+                spec,
                 focus: Button::Cancel,
                 scroll: 0,
             };
@@ -470,12 +592,53 @@ pub fn done(
             state.history.eligibility.clear();
             history::load(state, false)
         }
-        Err(f) => {
+        Err(ImportFailure::Refused(message)) => {
+            let spec = ImportSpec {
+                dry_run: true,
+                expect: None,
+                ..form_spec(state)
+            };
+            state.form.phase = FormPhase::Refused {
+                message,
+                spec,
+                focus: Button::Confirm,
+            };
+            history::reload(state)
+        }
+        Err(ImportFailure::Cancelled(message)) => {
+            state.form.phase = FormPhase::Editing { error: None };
+            state.notice = Some(Notice::info(message));
+            history::reload(state)
+        }
+        Err(ImportFailure::Failed(f)) => {
             state.form.phase = FormPhase::Editing {
                 error: Some(f.message.clone()),
             };
             state.fail(f, false);
             Vec::new()
         }
+    }
+}
+
+/// What the form ran, as a spec (the fields cannot change while it runs).
+fn form_spec(state: &State) -> ImportSpec {
+    let form = &state.form;
+    ImportSpec {
+        path: form.file.text.trim().into(),
+        seller: form.seller.text.trim().to_string(),
+        profile: PROFILES.get(form.profile).copied().flatten(),
+        dry_run: false,
+        skip_invalid: form.skip_invalid,
+        expect: None,
+    }
+}
+
+/// The import a dry run's outcome stands for: what the form ran, as an
+/// import pinned to the plan the dry run showed.
+fn pinned_spec(state: &State, outcome: &ImportOutcome) -> ImportSpec {
+    ImportSpec {
+        dry_run: false,
+        expect: outcome.plan_fingerprint.clone(),
+        ..form_spec(state)
     }
 }

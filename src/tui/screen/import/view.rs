@@ -1,18 +1,20 @@
 //! The import form's view: the fields, the progress of a dry run or an
-//! import, and the outcome (scrolled, with its buttons).
+//! import (its phases), the outcome (scrolled, with its buttons), and a
+//! refusal of what the dry run pinned.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Paragraph};
 
-use crate::domain::import::{ImportOutcome, ImportStatus, Phase, Progress};
+use crate::domain::import::{ImportOutcome, ImportStatus, Phase};
 use crate::tui::state::State;
 use crate::tui::widgets::input::TextInput;
 use crate::tui::widgets::text::{self, fit, thousands};
-use crate::tui::widgets::{self, Button};
+use crate::tui::widgets::{self, Button, labelled};
 
-use super::{FormField, FormPhase, PROFILES, outcome, profile_name};
+use super::{FormField, FormPhase, PROFILES, Running, outcome, profile_name};
 
 const LABEL: usize = 10;
 
@@ -20,27 +22,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
     match &state.form.phase {
         FormPhase::Editing { error } => editing(frame, area, state, error.as_deref()),
-        FormPhase::DryRunning {
-            progress, seconds, ..
-        } => busy(frame, area, state, true, progress.as_ref(), *seconds, 0),
-        FormPhase::Importing {
-            progress,
-            seconds,
-            expected_rows,
-            ..
-        } => busy(
-            frame,
-            area,
-            state,
-            false,
-            progress.as_ref(),
-            *seconds,
-            *expected_rows,
-        ),
+        FormPhase::Running(r) => running(frame, area, state, r),
         FormPhase::Reviewed {
             outcome,
             focus,
             scroll,
+            ..
         } => {
             let buttons = if outcome.status == ImportStatus::DryRun {
                 let c = &outcome.counts;
@@ -70,6 +57,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             let buttons = Paragraph::new(buttons);
             outcome_view(frame, area, state, outcome, false, *scroll, buttons);
         }
+        FormPhase::Refused { message, focus, .. } => refused(frame, area, state, message, *focus),
         FormPhase::Done { outcome, scroll } => {
             let hint = match outcome.import_id {
                 Some(id) => format!(
@@ -260,83 +248,157 @@ fn editing(frame: &mut Frame, area: Rect, state: &State, error: Option<&str>) {
     }
 }
 
-fn busy(
-    frame: &mut Frame,
-    area: Rect,
-    state: &State,
-    dry_run: bool,
-    progress: Option<&Progress>,
-    seconds: u64,
-    expected_rows: u64,
-) {
+/// The phases an import goes through, in order (a dry run records nothing).
+fn steps(dry_run: bool) -> &'static [Phase] {
+    if dry_run {
+        &[Phase::Reading, Phase::Loading, Phase::Applying]
+    } else {
+        &[
+            Phase::Reading,
+            Phase::Loading,
+            Phase::Applying,
+            Phase::Recording,
+        ]
+    }
+}
+
+/// A running dry run or import: a gauge of the whole (full only at the
+/// end), its steps with the one it is in, the bytes and rows read, and
+/// how to cancel it.
+fn running(frame: &mut Frame, area: Rect, state: &State, r: &Running) {
     let t = &state.theme;
     let f = &state.form;
     let w = area.width as usize;
-    let what = if dry_run { "Dry run of" } else { "Importing" };
+    let what = if r.dry_run { "Dry run of" } else { "Importing" };
     let head = format!(
         "{what} {} for seller {}",
         text::fit_left(&f.file.text, w / 2),
         fit(&f.seller.text, 20)
     );
-    let (ratio, label) = match progress {
-        None => (0.0, format!("starting… {seconds} s")),
-        Some(p) => {
-            let ratio = match p.phase {
-                Phase::Reading if p.total_bytes > 0 => p.bytes_read as f64 / p.total_bytes as f64,
-                Phase::Reading if expected_rows > 0 => p.rows_read as f64 / expected_rows as f64,
-                Phase::Reading => 0.0,
-                Phase::Merging | Phase::Done => 1.0,
-            };
-            let phase = match p.phase {
-                Phase::Reading => "reading",
-                Phase::Merging => "merging into listings",
-                Phase::Done => "finishing",
-            };
-            (
-                ratio.clamp(0.0, 1.0),
-                format!(
-                    "{phase}: {} rows · {} rows/s · {} of {} · {} s",
-                    thousands(p.rows_read as i64),
-                    thousands(p.rows_per_second() as i64),
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::default(),
+            Line::styled(
+                format!("  {}", text::cut(&head, w.saturating_sub(4))),
+                t.bold(),
+            ),
+        ]),
+        area,
+    );
+    if area.height < 12 {
+        return;
+    }
+    let ratio = r.progress.map_or(0.0, |p| p.fraction(r.dry_run));
+    frame.render_widget(
+        Gauge::default()
+            .ratio(ratio.clamp(0.0, 1.0))
+            .label(format!("{:.0}%", (ratio * 100.0).floor()))
+            .gauge_style(t.gauge())
+            .use_unicode(true),
+        Rect::new(area.x + 2, area.y + 3, area.width.saturating_sub(4), 1),
+    );
+
+    let now = r.phase();
+    let all = steps(r.dry_run);
+    let current = all.iter().position(|p| *p == now).unwrap_or(all.len());
+    let mut lines = Vec::new();
+    for (i, phase) in all.iter().enumerate() {
+        let (state_word, detail, style) = if i < current {
+            ("done", String::new(), t.dim())
+        } else if i == current {
+            let detail = match (phase, r.progress) {
+                (Phase::Reading, Some(p)) => format!(
+                    "{} of {} · {} rows · {} rows/s",
                     text::bytes(p.bytes_read),
-                    text::bytes(p.total_bytes),
-                    p.elapsed.as_secs().max(seconds)
+                    if p.total_bytes > 0 {
+                        text::bytes(p.total_bytes)
+                    } else {
+                        "?".to_string()
+                    },
+                    thousands(p.rows_read as i64),
+                    thousands(p.rows_per_second() as i64)
                 ),
-            )
-        }
+                _ => format!("{} s", r.phase_seconds),
+            };
+            ("now", detail, t.bold())
+        } else {
+            ("", String::new(), t.plain())
+        };
+        let line = format!(
+            "  {}. {:<25} {:<5} {}",
+            i + 1,
+            phase.label(r.dry_run),
+            state_word,
+            detail
+        );
+        lines.push(Line::styled(text::cut(&line, w), style));
+    }
+    lines.push(Line::default());
+    let read = r.progress.map(|p| {
+        format!(
+            "{} rows read in {} s",
+            thousands(p.rows_read as i64),
+            r.seconds.max(p.elapsed.as_secs())
+        )
+    });
+    lines.push(Line::raw(format!(
+        "  {}",
+        read.unwrap_or_else(|| format!("starting… {} s", r.seconds))
+    )));
+    lines.push(Line::default());
+    let note = match (r.cancelling, r.dry_run) {
+        (true, _) => "Cancelling: the transaction is being rolled back…",
+        (false, true) => "A dry run changes nothing. Esc cancels it.",
+        (false, false) => "One transaction: it completes or changes nothing. Esc cancels it.",
     };
-    let lines = vec![
+    lines.push(Line::styled(
+        format!("  {}", text::cut(note, w.saturating_sub(4))),
+        if r.cancelling { t.warn() } else { t.dim() },
+    ));
+    frame.render_widget(
+        Paragraph::new(lines),
+        Rect::new(area.x, area.y + 5, area.width, area.height - 5),
+    );
+}
+
+/// The import was refused: why, and Back or Dry run again (focused).
+fn refused(frame: &mut Frame, area: Rect, state: &State, message: &str, focus: Button) {
+    let t = &state.theme;
+    let f = &state.form;
+    let w = area.width as usize;
+    let mut lines = vec![
         Line::default(),
         Line::styled(
-            format!("  {}", text::cut(&head, w.saturating_sub(4))),
-            t.bold(),
+            " The import was refused: nothing was changed.",
+            t.error().add_modifier(Modifier::BOLD),
         ),
-        Line::default(),
     ];
-    frame.render_widget(Paragraph::new(lines), area);
-    if area.height > 5 {
-        let gauge_area = Rect::new(area.x + 2, area.y + 3, area.width.saturating_sub(4), 1);
-        frame.render_widget(
-            Gauge::default()
-                .ratio(ratio)
-                .label(format!("{:.0}%", ratio * 100.0))
-                .gauge_style(t.gauge())
-                .use_unicode(true),
-            gauge_area,
-        );
-        let note = if dry_run {
-            "Nothing is changed by a dry run."
-        } else {
-            "One transaction: quitting now (q) changes nothing."
-        };
-        let rest = vec![
-            Line::raw(format!("  {}", text::cut(&label, w.saturating_sub(4)))),
-            Line::default(),
-            Line::styled(format!("  {note}"), t.dim()),
-        ];
-        frame.render_widget(
-            Paragraph::new(rest),
-            Rect::new(area.x, area.y + 4, area.width, area.height - 4),
-        );
+    for l in text::wrap(&crate::text::sanitize(message), w.saturating_sub(2)) {
+        lines.push(Line::raw(format!(" {l}")));
     }
+    lines.push(Line::default());
+    lines.push(labelled(
+        "File",
+        &text::fit_left(&f.file.text, w.saturating_sub(14)),
+        10,
+        w,
+        t,
+    ));
+    lines.push(labelled("Seller", &fit(&f.seller.text, 40), 10, w, t));
+    lines.push(Line::default());
+    lines.push(Line::styled(
+        " What you approved is what runs: review what the file would change now.",
+        t.dim(),
+    ));
+    lines.push(Line::default());
+    lines.push(Line::from(vec![
+        Span::raw("   "),
+        Span::styled("[ Back ]", t.button(focus == Button::Cancel, true)),
+        Span::raw("   "),
+        Span::styled(
+            "[ Dry run again ]",
+            t.button(focus == Button::Confirm, true),
+        ),
+    ]));
+    frame.render_widget(Paragraph::new(lines), area);
 }

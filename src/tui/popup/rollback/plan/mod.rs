@@ -235,11 +235,9 @@ pub fn command(state: &mut State, cmd: Command) -> Vec<Effect> {
         return Vec::new();
     };
     if plan.executing.is_some() {
-        if cmd == Command::Back {
-            state.notice = Some(Notice::info(
-                "the rollback is running; it finishes or changes nothing",
-            ));
-        }
+        state.notice = Some(Notice::info(
+            "the rollback is running: it completes or changes nothing (quitting cancels it)",
+        ));
         return Vec::new();
     }
     match cmd {
