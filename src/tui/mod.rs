@@ -13,6 +13,8 @@
 //! to the terminal while idle.
 
 pub mod action;
+pub mod basic_colors;
+pub mod clock;
 pub mod complete;
 pub mod keys;
 pub mod layout;
@@ -43,6 +45,7 @@ use tokio::sync::mpsc;
 
 use crate::db::Database;
 use action::Action;
+use basic_colors::BasicColors;
 use state::State;
 use theme::Theme;
 
@@ -73,7 +76,7 @@ pub async fn run(db: Database, files_dir: PathBuf) -> Result<()> {
 }
 
 async fn event_loop(
-    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    terminal: &mut Terminal<Backend>,
     db: Database,
     files_dir: PathBuf,
     identity: Option<crate::domain::identity::Identity>,
@@ -103,6 +106,7 @@ async fn event_loop(
             return Ok(());
         }
         mark_ui_thread();
+        state.clock.now = chrono::Utc::now();
         terminal.draw(|f| view::render(f, &state))?;
         let action = tokio::select! {
             a = keys.recv() => a.ok_or_else(|| eyre!("the terminal input closed"))?,
@@ -234,10 +238,13 @@ fn restore_terminal() {
     }
 }
 
+/// The terminal as the console draws on it: through [`BasicColors`].
+type Backend = CrosstermBackend<BasicColors<Stdout>>;
+
 type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
 
 struct TerminalGuard {
-    terminal: Terminal<CrosstermBackend<Stdout>>,
+    terminal: Terminal<Backend>,
     previous_hook: Arc<PanicHook>,
 }
 
@@ -257,14 +264,14 @@ impl TerminalGuard {
         }));
         mark_ui_thread();
         ACTIVE.store(true, Ordering::SeqCst);
-        let setup = || -> Result<Terminal<CrosstermBackend<Stdout>>> {
+        let setup = || -> Result<Terminal<Backend>> {
             terminal::enable_raw_mode()?;
             execute!(
                 std::io::stdout(),
                 terminal::EnterAlternateScreen,
                 cursor::Hide
             )?;
-            let mut t = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+            let mut t = Terminal::new(CrosstermBackend::new(BasicColors::new(std::io::stdout())))?;
             t.clear()?;
             Ok(t)
         };

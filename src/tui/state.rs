@@ -8,6 +8,7 @@ use ratatui::layout::Rect;
 use crate::domain::identity::Identity;
 
 use super::action::{Failure, HistoryRow, ReqId};
+use super::clock::Clock;
 use super::keys::Ctx;
 use super::layout;
 use super::popup::{self, help::HelpView, rollback::RollbackPopup};
@@ -39,6 +40,8 @@ pub struct State {
     pub width: u16,
     pub height: u16,
     pub theme: Theme,
+    /// The time now and the zone times are shown in.
+    pub clock: Clock,
     /// Shown in the title bar (the database name, never a password).
     pub db_label: String,
     /// Who the database says we are (role; seller or support), shown in the
@@ -63,6 +66,7 @@ impl State {
             width,
             height,
             theme,
+            clock: Clock::system(),
             db_label: db_label.into(),
             identity: None,
             quit: false,

@@ -12,7 +12,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use super::keys::{self, Ctx};
 use super::layout;
 use super::state::{Connection, MIN_HEIGHT, MIN_WIDTH, NoticeKind, State};
-use super::widgets::text;
+use super::widgets::{self, text};
 use super::{popup, screen};
 
 /// Draws the whole screen.
@@ -20,6 +20,9 @@ pub fn render(frame: &mut Frame, state: &State) {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area, state);
+        if state.theme.ascii {
+            widgets::ascii::downgrade(frame.buffer_mut());
+        }
         return;
     }
     let a = layout::areas(area, state.banner_height());
@@ -42,6 +45,9 @@ pub fn render(frame: &mut Frame, state: &State) {
     status_line(frame, a.status, state);
     footer(frame, a.footer, state);
     popup::render(frame, area, state);
+    if state.theme.ascii {
+        widgets::ascii::downgrade(frame.buffer_mut());
+    }
 }
 
 fn title(frame: &mut Frame, area: Rect, state: &State) {

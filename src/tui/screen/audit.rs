@@ -72,8 +72,7 @@ impl ScreenModule for Audit {
             .map(|r| r.id.to_string().len())
             .unwrap_or(2)
             .max(2);
-        let wide = w >= 110;
-        let when = if wide { 16 } else { 11 };
+        let when = super::history::when_width(w);
         let actor = if w >= 100 { 14 } else { 10 };
         let act = 18;
         let seller = if w >= 100 { 10 } else { 8 };
@@ -118,7 +117,7 @@ impl ScreenModule for Audit {
             };
             let line = Line::from(vec![
                 Span::raw(format!("{:>idw$} ", r.id)),
-                Span::raw(format!("{} ", pad(&text::when(&r.at, wide), when))),
+                Span::raw(format!("{} ", pad(&state.clock.when(&r.at, when), when))),
                 Span::raw(format!("{} ", pad(&fit(&r.actor, actor), actor))),
                 Span::styled(pad(&fit(&r.action, act), act), action_style),
                 Span::raw(format!(
@@ -151,7 +150,7 @@ impl ScreenModule for Audit {
         let msg = format!(
             " {}",
             fit(
-                &format!("{} {}: {}", text::time(&r.at), r.action, r.summary),
+                &format!("{} {}: {}", state.clock.time(&r.at), r.action, r.summary),
                 room
             )
         );

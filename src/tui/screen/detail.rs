@@ -234,7 +234,7 @@ pub fn lines(state: &State, w: usize) -> Vec<Line<'static>> {
         profile.push_str(&format!(" · key {}", fit(key, 30)));
     }
     out.push(field("Profile", &profile, w, state));
-    out.push(field("Started", &text::time(&i.started_at), w, state));
+    out.push(field("Started", &state.clock.time_ago(&i.started_at), w, state));
     if let Some(f) = &i.finished_at {
         let secs = i.duration_seconds().unwrap_or(0.0);
         let rate = if secs > 0.0 {
@@ -244,7 +244,7 @@ pub fn lines(state: &State, w: usize) -> Vec<Line<'static>> {
         };
         out.push(field(
             "Finished",
-            &format!("{} · {:.2} s{rate}", text::time(f), secs),
+            &format!("{} · {:.2} s{rate}", state.clock.time(f), secs),
             w,
             state,
         ));
@@ -328,7 +328,7 @@ fn rollback_lines(state: &State, d: &DetailView, w: usize, out: &mut Vec<Line<'s
     if i.status == ImportState::RolledBack {
         let mut s = String::from("rolled back");
         if let Some(at) = &i.rolled_back_at {
-            s.push_str(&format!(" {}", text::time(at)));
+            s.push_str(&format!(" {}", state.clock.time_ago(at)));
         }
         if let Some(by) = &i.rolled_back_by {
             s.push_str(&format!(" by {}", fit(by, 30)));

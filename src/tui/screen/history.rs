@@ -331,13 +331,11 @@ pub struct Columns {
     pub count: usize,
     pub status: usize,
     pub actor: usize,
-    pub wide: bool,
 }
 
 pub fn columns(w: usize, max_id: i64) -> Columns {
     let id = max_id.max(1).to_string().len().max(2);
-    let wide = w >= 110;
-    let when = if wide { 16 } else { 11 };
+    let when = when_width(w);
     let seller = if w >= 100 { 10 } else { 8 };
     let count = if w >= 100 { 5 } else { 4 };
     let status = 11;
@@ -358,8 +356,13 @@ pub fn columns(w: usize, max_id: i64) -> Columns {
         count,
         status,
         actor,
-        wide,
     }
+}
+
+/// The time column of a list `w` columns wide: how long ago (or the date);
+/// from 120 columns, the local date and time too.
+pub fn when_width(w: usize) -> usize {
+    if w >= 120 { 28 } else { 11 }
 }
 
 fn row_line(row: &HistoryRow, c: &Columns, state: &State, selected: bool) -> Line<'static> {
@@ -375,7 +378,7 @@ fn row_line(row: &HistoryRow, c: &Columns, state: &State, selected: bool) -> Lin
         Span::raw(format!("{:>w$} ", row.id, w = c.id)),
         Span::raw(format!(
             "{} ",
-            pad(&text::when(&row.started_at, c.wide), c.when)
+            pad(&state.clock.when(&row.started_at, c.when), c.when)
         )),
         Span::raw(format!("{} ", pad(&fit(&row.seller, c.seller), c.seller))),
         Span::raw(format!("{} ", pad(&fit(&file, c.file), c.file))),

@@ -321,7 +321,7 @@ fn busy(
                 .ratio(ratio)
                 .label(format!("{:.0}%", ratio * 100.0))
                 .gauge_style(t.gauge())
-                .use_unicode(true),
+                .use_unicode(!t.ascii),
             gauge_area,
         );
         let note = if dry_run {
