@@ -46,6 +46,7 @@ fn row(id: i64, seller: &str, file: &str, status: &str, counts: [i64; 4]) -> His
         unchanged: counts[2],
         rejected: counts[3],
         status: status.parse().unwrap(),
+        pruned: false,
         actor: "jane (ssh 10.0.0.7)".into(),
         rolled_back_at: (status == "rolled_back").then(|| at(20, 14, 5)),
         rolled_back_by: (status == "rolled_back").then(|| "sam".into()),

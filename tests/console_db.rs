@@ -390,18 +390,7 @@ async fn a_lost_database_shows_the_banner() {
         importdesk::db::Source::Flag,
     )
     .unwrap();
-    let manager = deadpool_postgres::Manager::from_config(
-        target.config.clone(),
-        tokio_postgres::NoTls,
-        deadpool_postgres::ManagerConfig {
-            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
-        },
-    );
-    let pool = deadpool_postgres::Pool::builder(manager)
-        .max_size(2)
-        .build()
-        .unwrap();
-    let db = Database { target, pool };
+    let db = Database::unconnected(target).unwrap();
     let mut d = Driver::new(&db);
     d.act(Action::Init).await;
     assert!(matches!(d.state.connection, Connection::Lost { .. }));

@@ -18,7 +18,9 @@ use crate::domain::rollback::ConflictMode;
                   Exit codes: 0 success, 1 error, 2 usage, 3 rollback refused, 4 import rejected."
 )]
 pub struct Cli {
-    /// PostgreSQL connection URI (else DATABASE_URL, then PGHOST/PGPORT/PGUSER/PGDATABASE,
+    /// PostgreSQL connection URI or libpq connection string (else DATABASE_URL,
+    /// then the libpq variables PGHOST/PGDATABASE/PGSERVICE/..., then the database
+    /// named in ~/.config/importdesk/config.toml or /etc/importdesk/config.toml,
     /// else the embedded private cluster).
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
@@ -49,6 +51,24 @@ pub enum Command {
     /// Manage the database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Print a shell completion script: importdesk completions bash > /usr/share/bash-completion/completions/importdesk
+    Completions {
+        #[arg(value_enum)]
+        shell: ShellArg,
+    },
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man {
+        /// Write importdesk.1, importdesk-import.1, importdesk-db-migrate.1, ... here.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Args)]
@@ -196,4 +216,13 @@ pub enum DbCommand {
     GrantSeller { role: String, seller: String },
     /// Let an existing login role act as support (every seller).
     GrantSupport { role: String },
+    /// Offboard a seller login: no longer a seller role, mapping removed (audited).
+    RevokeSeller { role: String },
+    /// Offboard a support login: no longer acts for every seller (audited).
+    RevokeSupport { role: String },
+    /// Who may act for which seller.
+    Roles {
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -3,7 +3,7 @@
 use color_eyre::eyre::Result;
 
 use super::args::{AuditArgs, AuditCommand, HistoryArgs, ShowArgs};
-use super::output::{print_json, sanitize, truncate};
+use super::output::{actor_and_role, print_json, sanitize, truncate};
 use super::{CliError, CliResult, Exit};
 use crate::db::Database;
 use crate::domain::audit;
@@ -20,7 +20,7 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
         },
     )
     .await?;
-    if json_or_identity(db, args.json, &imports).await? {
+    if printed_as_json(args.json, &imports)? {
         return Ok(Exit::Success);
     }
     if imports.is_empty() {
@@ -28,7 +28,7 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
         return Ok(Exit::Success);
     }
     println!(
-        "{:>6}  {:<16}  {:<12}  {:<24}  {:>7} {:>7} {:>7} {:>7}  {:<11}  ACTOR",
+        "{:>6}  {:<16}  {:<12}  {:<24}  {:>7} {:>7} {:>7} {:>7}  {:<11}  ACTOR (DATABASE ROLE)",
         "ID", "STARTED (UTC)", "SELLER", "FILE", "CREATED", "UPDATED", "SAME", "REJECT", "STATUS"
     );
     for i in &imports {
@@ -42,8 +42,8 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
             i.updated,
             i.unchanged,
             i.rejected,
-            i.status,
-            truncate(&i.actor, 24)
+            i.shown_status(),
+            truncate(&actor_and_role(&i.actor, &i.db_role), 40)
         );
     }
     Ok(Exit::Success)
@@ -51,17 +51,13 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
 
 /// Prints `items` as JSON (true), or the header line of a listing: who the
 /// database says we are, so a seller knows why only its own imports show.
-async fn json_or_identity(
-    db: &Database,
-    json: bool,
-    items: &impl serde::Serialize,
-) -> Result<bool> {
+/// Prints `items` as the one JSON document when asked to (the text header,
+/// who and which database, is printed before the command runs).
+fn printed_as_json(json: bool, items: &impl serde::Serialize) -> Result<bool> {
     if json {
         print_json(items)?;
         return Ok(true);
     }
-    let who = crate::domain::identity::current(db).await?;
-    println!("as {}", who.describe());
     Ok(false)
 }
 
@@ -90,7 +86,7 @@ pub async fn show(db: &Database, args: ShowArgs) -> CliResult<Exit> {
 }
 
 pub fn print_import(i: &ImportSummary) {
-    println!("import #{} — {}", i.id, i.status);
+    println!("import #{} — {}", i.id, i.shown_status());
     println!("  seller:    {}", sanitize(&i.seller_id));
     println!("  file:      {}", sanitize(&i.file_name));
     if let Some(sha) = &i.file_sha256 {
@@ -176,15 +172,23 @@ pub async fn audit(db: &Database, args: AuditArgs) -> Result<Exit> {
         return prune(db, completed_before, dry_run, json).await;
     }
     let entries = audit::list(db, None, args.limit.clamp(1, 10_000)).await?;
-    if json_or_identity(db, args.json, &entries).await? {
+    if printed_as_json(args.json, &entries)? {
         return Ok(Exit::Success);
     }
+    if entries.is_empty() {
+        println!("no entries");
+        return Ok(Exit::Success);
+    }
+    println!(
+        "{:>6}  {:<19}  {:<30}  {:<34}  {:<19}  {:<13}  DETAILS",
+        "ID", "AT (UTC)", "ACTOR (DATABASE ROLE)", "ACTION", "SELLER", "IMPORT"
+    );
     for e in &entries {
         println!(
-            "{:>6}  {}  {:<20}  {:<34}  seller {:<12}  import {:>6}  {}",
+            "{:>6}  {}  {:<30}  {:<34}  seller {:<12}  import {:>6}  {}",
             e.id,
             e.at.format("%Y-%m-%d %H:%M:%S"),
-            truncate(&e.actor, 20),
+            truncate(&actor_and_role(&e.actor, &e.db_role), 30),
             e.action,
             truncate(e.seller_id.as_deref().unwrap_or("-"), 12),
             e.import_id
@@ -203,7 +207,17 @@ async fn prune(
     json: bool,
 ) -> Result<Exit> {
     let actor = crate::domain::actor::Actor::from_environment().label();
-    let outcome = audit::prune(db, completed_before, &actor, dry_run).await?;
+    let bar = super::progress::spinner(
+        json,
+        if dry_run {
+            "finding prunable before-images".into()
+        } else {
+            "pruning before-images".into()
+        },
+    );
+    let result = audit::prune(db, completed_before, &actor, dry_run).await;
+    super::progress::finish(bar);
+    let outcome = result?;
     if json {
         print_json(&outcome)?;
         return Ok(Exit::Success);
@@ -218,6 +232,19 @@ async fn prune(
                 .join(", ")
         }
     };
+    if outcome.is_empty() {
+        println!(
+            "nothing to prune: no before-images are held by rolled-back imports{}, and no manual edits are older than every rollbackable import",
+            match completed_before {
+                Some(d) => format!(
+                    " or by completed imports that finished before {}",
+                    d.format("%Y-%m-%d %H:%M UTC")
+                ),
+                None => String::new(),
+            }
+        );
+        return Ok(Exit::Success);
+    }
     let verb = if dry_run { "would delete" } else { "deleted" };
     println!("rolled-back imports: {}", ids(&outcome.rolled_back_imports));
     println!(

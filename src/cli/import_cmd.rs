@@ -1,9 +1,5 @@
 //! `importdesk import FILE --seller S ...`
 
-use std::io::{IsTerminal, Write};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
 use super::args::ImportArgs;
 use super::output::{print_json, sanitize};
 use super::{CliResult, Exit};
@@ -29,16 +25,16 @@ pub async fn run(
         actor: Actor::from_environment(),
         rejects_dir: files_dir.join("rejects"),
     };
-    let show_progress = !args.json && std::io::stderr().is_terminal();
-    let progress = show_progress.then(progress_printer);
+    let (bar, progress) = match super::progress::import_bar(
+        args.json,
+        std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0),
+    ) {
+        Some((bar, callback)) => (Some(bar), Some(callback)),
+        None => (None, None),
+    };
     let result = import::run(db, req, progress).await;
-    if show_progress && result.is_err() {
-        eprintln!();
-    }
+    super::progress::finish(bar);
     let outcome = result?;
-    if show_progress {
-        eprint!("\r\x1b[2K");
-    }
     if args.json {
         print_json(&outcome)?;
     } else {
@@ -47,28 +43,6 @@ pub async fn run(
     Ok(match outcome.status {
         ImportStatus::Failed => Exit::ImportRejected,
         _ => Exit::Success,
-    })
-}
-
-/// One self-overwriting line on stderr, at most five times a second.
-fn progress_printer() -> import::ProgressFn {
-    let last = Arc::new(Mutex::new(Instant::now() - Duration::from_secs(1)));
-    Arc::new(move |p: import::Progress| {
-        let mut last = last.lock().expect("progress lock");
-        if last.elapsed() < Duration::from_millis(200) {
-            return;
-        }
-        *last = Instant::now();
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r\x1b[2K{:?}: {} rows, {:.1} MB, {:.0} rows/s",
-            p.phase,
-            p.rows_read,
-            p.bytes_read as f64 / 1e6,
-            p.rows_per_second()
-        );
-        let _ = err.flush();
     })
 }
 

@@ -6,6 +6,7 @@ mod db_cmd;
 mod history_cmd;
 mod import_cmd;
 pub mod output;
+mod progress;
 mod rollback_cmd;
 
 use std::process::ExitCode;
@@ -153,7 +154,9 @@ fn wants_json(cli: &Cli) -> bool {
             Some(args::AuditCommand::Prune { json, .. }) => *json,
             None => a.json,
         },
-        Some(Command::Db(DbCommand::Migrate { json } | DbCommand::Status { json })) => *json,
+        Some(Command::Db(
+            DbCommand::Migrate { json } | DbCommand::Status { json } | DbCommand::Roles { json },
+        )) => *json,
         _ => false,
     }
 }
@@ -165,7 +168,22 @@ pub fn selection(cli: &Cli) -> Selection {
     }
 }
 
+/// Text output starts with who and where; JSON output is one document.
+async fn header_unless(db: &Database, json: bool) -> color_eyre::Result<()> {
+    if json {
+        return Ok(());
+    }
+    output::print_header(db).await
+}
+
 async fn run(cli: Cli) -> CliResult<Exit> {
+    // These need no database.
+    match &cli.command {
+        Some(Command::Completions { shell }) => return Ok(completions(*shell)),
+        Some(Command::Man { out_dir }) => return Ok(man_pages(out_dir.as_deref())?),
+        _ => {}
+    }
+    let json = wants_json(&cli);
     let target = Target::select(&selection(&cli))?;
     let files_dir = crate::db::target::files_dir(&target, cli.data_dir.as_deref()).ok();
     let _log_guard = files_dir.as_deref().and_then(crate::logging::init);
@@ -192,19 +210,67 @@ async fn run(cli: Cli) -> CliResult<Exit> {
         Some(Command::Import(args)) => {
             let files = files()?;
             let db = open_migrated(target).await?;
+            header_unless(&db, args.json).await?;
             import_cmd::run(&db, args, files).await
         }
         Some(Command::History(args)) => {
-            Ok(history_cmd::history(&open_migrated(target).await?, args).await?)
+            let db = open_migrated(target).await?;
+            header_unless(&db, args.json).await?;
+            Ok(history_cmd::history(&db, args).await?)
         }
-        Some(Command::Show(args)) => history_cmd::show(&open_migrated(target).await?, args).await,
+        Some(Command::Show(args)) => {
+            let db = open_migrated(target).await?;
+            header_unless(&db, args.json).await?;
+            history_cmd::show(&db, args).await
+        }
         Some(Command::Audit(args)) => {
-            Ok(history_cmd::audit(&open_migrated(target).await?, args).await?)
+            let db = open_migrated(target).await?;
+            header_unless(&db, json).await?;
+            Ok(history_cmd::audit(&db, args).await?)
         }
         Some(Command::Rollback(args)) => {
-            rollback_cmd::run(&open_migrated(target).await?, args).await
+            let db = open_migrated(target).await?;
+            header_unless(&db, args.json).await?;
+            rollback_cmd::run(&db, args).await
+        }
+        Some(Command::Completions { .. } | Command::Man { .. }) => unreachable!("handled above"),
+    }
+}
+
+fn completions(shell: args::ShellArg) -> Exit {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let shell = match shell {
+        args::ShellArg::Bash => Shell::Bash,
+        args::ShellArg::Zsh => Shell::Zsh,
+        args::ShellArg::Fish => Shell::Fish,
+    };
+    clap_complete::generate(
+        shell,
+        &mut Cli::command(),
+        "importdesk",
+        &mut std::io::stdout(),
+    );
+    Exit::Success
+}
+
+/// The man pages, generated from the same argument definitions as `--help`
+/// (docs/man/ holds them; a test keeps them equal).
+fn man_pages(out_dir: Option<&std::path::Path>) -> color_eyre::Result<Exit> {
+    use clap::CommandFactory;
+    use std::io::Write;
+    match out_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            clap_mangen::generate_to(Cli::command(), dir)?;
+        }
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            std::io::stdout().write_all(&out)?;
         }
     }
+    Ok(Exit::Success)
 }
 
 /// The console needs a terminal; without one (a script, a pipe) say so

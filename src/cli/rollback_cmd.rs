@@ -84,7 +84,8 @@ pub async fn run(db: &Database, args: RollbackArgs) -> CliResult<Exit> {
         expect = Some(preview.fingerprint.clone());
     }
 
-    let outcome = rollback::execute(
+    let bar = super::progress::spinner(args.json, format!("rolling back import #{import_id}"));
+    let result = rollback::execute(
         db,
         RollbackRequest {
             import_id,
@@ -93,7 +94,9 @@ pub async fn run(db: &Database, args: RollbackArgs) -> CliResult<Exit> {
             actor,
         },
     )
-    .await?;
+    .await;
+    super::progress::finish(bar);
+    let outcome = result?;
     if args.json {
         print_json(&outcome)?;
     } else {

@@ -197,9 +197,10 @@ pub fn is_serialization_failure(e: &Report) -> bool {
 /// The error means the connection is gone (server shut down, network lost,
 /// pool cannot connect): the console shows a banner and reconnects.
 pub fn is_connection_lost(e: &Report) -> bool {
-    let pool = e
-        .chain()
-        .any(|c| c.downcast_ref::<deadpool_postgres::PoolError>().is_some());
+    let pool = e.chain().any(|c| {
+        c.downcast_ref::<deadpool_postgres::PoolError>().is_some()
+            || c.is::<super::connector::ConnectFailed>()
+    });
     pool || db_errors(e).any(|pe| {
         if pe.is_closed() {
             return true;

@@ -20,6 +20,11 @@ pub mod action {
     pub const ROLLBACK_REFUSED: &str = "rollback refused";
     /// Written by the database's prune function.
     pub const BEFORE_IMAGES_PRUNED: &str = "before-images pruned";
+    pub const SELLER_GRANTED: &str = "seller role granted";
+    pub const SUPPORT_GRANTED: &str = "support role granted";
+    /// Written by the database's revoke functions (migration V8).
+    pub const SELLER_REVOKED: &str = "seller role revoked";
+    pub const SUPPORT_REVOKED: &str = "support role revoked";
 }
 
 /// What `prune` deleted (or, on a dry run, would delete).
@@ -34,6 +39,16 @@ pub struct PruneOutcome {
     pub import_rows_deleted: i64,
     pub manual_edit_rows_deleted: i64,
     pub dry_run: bool,
+}
+
+impl PruneOutcome {
+    /// Nothing was (or would be) deleted.
+    pub fn is_empty(&self) -> bool {
+        self.rolled_back_imports.is_empty()
+            && self.retired_imports.is_empty()
+            && self.import_rows_deleted == 0
+            && self.manual_edit_rows_deleted == 0
+    }
 }
 
 /// Deletes change-log rows that no rollback can use any more, in one

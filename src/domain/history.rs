@@ -53,3 +53,15 @@ pub async fn recover_abandoned(db: &Database) -> Result<Vec<i64>> {
     }
     Ok(recovered)
 }
+
+impl ImportSummary {
+    /// The status people read: `pruned` for a completed import whose
+    /// before-images were pruned (still applied, no longer rollbackable).
+    pub fn shown_status(&self) -> &'static str {
+        if self.status == ImportState::Completed && self.pruned_at.is_some() {
+            "pruned"
+        } else {
+            self.status.as_str()
+        }
+    }
+}

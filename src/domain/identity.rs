@@ -2,7 +2,7 @@
 //! a seller (its own data only), or neither. Enforced by PostgreSQL
 //! (row-level security and checking functions); shown by the CLI and console.
 
-use color_eyre::eyre::{Context, Result};
+use color_eyre::eyre::Result;
 
 use crate::db::Database;
 use crate::db::queries::identity as store;
@@ -37,16 +37,4 @@ impl Identity {
 
 pub async fn current(db: &Database) -> Result<Identity> {
     store::current(&db.client().await?).await
-}
-
-pub async fn grant_seller(db: &Database, role: &str, seller: &str) -> Result<()> {
-    store::grant_seller(&db.client().await?, role, seller)
-        .await
-        .wrap_err_with(|| format!("cannot make {role} a seller role (does the login role exist?)"))
-}
-
-pub async fn grant_support(db: &Database, role: &str) -> Result<()> {
-    store::grant_support(&db.client().await?, role)
-        .await
-        .wrap_err_with(|| format!("cannot make {role} a support role (does the login role exist?)"))
 }

@@ -232,6 +232,9 @@ pub struct HistoryRow {
     pub unchanged: i64,
     pub rejected: i64,
     pub status: ImportState,
+    /// Completed, but its before-images were pruned: no longer rollbackable.
+    pub pruned: bool,
+    /// `actor (database role)`.
     pub actor: String,
     pub rolled_back_at: Option<DateTime<Utc>>,
     pub rolled_back_by: Option<String>,
@@ -249,7 +252,8 @@ impl From<&ImportSummary> for HistoryRow {
             unchanged: s.unchanged,
             rejected: s.rejected,
             status: s.status,
-            actor: s.actor.clone(),
+            pruned: s.pruned_at.is_some(),
+            actor: crate::domain::actor::with_role(&s.actor, &s.db_role),
             rolled_back_at: s.rolled_back_at,
             rolled_back_by: s.rolled_back_by.clone(),
         }
@@ -281,7 +285,7 @@ impl From<&AuditEntry> for AuditRow {
         Self {
             id: e.id,
             at: e.at,
-            actor: e.actor.clone(),
+            actor: crate::domain::actor::with_role(&e.actor, &e.db_role),
             action: e.action.clone(),
             seller: e.seller_id.clone(),
             import_id: e.import_id,

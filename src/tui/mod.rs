@@ -92,7 +92,7 @@ async fn event_loop(
         size.width,
         size.height,
         Theme::from_env(),
-        db.target.dbname().to_string(),
+        db.target.location(),
     );
     state.identity = identity;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));

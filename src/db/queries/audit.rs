@@ -38,7 +38,7 @@ impl AuditEntry {
 }
 
 /// Appends through the checking function: the audit log is not writable directly.
-const APPEND: &str = "SELECT import_audit.append_audit($1, $2, $3, $4, $5)";
+pub(super) const APPEND: &str = "SELECT import_audit.append_audit($1, $2, $3, $4, $5)";
 
 const LIST: &str = "SELECT id, at, actor, db_role, action, seller_id, import_id, details
        FROM import_audit.audit_log
@@ -57,6 +57,10 @@ const FOR_IMPORT: &str = "SELECT id, at, actor, db_role, action, seller_id, impo
 /// migrations/V5__audit_prune.sql). `$1` completed-before cut-off or NULL,
 /// `$2` actor. Returns a JSON summary.
 const PRUNE: &str = "SELECT import_audit.prune($1, $2) AS summary";
+
+/// Rolled-back imports that still hold change-log rows (migration V8): the
+/// ones a prune really deletes something for.
+const PRUNABLE_ROLLED_BACK: &str = "SELECT import_audit.prunable_rolled_back() AS ids";
 
 /// Appends one entry on `conn` (inside its transaction, if it is one).
 pub async fn append(
@@ -98,10 +102,19 @@ pub async fn prune(
     dry_run: bool,
 ) -> Result<serde_json::Value> {
     let tx = conn.transaction().await?;
-    let summary: serde_json::Value = tx
+    let holding: Vec<i64> = tx
+        .query_one(PRUNABLE_ROLLED_BACK, &[])
+        .await?
+        .try_get("ids")?;
+    let mut summary: serde_json::Value = tx
         .query_one(PRUNE, &[&completed_before, &actor])
         .await?
         .try_get("summary")?;
+    // Imports pruned before stay `rolled_back`: name only those whose rows
+    // went now.
+    if let Some(ids) = summary["rolled_back_imports"].as_array_mut() {
+        ids.retain(|id| id.as_i64().is_some_and(|id| holding.contains(&id)));
+    }
     if dry_run {
         tx.rollback().await?;
     } else {

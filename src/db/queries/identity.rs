@@ -1,6 +1,6 @@
-//! Who the connected role is to importdesk, and making roles sellers or
-//! support (the checks are PostgreSQL's: row-level security and the
-//! functions of migrations/V3__roles_and_security.sql).
+//! Who the connected role is to importdesk (the checks are PostgreSQL's:
+//! row-level security and the functions of migrations/V3__roles_and_security.sql;
+//! granting and revoking roles is in `roles`).
 
 use color_eyre::eyre::Result;
 use serde::Serialize;
@@ -19,8 +19,6 @@ pub struct Identity {
 
 const CURRENT: &str = "SELECT session_user::text AS role, import_audit.current_seller() AS seller,
             import_audit.is_support() AS support";
-const GRANT_SELLER: &str = "SELECT import_audit.grant_seller($1, $2)";
-const GRANT_SUPPORT: &str = "SELECT import_audit.grant_support($1)";
 
 pub async fn current(conn: &impl Conn) -> Result<Identity> {
     let row = conn.pg().query_one(CURRENT, &[]).await?;
@@ -29,14 +27,4 @@ pub async fn current(conn: &impl Conn) -> Result<Identity> {
         seller: row.try_get("seller")?,
         support: row.try_get("support")?,
     })
-}
-
-pub async fn grant_seller(conn: &impl Conn, role: &str, seller: &str) -> Result<()> {
-    conn.pg().execute(GRANT_SELLER, &[&role, &seller]).await?;
-    Ok(())
-}
-
-pub async fn grant_support(conn: &impl Conn, role: &str) -> Result<()> {
-    conn.pg().execute(GRANT_SUPPORT, &[&role]).await?;
-    Ok(())
 }

@@ -9,4 +9,5 @@ pub mod identity;
 pub mod import;
 pub mod listing;
 pub mod locks;
+pub mod roles;
 pub mod rollback;

@@ -212,7 +212,13 @@ pub fn lines(state: &State, w: usize) -> Vec<Line<'static>> {
     let i = &data.import;
     out.push(Line::from(vec![
         Span::styled(format!(" Import #{} — ", i.id), t.bold()),
-        Span::styled(text::status(i.status).to_string(), t.status(i.status)),
+        Span::styled(
+            match i.shown_status() {
+                "pruned" => "pruned",
+                _ => text::status(i.status),
+            },
+            t.status(i.status),
+        ),
     ]));
     out.push(field("Seller", &fit(&i.seller_id, w), w, state));
     out.push(field("File", &fit(&i.file_name, w), w, state));

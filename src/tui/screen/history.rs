@@ -389,7 +389,17 @@ fn row_line(row: &HistoryRow, c: &Columns, state: &State, selected: bool) -> Lin
             num(row.unchanged),
             num(row.rejected)
         )),
-        Span::styled(pad(text::status(row.status), c.status), status_style),
+        Span::styled(
+            pad(
+                if row.pruned && row.status == ImportState::Completed {
+                    "pruned"
+                } else {
+                    text::status(row.status)
+                },
+                c.status,
+            ),
+            status_style,
+        ),
         Span::raw(format!(" {}", pad(&fit(&row.actor, c.actor), c.actor))),
     ];
     let line = Line::from(spans);
