@@ -2,7 +2,7 @@
 //! TestBackend at 80x24 and snapshotted with insta, and key handling driven
 //! through the same `update` function the app uses. No database.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use importdesk::domain::history::{ImportState, ImportSummary};
 use importdesk::domain::import::{
@@ -14,6 +14,7 @@ use importdesk::domain::rollback::{
 use importdesk::tui::action::{
     Action, AuditRow, Completion, DetailData, Effect, Failure, HistoryRow, RollbackFailure,
 };
+use importdesk::tui::clock::Clock;
 use importdesk::tui::keys::{self, Ctx};
 use importdesk::tui::paged::PAGE;
 use importdesk::tui::popup::rollback::plan::PLAN_PAGE;
@@ -94,8 +95,19 @@ fn rows() -> Vec<HistoryRow> {
     ]
 }
 
+/// An 80x24 colour console whose clock stands still at 2024-10-10 12:00
+/// UTC, so times and "N d ago" do not depend on when the test runs.
+fn new_state(db: &str) -> State {
+    let mut s = State::new(80, 24, Theme::COLOR, db);
+    s.clock = Clock::fixed(
+        Utc.with_ymd_and_hms(2024, 10, 10, 12, 0, 0).unwrap(),
+        FixedOffset::east_opt(0).unwrap(),
+    );
+    s
+}
+
 fn state() -> State {
-    let mut s = State::new(80, 24, Theme::COLOR, "importdesk");
+    let mut s = new_state("importdesk");
     let _ = update(&mut s, Action::Init);
     let req = s.history.list.loading.unwrap().req;
     let _ = update(
@@ -859,6 +871,7 @@ fn audit_log_screen() {
             seller: Some("globex".into()),
             import_id: Some(1040),
             summary: "68 restored, 0 deleted, 2 skipped".into(),
+            details: json!({"restored": 68, "deleted": 0, "skipped": 2}),
         },
         AuditRow {
             id: 310,
@@ -868,6 +881,7 @@ fn audit_log_screen() {
             seller: Some("globex".into()),
             import_id: Some(1040),
             summary: "plan: 0 delete, 70 restore, 2 skip".into(),
+            details: json!({"delete": 0, "restore": 70, "skip": 2}),
         },
         AuditRow {
             id: 309,
@@ -877,6 +891,7 @@ fn audit_log_screen() {
             seller: Some("initech".into()),
             import_id: Some(1041),
             summary: "3 rows rejected".into(),
+            details: json!({"rejected": 3}),
         },
     ];
     let _ = update(
@@ -1061,7 +1076,7 @@ fn navigation_keys() {
 
 #[test]
 fn paging_loads_more_with_keyset_and_drops_stale_replies() {
-    let mut s = State::new(80, 24, Theme::COLOR, "db");
+    let mut s = new_state("db");
     let e = update(&mut s, Action::Init);
     let Some(Effect::LoadHistory { req: first, .. }) = e.first().cloned() else {
         panic!()
@@ -1212,7 +1227,7 @@ fn every_footer_hint_is_a_working_key() {
 
 #[test]
 fn only_the_visible_window_is_drawn_for_a_long_history() {
-    let mut s = State::new(80, 24, Theme::COLOR, "db");
+    let mut s = new_state("db");
     let e = update(&mut s, Action::Init);
     let Some(Effect::LoadHistory { req, .. }) = e.first().cloned() else {
         panic!()

@@ -278,6 +278,8 @@ pub struct AuditRow {
     pub seller: Option<String>,
     pub import_id: Option<i64>,
     pub summary: String,
+    /// The details as recorded (`v` shows them in full).
+    pub details: serde_json::Value,
 }
 
 impl From<&AuditEntry> for AuditRow {
@@ -290,6 +292,7 @@ impl From<&AuditEntry> for AuditRow {
             seller: e.seller_id.clone(),
             import_id: e.import_id,
             summary: summarise_details(&e.details),
+            details: e.details.clone(),
         }
     }
 }

@@ -29,6 +29,8 @@ pub enum Ctx {
     PopupBusy,
     /// The popup shows a result, a refusal or why rollback is unavailable.
     PopupResult,
+    /// `v`: values in full.
+    FullText,
     Help,
     TooSmall,
 }
@@ -52,6 +54,7 @@ impl Ctx {
             Ctx::Popup => "Rollback",
             Ctx::PopupBusy => "Rollback (working)",
             Ctx::PopupResult => "Rollback result",
+            Ctx::FullText => "In full",
             Ctx::Help => "Help",
             Ctx::TooSmall => "Terminal too small",
         }
@@ -93,6 +96,10 @@ pub enum Command {
     ToggleMode,
     /// Enter on the focused button or field.
     Activate,
+    /// `v`: what is cut off, in full.
+    FullText,
+    /// `y`: copy the selected value (OSC 52).
+    Copy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,6 +187,7 @@ const SCROLLS: Contexts = In(&[
     FormDone,
     Popup,
     PopupResult,
+    FullText,
     Help,
 ]);
 /// The help key works everywhere but in text fields (F1 there), the help
@@ -364,6 +372,42 @@ pub static BINDINGS: &[Binding] = &[
         footer: true,
     },
     Binding {
+        keys: &[ch('v')],
+        label: "v",
+        name: "in full",
+        help: "show in full what is cut off (paths, hashes, errors, reasons)",
+        command: Command::FullText,
+        contexts: In(&[
+            History,
+            Detail,
+            Audit,
+            FormReview,
+            FormDone,
+            Popup,
+            PopupResult,
+        ]),
+        // The footers are full at 80 columns; `?` lists it.
+        footer: false,
+    },
+    Binding {
+        keys: &[ch('y')],
+        label: "y",
+        name: "copy",
+        help: "copy the selected value to the clipboard (OSC 52)",
+        command: Command::Copy,
+        contexts: In(&[FullText]),
+        footer: true,
+    },
+    Binding {
+        keys: &[ch('v'), k(KeyCode::Enter)],
+        label: "v Enter",
+        name: "close",
+        help: "close this view",
+        command: Command::Back,
+        contexts: In(&[FullText]),
+        footer: false,
+    },
+    Binding {
         keys: &[ctrl('r'), k(KeyCode::F(5))],
         label: "Ctrl-R F5",
         name: "reload",
@@ -388,6 +432,7 @@ pub static BINDINGS: &[Binding] = &[
             Popup,
             PopupBusy,
             PopupResult,
+            FullText,
             Help,
             Filter,
         ]),

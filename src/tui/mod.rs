@@ -14,6 +14,7 @@
 
 pub mod action;
 pub mod basic_colors;
+pub mod clipboard;
 pub mod clock;
 pub mod complete;
 pub mod keys;
@@ -108,6 +109,12 @@ async fn event_loop(
         mark_ui_thread();
         state.clock.now = chrono::Utc::now();
         terminal.draw(|f| view::render(f, &state))?;
+        if let Some(sequence) = state.clipboard.take().and_then(|t| clipboard::osc52(&t)) {
+            use std::io::Write;
+            let out = terminal.backend_mut();
+            out.write_all(sequence.as_bytes())?;
+            out.flush()?;
+        }
         let action = tokio::select! {
             a = keys.recv() => a.ok_or_else(|| eyre!("the terminal input closed"))?,
             Some(a) = replies.recv() => a,

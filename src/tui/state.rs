@@ -11,7 +11,7 @@ use super::action::{Failure, HistoryRow, ReqId};
 use super::clock::Clock;
 use super::keys::Ctx;
 use super::layout;
-use super::popup::{self, help::HelpView, rollback::RollbackPopup};
+use super::popup::{self, full_text::FullText, help::HelpView, rollback::RollbackPopup};
 use super::screen::audit::AuditView;
 use super::screen::detail::DetailView;
 use super::screen::history::HistoryView;
@@ -32,10 +32,17 @@ pub struct State {
     pub form: ImportForm,
     /// The rollback popup.
     pub popup: Option<RollbackPopup>,
+    /// `v`: what is cut off, in full.
+    pub full_text: Option<FullText>,
     /// The `?` overlay, above everything.
     pub help: Option<HelpView>,
     /// A one-line message shown until the next key.
     pub notice: Option<Notice>,
+    /// The notice the last key took away (`v` shows it in full).
+    pub last_notice: Option<Notice>,
+    /// Text for the terminal's clipboard: the loop sends it (OSC 52) after
+    /// the update that set it.
+    pub clipboard: Option<String>,
     pub connection: Connection,
     pub width: u16,
     pub height: u16,
@@ -60,8 +67,11 @@ impl State {
             audit: AuditView::default(),
             form: ImportForm::default(),
             popup: None,
+            full_text: None,
             help: None,
             notice: None,
+            last_notice: None,
+            clipboard: None,
             connection: Connection::Ok,
             width,
             height,

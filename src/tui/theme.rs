@@ -14,6 +14,9 @@ pub struct Theme {
     /// Draw only ASCII: borders, ellipsis, arrows, and `?` for what the
     /// terminal cannot show.
     pub ascii: bool,
+    /// The terminal understands escape sequences it does not draw (OSC 52,
+    /// the clipboard); a `dumb` one would print them.
+    pub clipboard: bool,
 }
 
 /// `TERM` values of terminals without colour or without Unicode: the
@@ -26,7 +29,9 @@ impl Theme {
     /// locale (`LC_ALL`, else `LC_CTYPE`, else `LANG`).
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let locale = var("LC_ALL").or_else(|| var("LC_CTYPE")).or_else(|| var("LANG"));
+        let locale = var("LC_ALL")
+            .or_else(|| var("LC_CTYPE"))
+            .or_else(|| var("LANG"));
         Self::detect(
             var("TERM").as_deref(),
             locale.as_deref(),
@@ -51,21 +56,26 @@ impl Theme {
         Self {
             color: !no_color && !limited,
             ascii: limited || !utf8,
+            clipboard: !limited,
         }
     }
 
     pub const COLOR: Theme = Theme {
         color: true,
         ascii: false,
+        clipboard: true,
     };
     pub const MONO: Theme = Theme {
         color: false,
         ascii: false,
+        ..Theme::COLOR
     };
-    /// `TERM=dumb`: no colour, ASCII only.
+    /// `TERM=dumb`: no colour, ASCII only, no escape sequences beyond
+    /// drawing.
     pub const ASCII: Theme = Theme {
         color: false,
         ascii: true,
+        clipboard: false,
     };
 
     fn fg(&self, c: Color) -> Style {
@@ -177,10 +187,20 @@ mod tests {
     #[test]
     fn limited_terminals_and_other_locales_get_ascii_without_colour() {
         let utf8 = Some("C.UTF-8");
-        assert_eq!(Theme::detect(Some("xterm-256color"), utf8, false), Theme::COLOR);
-        assert_eq!(Theme::detect(Some("xterm-256color"), utf8, true), Theme::MONO);
+        assert_eq!(
+            Theme::detect(Some("xterm-256color"), utf8, false),
+            Theme::COLOR
+        );
+        assert_eq!(
+            Theme::detect(Some("xterm-256color"), utf8, true),
+            Theme::MONO
+        );
         for term in ["dumb", "vt100", "vt220-am", "ansi"] {
-            assert_eq!(Theme::detect(Some(term), utf8, false), Theme::ASCII, "{term}");
+            assert_eq!(
+                Theme::detect(Some(term), utf8, false),
+                Theme::ASCII,
+                "{term}"
+            );
         }
         assert_eq!(Theme::detect(None, utf8, false), Theme::ASCII);
         // A colour terminal under a locale that is not UTF-8: ASCII glyphs,

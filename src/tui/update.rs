@@ -10,7 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::action::{Action, Effect, Failure, ReqId};
 use super::keys::{self, Command, Ctx};
 use super::paged;
-use super::popup::{self, help, rollback};
+use super::popup::{self, full_text, help, rollback};
 use super::screen::{self, audit, detail, history, import};
 use super::state::{Connection, Notice, State};
 
@@ -62,7 +62,7 @@ fn on_key(state: &mut State, ev: KeyEvent) -> Vec<Effect> {
         effects.extend(on_key(state, rest));
         return effects;
     }
-    state.notice = None;
+    state.last_notice = state.notice.take();
     let mut effects = Vec::new();
     // A lost connection is retried on the next key (and every few seconds).
     if matches!(state.connection, Connection::Lost { ping: None, .. }) {
@@ -101,6 +101,14 @@ fn command(state: &mut State, ctx: Ctx, cmd: Command, ev: &KeyEvent) -> Vec<Effe
         }
         Command::Help if ctx != Ctx::Help => {
             help::open(state);
+            return Vec::new();
+        }
+        Command::FullText if ctx != Ctx::FullText && ctx != Ctx::Help && ctx != Ctx::TooSmall => {
+            let items = match popup::top(state) {
+                Some(p) => p.full_text(state),
+                None => screen::current(state).full_text(state),
+            };
+            full_text::open(state, ctx.title().to_string(), items);
             return Vec::new();
         }
         _ => {}

@@ -3,6 +3,7 @@
 //! that lists them and their order. The `?` help is above them all and
 //! apart: it describes the layer under it.
 
+pub mod full_text;
 pub mod help;
 pub mod rollback;
 
@@ -15,7 +16,7 @@ use super::keys::{Command, Ctx};
 use super::state::State;
 
 /// The popups, top first.
-pub const POPUPS: [&dyn PopupModule; 1] = [&rollback::Rollback];
+pub const POPUPS: [&dyn PopupModule; 2] = [&full_text::FullTextPopup, &rollback::Rollback];
 
 /// What the console asks of a popup. Its state lives in [`State`] (an
 /// `Option` field: open or not).
@@ -47,6 +48,11 @@ pub trait PopupModule {
 
     /// After a resize: keep scroll positions valid.
     fn relayout(&self, _state: &mut State) {}
+
+    /// What it shows cut off, in full (`v`).
+    fn full_text(&self, _state: &State) -> Vec<full_text::Item> {
+        Vec::new()
+    }
 }
 
 /// The topmost open popup (under the help), if any.

@@ -12,6 +12,7 @@ use crossterm::event::KeyEvent;
 use crate::tui::keys::{Command, Ctx};
 use crate::tui::nav::ListNav;
 use crate::tui::paged::{self, Keyed, PAGE, Paged, PagedList};
+use crate::tui::popup::full_text::Item;
 use crate::tui::state::{Notice, State};
 use crate::tui::widgets;
 use crate::tui::widgets::text::{self, fit, pad};
@@ -159,6 +160,36 @@ impl ScreenModule for Audit {
 
     fn reload(&self, state: &mut State) -> Vec<Effect> {
         load(state, false)
+    }
+
+    /// The selected entry, its details as recorded.
+    fn full_text(&self, state: &State) -> Vec<Item> {
+        let Some(r) = state.audit.list.selected() else {
+            return Vec::new();
+        };
+        let mut items = vec![
+            Item::new("Entry", r.id.to_string()),
+            Item::new("When", state.clock.time_ago(&r.at)),
+            Item::new("Who", &r.actor),
+            Item::new("Action", &r.action),
+        ];
+        if let Some(s) = &r.seller {
+            items.push(Item::new("Seller", s));
+        }
+        if let Some(i) = r.import_id {
+            items.push(Item::new("Import", i.to_string()));
+        }
+        items.push(Item::new("Summary", &r.summary));
+        if let Some(obj) = r.details.as_object() {
+            for (key, value) in obj {
+                let value = match value {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => serde_json::to_string_pretty(other).unwrap_or_default(),
+                };
+                items.push(Item::new(key.replace('_', " "), value));
+            }
+        }
+        items
     }
 
     fn relayout(&self, state: &mut State) {

@@ -19,11 +19,12 @@ use crate::domain::rollback::Ineligible;
 use crate::tui::action::{Effect, Failure, HistoryRow, ReqId};
 use crate::tui::keys::{Command, Ctx};
 use crate::tui::paged::{self, Keyed, PAGE, Paged, PagedList};
+use crate::tui::popup::full_text::Item;
 use crate::tui::popup::rollback;
 use crate::tui::state::{Notice, State};
 use crate::tui::widgets;
 use crate::tui::widgets::input::TextInput;
-use crate::tui::widgets::text::{self, compact, fit, pad};
+use crate::tui::widgets::text::{self, compact, fit, pad, thousands};
 
 use super::{Screen, ScreenModule, audit, detail, import};
 use filter::Filter;
@@ -157,19 +158,12 @@ impl ScreenModule for History {
         let h = &state.history;
         let pos = h.list.position();
         let room = w.saturating_sub(text::width(&pos) + 2);
-        let (msg, style) = match state.selected_row() {
-            None => (String::new(), t.plain()),
-            Some(row) => match h.eligibility.get(&row.id) {
-                Some(Eligibility::Eligible) => (
-                    format!("r rolls back import #{} (the seller's newest)", row.id),
-                    t.ok(),
-                ),
-                Some(Eligibility::Ineligible(why)) => {
-                    (format!("Rollback unavailable: {why}"), t.warn())
-                }
-                Some(Eligibility::Checking(_)) => (String::new(), t.dim()),
-                None => (String::new(), t.plain()),
-            },
+        let row = state.selected_row();
+        let msg = row.and_then(|r| status_text(state, r)).unwrap_or_default();
+        let style = match row.and_then(|r| h.eligibility.get(&r.id)) {
+            Some(Eligibility::Eligible) => t.ok(),
+            Some(Eligibility::Ineligible(_)) => t.warn(),
+            _ => t.plain(),
         };
         let msg = format!(" {}", fit(&msg, room));
         widgets::spread(Span::styled(msg, style), pos, w, t)
@@ -189,6 +183,54 @@ impl ScreenModule for History {
 
     fn relayout(&self, state: &mut State) {
         paged::relayout::<Pages>(state);
+    }
+
+    /// The selected import, and the status line's reason, in full.
+    fn full_text(&self, state: &State) -> Vec<Item> {
+        let Some(row) = state.selected_row() else {
+            return Vec::new();
+        };
+        let mut status = text::status(row.status).to_string();
+        if let Some(at) = &row.rolled_back_at {
+            status.push_str(&format!(" at {}", state.clock.time(at)));
+        }
+        if let Some(by) = &row.rolled_back_by {
+            status.push_str(&format!(" by {by}"));
+        }
+        let mut items = vec![
+            Item::new("Import", row.id.to_string()),
+            Item::new("File", &row.file),
+            Item::new("Seller", &row.seller),
+            Item::new("Started", state.clock.time_ago(&row.started_at)),
+            Item::new("Status", status),
+            Item::new(
+                "Rows",
+                format!(
+                    "{} created, {} updated, {} unchanged, {} rejected",
+                    thousands(row.created),
+                    thousands(row.updated),
+                    thousands(row.unchanged),
+                    thousands(row.rejected)
+                ),
+            ),
+            Item::new("By", &row.actor),
+        ];
+        if let Some(line) = status_text(state, row) {
+            items.push(Item::new("Rollback", line));
+        }
+        items
+    }
+}
+
+/// What the status line says about `row`'s rollback, uncut.
+fn status_text(state: &State, row: &HistoryRow) -> Option<String> {
+    match state.history.eligibility.get(&row.id)? {
+        Eligibility::Eligible => Some(format!(
+            "r rolls back import #{} (the seller's newest)",
+            row.id
+        )),
+        Eligibility::Ineligible(why) => Some(format!("Rollback unavailable: {why}")),
+        Eligibility::Checking(_) => None,
     }
 }
 

@@ -15,6 +15,7 @@ use ratatui::text::Line;
 
 use super::action::Effect;
 use super::keys::{Command, Ctx};
+use super::popup::full_text::Item;
 use super::state::State;
 use super::widgets::input::TextInput;
 
@@ -98,6 +99,11 @@ pub trait ScreenModule {
 
     /// One second passed while something was busy.
     fn tick(&self, _state: &mut State) {}
+
+    /// What it shows cut off, in full (`v`).
+    fn full_text(&self, _state: &State) -> Vec<Item> {
+        Vec::new()
+    }
 }
 
 /// The module of the screen shown now.

@@ -51,7 +51,8 @@ fn downgrade_row(row: &mut [ratatui::buffer::Cell]) {
 /// start reads `...le.csv`, a name cut at its end `acme-nove...`).
 fn widen_cut_mark(row: &mut [ratatui::buffer::Cell], x: usize) {
     let is_text = |row: &[ratatui::buffer::Cell], i: usize| {
-        row.get(i).is_some_and(|c| c.symbol() != " " && c.symbol() != ".")
+        row.get(i)
+            .is_some_and(|c| c.symbol() != " " && c.symbol() != ".")
     };
     let leading = x == 0 || !is_text(row, x - 1);
     let around: Vec<usize> = if leading {
@@ -74,9 +75,13 @@ fn replacement(symbol: &str) -> &'static str {
         return "?";
     };
     match c {
-        '─' | '━' | '═' | '┄' | '┅' | '╌' | '╍' | '—' | '–' | '·' | '‐' | '−' => "-",
+        '─' | '━' | '═' | '┄' | '┅' | '╌' | '╍' | '—' | '–' | '·' | '‐' | '−' => {
+            "-"
+        }
         '│' | '┃' | '║' | '┆' | '┇' | '╎' | '╏' | '⋮' => "|",
-        '\u{250C}'..='\u{254B}' | '╭' | '╮' | '╯' | '╰' | '╔' | '╗' | '╚' | '╝' => "+",
+        '\u{250C}'..='\u{254B}' | '╭' | '╮' | '╯' | '╰' | '╔' | '╗' | '╚' | '╝' => {
+            "+"
+        }
         '\u{2580}'..='\u{259F}' => "#",
         '↑' | '▲' => "^",
         '↓' | '▼' => "v",

@@ -201,9 +201,15 @@ mod tests {
 
     #[test]
     fn wrapping_breaks_long_words_instead_of_cutting_them() {
-        assert_eq!(wrap("sha256 c7e1829f530070d", 8), vec!["sha256", "c7e1829f", "530070d"]);
+        assert_eq!(
+            wrap("sha256 c7e1829f530070d", 8),
+            vec!["sha256", "c7e1829f", "530070d"]
+        );
         assert_eq!(wrap("a b\n\nc", 10), vec!["a b", "", "c"]);
-        assert_eq!(wrap("日本語テキスト", 5), vec!["日本", "語テ", "キス", "ト"]);
+        assert_eq!(
+            wrap("日本語テキスト", 5),
+            vec!["日本", "語テ", "キス", "ト"]
+        );
     }
 
     #[test]
