@@ -402,3 +402,67 @@ async fn a_lost_database_shows_the_banner() {
         Connection::Lost { ping: None, .. }
     ));
 }
+
+#[tokio::test]
+async fn history_filter_by_date_and_by_the_status_words_the_list_shows() {
+    let t = TestDb::new().await;
+    let (_d1, v1) = csv_file("v1.csv", &format!("{NATIVE_HEADER}{V1}"));
+    let (_d2, v2) = csv_file("v2.csv", &format!("{NATIVE_HEADER}{V2}"));
+    import_json(&t, &v1, "s1", &[], 0);
+    import_json(&t, &v2, "s1", &[], 0);
+    let newest = import_json(&t, &v1, "s2", &[], 0);
+    let id = newest["import_id"].as_i64().unwrap();
+    let run = t.cli(&["rollback", &id.to_string(), "--yes"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The first import started yesterday (local day).
+    t.client()
+        .await
+        .execute(
+            "UPDATE import_audit.imports SET started_at = now() - interval '1 day'
+              WHERE id = (SELECT min(id) FROM import_audit.imports)",
+            &[],
+        )
+        .await
+        .unwrap();
+
+    let mut d = Driver::new(&t.db);
+    d.act(Action::Init).await;
+    assert_eq!(d.state.history.list.rows.len(), 3);
+    let today = chrono::Local::now().date_naive();
+    d.key(KeyCode::Char('/')).await;
+    d.type_text(&format!("since:{today}")).await;
+    // As typed, no Enter: the list already follows.
+    let files: Vec<&str> = d
+        .state
+        .history
+        .list
+        .rows
+        .iter()
+        .map(|r| r.file.as_str())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    d.type_text(" rolled back").await;
+    let rows = &d.state.history.list.rows;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].id, rows[0].status), (id, ImportState::RolledBack));
+    d.key(KeyCode::Enter).await;
+    assert!(
+        d.screen()
+            .contains(&format!("filter: status:rolled_back since:{today}"))
+    );
+    // `#ID` opens one import.
+    d.key(KeyCode::Char('/')).await;
+    d.act(Action::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )))
+    .await;
+    d.type_text(&format!("#{id}")).await;
+    d.key(KeyCode::Enter).await;
+    assert_eq!(d.state.screen, Screen::Detail);
+    assert!(
+        d.screen().contains(&format!("Import #{id}")),
+        "{}",
+        d.screen()
+    );
+}

@@ -84,6 +84,10 @@ fn code(c: KeyCode) -> Action {
     Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
+fn ctrl(c: char) -> Action {
+    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
 fn press(s: &mut State, actions: impl IntoIterator<Item = Action>) -> Vec<Effect> {
     actions.into_iter().flat_map(|a| update(s, a)).collect()
 }
@@ -411,4 +415,132 @@ fn wide_and_combined_characters_never_shift_a_column() {
         }
         assert_eq!(cells, 80, "row {y}");
     }
+}
+
+// ---------------------------------------------------------------- finding
+
+fn type_text(s: &mut State, text: &str) -> Vec<Effect> {
+    press(s, text.chars().map(key))
+}
+
+/// The filter of the last history request among `effects`.
+fn last_filter(effects: &[Effect]) -> importdesk::domain::history::HistoryFilter {
+    effects
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Effect::LoadHistory { filter, .. } => Some(filter.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no history request in {effects:?}"))
+}
+
+#[test]
+fn the_list_follows_each_key_and_the_header_shows_the_filter() {
+    let mut s = console(Theme::COLOR, wide_rows());
+    let _ = press(&mut s, [key('/')]);
+    let e = type_text(&mut s, "failed");
+    assert_eq!(last_filter(&e).status, Some(ImportState::Failed));
+    // Words as the list writes them: `rolled back` is a status.
+    let _ = press(&mut s, [ctrl('u')]);
+    let e = type_text(&mut s, "rolled back");
+    let f = last_filter(&e);
+    assert_eq!(f.status, Some(ImportState::RolledBack));
+    assert_eq!(f.file_contains, None);
+    let _ = press(&mut s, [code(KeyCode::Enter)]);
+    let title = render(&s).lines().next().unwrap().to_string();
+    assert!(
+        title.contains("Import history · filter: status:rolled_back"),
+        "{title}"
+    );
+    // Esc while typing puts back the filter there was.
+    let _ = press(&mut s, [key('/'), ctrl('u')]);
+    let e = type_text(&mut s, "seller:acme");
+    assert_eq!(last_filter(&e).seller.as_deref(), Some("acme"));
+    let e = press(&mut s, [code(KeyCode::Esc)]);
+    let f = last_filter(&e);
+    assert_eq!((f.seller, f.status), (None, Some(ImportState::RolledBack)));
+    // Esc on the list clears it; the header says nothing more.
+    let _ = press(&mut s, [code(KeyCode::Esc)]);
+    assert!(!render(&s).lines().next().unwrap().contains("filter:"));
+}
+
+#[test]
+fn since_takes_a_local_date() {
+    let mut s = console(Theme::COLOR, wide_rows());
+    s.clock.zone = FixedOffset::east_opt(3600);
+    let _ = press(&mut s, [key('/')]);
+    let e = type_text(&mut s, "since:2026-11-01 globex");
+    let f = last_filter(&e);
+    assert_eq!(
+        f.since,
+        Some(Utc.with_ymd_and_hms(2026, 10, 31, 23, 0, 0).unwrap())
+    );
+    assert_eq!(f.file_contains.as_deref(), Some("globex"));
+}
+
+#[test]
+fn an_invalid_filter_says_why_and_keeps_the_list() {
+    let mut s = console(Theme::COLOR, wide_rows());
+    let _ = press(&mut s, [key('/')]);
+    for (typed, why) in [
+        (
+            "since:2026-13-01",
+            "since:2026-13-01 is not a date: write it as YYYY-MM-DD",
+        ),
+        ("state:failed", "unknown filter word \"state:\""),
+        ("status:nope", "unknown status \"nope\""),
+        ("#4x", "\"#4x\" is not an import number"),
+    ] {
+        let _ = press(&mut s, [ctrl('u')]);
+        let (head, last) = typed.split_at(typed.len() - 1);
+        let _ = type_text(&mut s, head);
+        let e = type_text(&mut s, last);
+        let screen = render(&s);
+        let status_line = screen.lines().nth(22).unwrap();
+        assert!(
+            status_line.contains(why.split(':').next().unwrap()),
+            "{typed}: {status_line}"
+        );
+        assert_eq!(
+            s.history
+                .filter_error
+                .as_deref()
+                .map(|e| e.starts_with(why)),
+            Some(true),
+            "{typed}"
+        );
+        // No request for what cannot be a filter; Enter explains too.
+        assert!(
+            !e.iter().any(|e| matches!(e, Effect::LoadHistory { .. })),
+            "{typed}: {e:?}"
+        );
+        let _ = press(&mut s, [code(KeyCode::Enter)]);
+        assert!(s.notice.as_ref().unwrap().text.starts_with(why), "{typed}");
+        assert!(s.history.filter_input.is_some());
+    }
+    insta::assert_snapshot!("filter_invalid", render(&s));
+}
+
+#[test]
+fn hash_and_a_number_opens_that_import() {
+    let mut s = console(Theme::COLOR, wide_rows());
+    let _ = press(&mut s, [key('/')]);
+    let e = type_text(&mut s, "#1041");
+    assert!(
+        !e.iter().any(|e| matches!(e, Effect::LoadHistory { .. })),
+        "{e:?}"
+    );
+    let e = press(&mut s, [code(KeyCode::Enter)]);
+    assert!(
+        e.iter()
+            .any(|e| matches!(e, Effect::LoadDetail { id: 1041, .. })),
+        "{e:?}"
+    );
+    assert_eq!(s.screen, Screen::Detail);
+    assert!(s.history.filter_input.is_none());
+    // Esc comes back to the list, its filter untouched.
+    let _ = press(&mut s, [code(KeyCode::Esc)]);
+    assert_eq!(s.screen, Screen::History);
+    assert!(s.history.filter.is_empty());
 }

@@ -2,7 +2,7 @@
 //! year, and in lists as how long ago ("3 min ago"). The console's loop
 //! sets [`Clock::now`] before each frame; tests fix it and the zone.
 
-use chrono::{DateTime, FixedOffset, Local, Utc};
+use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveTime, Utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Clock {
@@ -42,6 +42,20 @@ impl Clock {
     pub fn time(&self, t: &DateTime<Utc>) -> String {
         let l = self.local(t);
         format!("{} {}", l.format("%Y-%m-%d %H:%M:%S"), zone_name(&l))
+    }
+
+    /// The moment local day `d` begins (`since:2026-11-01`).
+    pub fn start_of_day(&self, d: NaiveDate) -> DateTime<Utc> {
+        let midnight = d.and_time(NaiveTime::MIN);
+        let local = match self.zone {
+            Some(z) => midnight.and_local_timezone(z).earliest(),
+            None => midnight
+                .and_local_timezone(Local)
+                .earliest()
+                .map(|t| t.fixed_offset()),
+        };
+        // A day that starts in a DST gap: its first hour is gone, not it.
+        local.map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
     }
 
     /// [`Clock::time`], then how long ago when that is recent.

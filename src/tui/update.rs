@@ -80,7 +80,7 @@ fn on_key(state: &mut State, ev: KeyEvent) -> Vec<Effect> {
         if let Some(input) = screen.text_input(state) {
             input.insert(c);
         }
-        screen.edited(state);
+        effects.extend(screen.edited(state));
         return effects;
     }
     if popup::typed(state, &ev, plain) {

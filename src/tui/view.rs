@@ -52,7 +52,11 @@ pub fn render(frame: &mut Frame, state: &State) {
 
 fn title(frame: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
-    let left = format!(" importdesk · {}", screen::current(state).title());
+    let current = screen::current(state);
+    let mut left = format!(" importdesk · {}", current.title());
+    if let Some(note) = current.title_note(state) {
+        left.push_str(&format!(" · {}", crate::text::sanitize(&note)));
+    }
     let who = match &state.identity {
         Some(id) => format!("{} · ", id.badge()),
         None => String::new(),

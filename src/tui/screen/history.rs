@@ -35,6 +35,10 @@ pub struct HistoryView {
     pub filter: Filter,
     /// The `/` filter being typed.
     pub filter_input: Option<TextInput>,
+    /// The filter when `/` was pressed (Esc puts it back).
+    pub filter_before: Option<Filter>,
+    /// Why what is typed is not a filter (yet).
+    pub filter_error: Option<String>,
     /// Rollback eligibility per import id.
     pub eligibility: HashMap<i64, Eligibility>,
 }
@@ -58,6 +62,11 @@ pub struct History;
 impl ScreenModule for History {
     fn title(&self) -> &'static str {
         "Import history"
+    }
+
+    fn title_note(&self, state: &State) -> Option<String> {
+        let f = &state.history.filter;
+        (!f.is_empty()).then(|| format!("filter: {}", f.to_text()))
     }
 
     fn context(&self, state: &State) -> Ctx {
@@ -84,7 +93,7 @@ impl ScreenModule for History {
                 None => Vec::new(),
             },
             Command::Filter => {
-                state.history.filter_input = Some(TextInput::new(state.history.filter.to_text()));
+                filter::open(state);
                 Vec::new()
             }
             Command::Back if !state.history.filter.is_empty() => {
@@ -171,6 +180,10 @@ impl ScreenModule for History {
 
     fn text_input<'a>(&self, state: &'a mut State) -> Option<&'a mut TextInput> {
         state.history.filter_input.as_mut()
+    }
+
+    fn edited(&self, state: &mut State) -> Vec<Effect> {
+        filter::edited(state)
     }
 
     fn draw_input_line(&self, frame: &mut Frame, area: Rect, state: &State) -> bool {
@@ -260,6 +273,7 @@ impl PagedList for Pages {
                 seller: f.seller.clone(),
                 status: f.status,
                 file_contains: f.file.clone(),
+                since: f.since.map(|d| state.clock.start_of_day(d)),
                 before_id,
                 limit: PAGE,
             },

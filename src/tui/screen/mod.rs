@@ -53,6 +53,11 @@ pub trait ScreenModule {
     /// The name in the title bar.
     fn title(&self) -> &'static str;
 
+    /// What the title bar adds after the name (the active filter).
+    fn title_note(&self, _state: &State) -> Option<String> {
+        None
+    }
+
     /// Which bindings of the key table apply (a screen may have several
     /// modes, each its own context).
     fn context(&self, state: &State) -> Ctx;
@@ -76,7 +81,9 @@ pub trait ScreenModule {
 
     /// After the text of the field [`ScreenModule::text_input`] returned
     /// changed.
-    fn edited(&self, _state: &mut State) {}
+    fn edited(&self, _state: &mut State) -> Vec<Effect> {
+        Vec::new()
+    }
 
     /// Draws a line being typed on the status line (it stays in view over
     /// a notice); `false` when the screen is not taking text there.

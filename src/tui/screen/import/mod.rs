@@ -198,8 +198,9 @@ impl ScreenModule for Import {
         state.form.focused_input()
     }
 
-    fn edited(&self, state: &mut State) {
+    fn edited(&self, state: &mut State) -> Vec<Effect> {
         state.form.edited();
+        Vec::new()
     }
 
     fn busy(&self, state: &State) -> bool {
