@@ -108,7 +108,10 @@ async fn event_loop(
         }
         mark_ui_thread();
         state.clock.now = chrono::Utc::now();
-        terminal.draw(|f| view::render(f, &state))?;
+        terminal.draw(|f| {
+            view::render(f, &state);
+            crate::text::neutralise_buffer(f.buffer_mut());
+        })?;
         if let Some(sequence) = state.clipboard.take().and_then(|t| clipboard::osc52(&t)) {
             use std::io::Write;
             let out = terminal.backend_mut();

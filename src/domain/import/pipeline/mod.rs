@@ -33,6 +33,10 @@ pub async fn run(
     req: ImportRequest,
     progress: Option<ProgressFn>,
 ) -> Result<ImportOutcome, ImportError> {
+    // Checked before anything (a history row) is written for it.
+    let mut req = req;
+    req.seller =
+        crate::domain::seller::validate(&req.seller).map_err(ImportError::InvalidSeller)?;
     let mut lock = match db.session().await?.lock_seller(&req.seller).await? {
         LockAttempt::Held(lock) => lock,
         LockAttempt::Busy(session) => {
@@ -55,7 +59,10 @@ pub async fn run(
     // Holding the seller's lock proves no other process works on its imports:
     // any still marked running were abandoned by a crash.
     history_store::fail_abandoned(&lock, &req.seller).await?;
+    let watch = crate::db::blocking::BlockerWatch::start(db, &*lock).await?;
     let result = run_locked(&mut lock, &req, progress).await;
+    // A lock timeout names who held the lock.
+    let result = crate::db::blocking::explain(db, Some(&watch), result).await;
     lock.release().await;
     Ok(result?)
 }
@@ -133,15 +140,15 @@ async fn stages(
 ) -> Result<Flow> {
     let tx = lock.transaction().await?;
     store::prepare_staging(&tx, job.import_id, &job.req.actor.label()).await?;
-    let mut summary = stage::copy(&tx, events, parser).await?;
+    let (mut summary, mut staged) = stage::copy(&tx, events, parser).await?;
     if summary.file_error.is_some() {
         return Ok(Flow::Rejected(summary));
     }
-    check::duplicates(&tx, job.req, &mut summary).await?;
+    check::duplicates(&tx, job.req, &mut summary, &mut staged).await?;
     if check::rejects_file(job.req, &mut summary) {
         return Ok(Flow::Rejected(summary));
     }
-    let merged = merge::merge(&tx, job.req, header).await?;
+    let merged = merge::merge(&tx, job.req, header, staged).await?;
     let outcome = finish::complete(tx, job, header, &summary, merged, progress).await?;
     Ok(Flow::Done(outcome))
 }
