@@ -193,8 +193,11 @@ mod tests {
         assert_eq!(fit("日本語テキスト", 5), "日本…");
         assert_eq!(fit("a\u{1b}[2Jb", 10), "a␛[2Jb");
         assert_eq!(fit_left("/very/long/path/file.csv", 10), "…/file.csv");
-        // Graphemes stay whole: a family (ZWJ), a flag, a skin tone.
-        assert_eq!(fit("👨‍👩‍👧🇫🇷👍🏽x", 5), "👨‍👩‍👧🇫🇷…");
+        // Graphemes stay whole: a flag, a skin tone.
+        assert_eq!(fit("🇫🇷👍🏽🇯🇵x", 5), "🇫🇷👍🏽…");
+        // A zero-width joiner is shown by its code point (crate::text), so
+        // a ZWJ family reads as its parts.
+        assert_eq!(fit("👨‍👩‍👧", 5), "👨<U…");
         assert_eq!(fit("e\u{301}e\u{301}e\u{301}", 2), "e\u{301}…");
         assert_eq!(width("👨‍👩‍👧🇫🇷👍🏽"), 6);
     }
