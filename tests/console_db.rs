@@ -102,12 +102,15 @@ async fn import_with_dry_run_then_rollback_from_the_popup() {
     assert_eq!(d.state.history.list.rows.len(), 1);
     assert!(d.screen().contains("v1.csv"));
 
-    // New import: the seller comes from the selected row.
+    // New import: support types the seller (never taken silently from
+    // the selected row).
     let (_d2, v2) = csv_file("v2.csv", &format!("{NATIVE_HEADER}{V2}"));
     d.key(KeyCode::Char('i')).await;
-    assert_eq!(d.state.form.seller.text, "s1");
+    assert_eq!(d.state.form.seller.text, "");
     d.type_text(v2.to_str().unwrap()).await;
-    for _ in 0..4 {
+    d.key(KeyCode::Down).await;
+    d.type_text("s1").await;
+    for _ in 0..3 {
         d.key(KeyCode::Down).await;
     }
     d.key(KeyCode::Enter).await;
@@ -465,4 +468,46 @@ async fn history_filter_by_date_and_by_the_status_words_the_list_shows() {
         "{}",
         d.screen()
     );
+}
+
+#[tokio::test]
+async fn a_dry_run_that_skips_invalid_rows_writes_nothing_and_says_would() {
+    let t = TestDb::new().await;
+    let bad = "B1,Good,,1.00,USD,1,active,new,,,\nB2,Bad,,not-a-price,USD,1,active,new,,,\n";
+    let (_d, file) = csv_file("mixed.csv", &format!("{NATIVE_HEADER}{bad}"));
+    let mut d = Driver::new(&t.db);
+    d.act(Action::Init).await;
+    d.key(KeyCode::Char('i')).await;
+    d.type_text(file.to_str().unwrap()).await;
+    d.key(KeyCode::Down).await;
+    d.type_text("s1").await;
+    d.key(KeyCode::Down).await;
+    d.key(KeyCode::Down).await;
+    d.key(KeyCode::Char(' ')).await;
+    assert!(d.state.form.skip_invalid);
+    d.key(KeyCode::Down).await;
+    d.key(KeyCode::Enter).await;
+    let FormPhase::Reviewed { outcome, .. } = &d.state.form.phase else {
+        panic!("{:?}\n{}", d.state.form.phase, d.screen())
+    };
+    assert_eq!(outcome.rejects_file, None);
+    let summary = outcome.error_summary.clone().unwrap_or_default();
+    assert!(summary.contains("would be imported"), "{summary}");
+    assert!(!summary.contains("were imported"), "{summary}");
+    let rejects = d._files.path().join("rejects");
+    let written = std::fs::read_dir(&rejects).map(|r| r.count()).unwrap_or(0);
+    assert_eq!(written, 0, "a dry run wrote a rejects file in {rejects:?}");
+    assert_eq!(dump_listings(&t).await, Vec::<String>::new());
+
+    // The import itself writes it; then the options are back to defaults.
+    d.key(KeyCode::Right).await;
+    d.key(KeyCode::Enter).await;
+    let FormPhase::Done { outcome, .. } = &d.state.form.phase else {
+        panic!("{:?}\n{}", d.state.form.phase, d.screen())
+    };
+    assert!(outcome.rejects_file.is_some());
+    assert_eq!(dump_listings(&t).await.len(), 1);
+    d.key(KeyCode::Char('i')).await;
+    assert!(!d.state.form.skip_invalid);
+    assert_eq!(d.state.form.file.text, "");
 }

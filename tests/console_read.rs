@@ -544,3 +544,40 @@ fn hash_and_a_number_opens_that_import() {
     assert_eq!(s.screen, Screen::History);
     assert!(s.history.filter.is_empty());
 }
+
+// ---------------------------------------------------------------- the form
+
+#[test]
+fn a_seller_role_choosing_another_seller_gets_a_sentence() {
+    use importdesk::domain::identity::Identity;
+    let mut s = console(Theme::COLOR, wide_rows());
+    s.identity = Some(Identity {
+        role: "globex_login".into(),
+        seller: Some("globex".into()),
+        support: false,
+    });
+    let _ = press(&mut s, [key('i')]);
+    assert_eq!(s.form.seller.text, "globex");
+    let _ = type_text(&mut s, "/srv/exports/acme.csv");
+    let _ = press(&mut s, [code(KeyCode::Down), ctrl('u')]);
+    let _ = type_text(&mut s, "acme");
+    let e = press(
+        &mut s,
+        [
+            code(KeyCode::Down),
+            code(KeyCode::Down),
+            code(KeyCode::Down),
+            code(KeyCode::Enter),
+        ],
+    );
+    assert!(
+        !e.iter().any(|e| matches!(e, Effect::Import { .. })),
+        "{e:?}"
+    );
+    let screen = render(&s);
+    assert!(
+        screen.contains("this login imports for seller globex only"),
+        "{screen}"
+    );
+    assert!(!screen.contains("row-level security"), "{screen}");
+}

@@ -160,12 +160,15 @@ impl ImportForm {
         self.focus = all[((i + delta).rem_euclid(n)) as usize];
     }
 
-    /// Back to an empty file field after an import finished.
+    /// Back to an empty file field after an import finished; the options
+    /// go back to their defaults (the next file is another file).
     fn reset_after_done(&mut self) {
         self.phase = FormPhase::Editing { error: None };
         self.file.clear();
         self.completion = None;
         self.focus = FormField::File;
+        self.profile = 0;
+        self.skip_invalid = false;
     }
 }
 
@@ -228,17 +231,15 @@ fn context(form: &ImportForm) -> Ctx {
 pub fn open(state: &mut State) -> Vec<Effect> {
     let form = &mut state.form;
     if matches!(form.phase, FormPhase::Done { .. }) {
-        form.phase = FormPhase::Editing { error: None };
-        form.file.clear();
-        form.focus = FormField::File;
+        form.reset_after_done();
     }
     if form.seller.text.is_empty() {
-        // A seller can only import for itself; support gets the seller in view.
+        // A seller can only import for itself; support gets the seller the
+        // history is filtered to, never silently the selected row's.
         let own = state.identity.as_ref().and_then(|i| i.own_seller());
         let seller = own
             .map(str::to_string)
-            .or_else(|| state.history.filter.seller.clone())
-            .or_else(|| state.selected_row().map(|r| r.seller.clone()));
+            .or_else(|| state.history.filter.seller.clone());
         if let Some(s) = seller {
             state.form.seller.set(s);
         }
@@ -367,10 +368,22 @@ fn start(state: &mut State, dry_run: bool) -> Vec<Effect> {
     } else {
         None
     };
+    let own = state.identity.as_ref().and_then(|i| i.own_seller());
+    let error = error.map(str::to_string).or_else(|| {
+        own.filter(|own| *own != seller).map(|own| {
+            format!(
+                "this login imports for seller {own} only: {} belongs to another seller \
+                 (support staff import for any seller)",
+                crate::text::sanitize(&seller)
+            )
+        })
+    });
+    let form = &mut state.form;
     if let Some(e) = error {
-        form.phase = FormPhase::Editing {
-            error: Some(e.to_string()),
-        };
+        if own.is_some() {
+            form.focus = FormField::Seller;
+        }
+        form.phase = FormPhase::Editing { error: Some(e) };
         return Vec::new();
     }
     let expected_rows = match &form.phase {
