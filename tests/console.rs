@@ -774,6 +774,8 @@ fn import_dry_run_then_confirm() {
             code(KeyCode::Down),
             code(KeyCode::Down),
             code(KeyCode::Down),
+            code(KeyCode::Down),
+            code(KeyCode::Down),
             code(KeyCode::Enter),
         ],
     );
@@ -851,14 +853,12 @@ fn import_form_requires_file_and_seller() {
     let mut s = state();
     let _ = press(&mut s, [key('i'), code(KeyCode::Down), ctrl('u')]);
     assert_eq!(s.form.seller.text, "");
+    // Down to the Dry run button: profile, key, currency, options, button.
     let e = press(
         &mut s,
-        [
-            code(KeyCode::Down),
-            code(KeyCode::Down),
-            code(KeyCode::Down),
-            code(KeyCode::Enter),
-        ],
+        (0..5)
+            .map(|_| code(KeyCode::Down))
+            .chain([code(KeyCode::Enter)]),
     );
     assert!(e.is_empty());
     assert_eq!(s.form.focus, FormField::File);
@@ -1322,7 +1322,7 @@ fn the_dry_run_review_scrolls_to_its_last_line() {
     filter_to_acme(&mut s);
     let _ = press(&mut s, [key('i')]);
     let _ = press(&mut s, "q4-acme.csv".chars().map(key));
-    let e = press(&mut s, (0..4).map(|_| code(KeyCode::Down)));
+    let e = press(&mut s, (0..6).map(|_| code(KeyCode::Down)));
     assert!(e.is_empty());
     let e = update(&mut s, code(KeyCode::Enter));
     let Some(Effect::Import { req, .. }) = e.last().cloned() else {

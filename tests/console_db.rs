@@ -110,7 +110,8 @@ async fn import_with_dry_run_then_rollback_from_the_popup() {
     d.type_text(v2.to_str().unwrap()).await;
     d.key(KeyCode::Down).await;
     d.type_text("s1").await;
-    for _ in 0..3 {
+    // Profile, key column, currency, options, then the Dry run button.
+    for _ in 0..5 {
         d.key(KeyCode::Down).await;
     }
     d.key(KeyCode::Enter).await;
@@ -375,7 +376,7 @@ async fn a_rejected_file_shows_its_errors_with_line_numbers() {
     d.type_text(bad.to_str().unwrap()).await;
     d.key(KeyCode::Down).await;
     d.type_text("s9").await;
-    for _ in 0..3 {
+    for _ in 0..5 {
         d.key(KeyCode::Down).await;
     }
     d.key(KeyCode::Enter).await;
@@ -481,8 +482,9 @@ async fn a_dry_run_that_skips_invalid_rows_writes_nothing_and_says_would() {
     d.type_text(file.to_str().unwrap()).await;
     d.key(KeyCode::Down).await;
     d.type_text("s1").await;
-    d.key(KeyCode::Down).await;
-    d.key(KeyCode::Down).await;
+    for _ in 0..4 {
+        d.key(KeyCode::Down).await;
+    }
     d.key(KeyCode::Char(' ')).await;
     assert!(d.state.form.skip_invalid);
     d.key(KeyCode::Down).await;
@@ -510,4 +512,71 @@ async fn a_dry_run_that_skips_invalid_rows_writes_nothing_and_says_would() {
     d.key(KeyCode::Char('i')).await;
     assert!(!d.state.form.skip_invalid);
     assert_eq!(d.state.form.file.text, "");
+}
+
+/// An Etsy export without SKUs: rejected as it is, imported with the form's
+/// key column (what the CLI does with `--key`), the default currency used
+/// where the file has none.
+#[tokio::test]
+async fn an_etsy_export_without_skus_imports_with_the_key_column_field() {
+    let t = TestDb::new().await;
+    let etsy = "TITLE,DESCRIPTION,PRICE,QUANTITY,TAGS,SKU\n\
+                Green ring,Handmade,6.15,3,ring,\n\
+                Blue ring,Handmade,7.50,1,ring,\n";
+    let (_d, file) = csv_file("EtsyListingsDownload.csv", etsy);
+    let mut d = Driver::new(&t.db);
+    d.act(Action::Init).await;
+    d.key(KeyCode::Char('i')).await;
+    d.type_text(file.to_str().unwrap()).await;
+    d.key(KeyCode::Down).await;
+    d.type_text("s1").await;
+    for _ in 0..5 {
+        d.key(KeyCode::Down).await;
+    }
+    d.key(KeyCode::Enter).await;
+    let FormPhase::Reviewed { outcome, .. } = &d.state.form.phase else {
+        panic!("{:?}\n{}", d.state.form.phase, d.screen())
+    };
+    assert_eq!(outcome.counts.rejected, 2, "{outcome:?}");
+    // Back to the form: key column TITLE, currency GBP.
+    d.key(KeyCode::Esc).await;
+    d.key(KeyCode::Up).await;
+    d.key(KeyCode::Up).await;
+    d.key(KeyCode::Up).await;
+    d.type_text("TITLE").await;
+    d.key(KeyCode::Down).await;
+    d.type_text("GBP").await;
+    d.key(KeyCode::Down).await;
+    d.key(KeyCode::Down).await;
+    d.key(KeyCode::Enter).await;
+    let FormPhase::Reviewed { outcome, .. } = &d.state.form.phase else {
+        panic!("{:?}\n{}", d.state.form.phase, d.screen())
+    };
+    assert_eq!(
+        (outcome.counts.created, outcome.counts.rejected),
+        (2, 0),
+        "{outcome:?}\n{}",
+        d.screen()
+    );
+    d.key(KeyCode::Right).await;
+    d.key(KeyCode::Enter).await;
+    assert!(
+        matches!(d.state.form.phase, FormPhase::Done { .. }),
+        "{}",
+        d.screen()
+    );
+    let listings = dump_listings(&t).await.join("\n");
+    assert!(
+        listings.contains("Green ring") && listings.contains("GBP"),
+        "{listings}"
+    );
+    // The options are back to defaults for the next file.
+    d.key(KeyCode::Char('i')).await;
+    assert_eq!(
+        (
+            d.state.form.key.text.as_str(),
+            d.state.form.currency.text.as_str()
+        ),
+        ("", "")
+    );
 }

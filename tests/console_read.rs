@@ -563,12 +563,9 @@ fn a_seller_role_choosing_another_seller_gets_a_sentence() {
     let _ = type_text(&mut s, "acme");
     let e = press(
         &mut s,
-        [
-            code(KeyCode::Down),
-            code(KeyCode::Down),
-            code(KeyCode::Down),
-            code(KeyCode::Enter),
-        ],
+        (0..5)
+            .map(|_| code(KeyCode::Down))
+            .chain([code(KeyCode::Enter)]),
     );
     assert!(
         !e.iter().any(|e| matches!(e, Effect::Import { .. })),

@@ -144,6 +144,10 @@ pub struct ImportSpec {
     pub seller: String,
     /// `None`: detect from the header.
     pub profile: Option<ProfileKind>,
+    /// `--key COLUMN`.
+    pub key_column: Option<String>,
+    /// `--currency CODE`.
+    pub default_currency: Option<String>,
     pub dry_run: bool,
     pub skip_invalid: bool,
 }

@@ -40,21 +40,30 @@ pub enum FormField {
     File,
     Seller,
     Profile,
+    /// `--key`: the column that identifies a listing.
+    Key,
+    /// `--currency`: for rows without one.
+    Currency,
     SkipInvalid,
     DryRun,
 }
 
 impl FormField {
-    pub const ALL: [FormField; 5] = [
+    pub const ALL: [FormField; 7] = [
         FormField::File,
         FormField::Seller,
         FormField::Profile,
+        FormField::Key,
+        FormField::Currency,
         FormField::SkipInvalid,
         FormField::DryRun,
     ];
 
     pub fn is_text(self) -> bool {
-        matches!(self, FormField::File | FormField::Seller)
+        matches!(
+            self,
+            FormField::File | FormField::Seller | FormField::Key | FormField::Currency
+        )
     }
 }
 
@@ -64,6 +73,10 @@ pub struct ImportForm {
     pub seller: TextInput,
     /// Index into [`PROFILES`].
     pub profile: usize,
+    /// The key column (empty: the profile's own).
+    pub key: TextInput,
+    /// The default currency (empty: none).
+    pub currency: TextInput,
     pub skip_invalid: bool,
     pub focus: FormField,
     pub completion: Option<Completion>,
@@ -77,6 +90,8 @@ impl Default for ImportForm {
             file: TextInput::default(),
             seller: TextInput::default(),
             profile: 0,
+            key: TextInput::default(),
+            currency: TextInput::default(),
             skip_invalid: false,
             focus: FormField::File,
             completion: None,
@@ -128,6 +143,8 @@ impl ImportForm {
         match self.focus {
             FormField::File => Some(&mut self.file),
             FormField::Seller => Some(&mut self.seller),
+            FormField::Key => Some(&mut self.key),
+            FormField::Currency => Some(&mut self.currency),
             _ => None,
         }
     }
@@ -168,6 +185,8 @@ impl ImportForm {
         self.completion = None;
         self.focus = FormField::File;
         self.profile = 0;
+        self.key.clear();
+        self.currency.clear();
         self.skip_invalid = false;
     }
 }
@@ -391,10 +410,13 @@ fn start(state: &mut State, dry_run: bool) -> Vec<Effect> {
         _ => 0,
     };
     let profile = PROFILES.get(form.profile).copied().flatten();
+    let given = |input: &TextInput| Some(input.text.trim().to_string()).filter(|s| !s.is_empty());
     let spec = ImportSpec {
         path: path.into(),
         seller,
         profile,
+        key_column: given(&form.key),
+        default_currency: given(&form.currency),
         dry_run,
         skip_invalid: form.skip_invalid,
     };

@@ -213,6 +213,16 @@ fn editing(frame: &mut Frame, area: Rect, state: &State, error: Option<&str>) {
             t.dim(),
         ),
     ]));
+    let y = lines.len();
+    lines.push(input_line(FormField::Key, "Key", &f.key, &mut cursor, y));
+    let y = lines.len();
+    lines.push(input_line(
+        FormField::Currency,
+        "Currency",
+        &f.currency,
+        &mut cursor,
+        y,
+    ));
     lines.push(Line::from(vec![
         label(FormField::SkipInvalid, "Options"),
         Span::styled(
@@ -245,7 +255,9 @@ fn editing(frame: &mut Frame, area: Rect, state: &State, error: Option<&str>) {
     for l in text::wrap(
         &format!(
             "A dry run reads the whole file and shows what would change; nothing changes \
-             until you confirm. Profiles: {}.",
+             until you confirm. Key: the column that identifies a listing when the \
+             profile's own is missing (an Etsy export without SKUs: TITLE); currency: \
+             for rows without one (EUR). Profiles: {}.",
             names.join(", ")
         ),
         w.saturating_sub(4),
