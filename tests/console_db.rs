@@ -580,3 +580,46 @@ async fn an_etsy_export_without_skus_imports_with_the_key_column_field() {
         ("", "")
     );
 }
+
+/// V10: the database notifies as a change commits (not before, not for a
+/// transaction that rolls back); the listener turns it into one
+/// `Action::Changed` and the history reloads.
+#[tokio::test]
+async fn the_database_notifies_committed_changes_and_the_history_reloads() {
+    use std::time::Duration;
+    let t = TestDb::new().await;
+    let (tx, mut changes) = mpsc::channel(16);
+    let _live = importdesk::tui::live::spawn(t.db.clone(), tx);
+    let mut d = Driver::new(&t.db);
+    d.act(Action::Init).await;
+    assert!(d.state.history.list.rows.is_empty());
+    // The listener connects in the background.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let (_d1, v1) = csv_file("v1.csv", &format!("{NATIVE_HEADER}{V1}"));
+    import_json(&t, &v1, "s1", &[], 0);
+    let change = tokio::time::timeout(Duration::from_secs(1), changes.recv())
+        .await
+        .expect("a notification within a second of the import");
+    assert!(matches!(change, Some(Action::Changed)), "{change:?}");
+    d.act(Action::Changed).await;
+    assert_eq!(d.state.history.list.rows.len(), 1);
+
+    // The trigger fires for a statement that changes no row; the
+    // notification only leaves with the commit.
+    let mut c = t.client().await;
+    let touch = "UPDATE import_audit.imports SET file_name = file_name WHERE false";
+    let txn = c.transaction().await.unwrap();
+    txn.execute(touch, &[]).await.unwrap();
+    txn.rollback().await.unwrap();
+    let nothing = tokio::time::timeout(Duration::from_millis(400), changes.recv()).await;
+    assert!(
+        nothing.is_err(),
+        "a rolled-back transaction notified: {nothing:?}"
+    );
+    let txn = c.transaction().await.unwrap();
+    txn.execute(touch, &[]).await.unwrap();
+    txn.commit().await.unwrap();
+    let change = tokio::time::timeout(Duration::from_secs(1), changes.recv()).await;
+    assert!(matches!(change, Ok(Some(Action::Changed))), "{change:?}");
+}

@@ -578,3 +578,32 @@ fn a_seller_role_choosing_another_seller_gets_a_sentence() {
     );
     assert!(!screen.contains("row-level security"), "{screen}");
 }
+
+// ---------------------------------------------------------------- live
+
+#[test]
+fn a_change_elsewhere_reloads_the_history_and_the_screen_shown() {
+    let mut s = console(Theme::COLOR, wide_rows());
+    let _ = press(&mut s, [key('j')]);
+    let e = update(&mut s, Action::Changed);
+    assert!(
+        matches!(e.as_slice(), [Effect::LoadHistory { .. }]),
+        "{e:?}"
+    );
+    // The selection is kept across the reload.
+    assert_eq!(s.history.list.reselect, Some(1043));
+    let _ = press(&mut s, [code(KeyCode::Enter)]);
+    let e = update(&mut s, Action::Changed);
+    assert!(
+        e.iter().any(|e| matches!(e, Effect::LoadHistory { .. }))
+            && e.iter()
+                .any(|e| matches!(e, Effect::LoadDetail { id: 1043, .. })),
+        "{e:?}"
+    );
+    let _ = press(&mut s, [code(KeyCode::Esc), key('a')]);
+    let e = update(&mut s, Action::Changed);
+    assert!(
+        e.iter().any(|e| matches!(e, Effect::LoadAudit { .. })),
+        "{e:?}"
+    );
+}

@@ -27,6 +27,9 @@ pub enum Action {
     /// Once a second, only while something is in progress or the database
     /// connection is lost (nothing is redrawn while idle).
     Tick,
+    /// Another session committed a change to the history or the audit log
+    /// (a notification, [`super::live`]): reload what is shown.
+    Changed,
     HistoryLoaded {
         req: ReqId,
         result: Result<Vec<HistoryRow>, Failure>,

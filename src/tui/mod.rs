@@ -19,6 +19,7 @@ pub mod clock;
 pub mod complete;
 pub mod keys;
 pub mod layout;
+pub mod live;
 pub mod nav;
 pub mod paged;
 pub mod popup;
@@ -83,6 +84,7 @@ async fn event_loop(
     identity: Option<crate::domain::identity::Identity>,
 ) -> Result<()> {
     let (tx, mut replies) = mpsc::channel::<Action>(256);
+    let _live = live::spawn(db.clone(), tx.clone());
     let worker = worker::Worker::new(db.clone(), files_dir, tx);
     let (key_tx, mut keys) = mpsc::channel::<Action>(64);
     let _input = Input::spawn(key_tx);

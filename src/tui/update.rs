@@ -11,7 +11,7 @@ use super::action::{Action, Effect, Failure, ReqId};
 use super::keys::{self, Command, Ctx};
 use super::paged;
 use super::popup::{self, full_text, help, rollback};
-use super::screen::{self, audit, detail, history, import};
+use super::screen::{self, Screen, audit, detail, history, import};
 use super::state::{Connection, Notice, State};
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
@@ -26,6 +26,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Tick => on_tick(state),
+        Action::Changed => on_changed(state),
         Action::HistoryLoaded { req, result } => {
             paged::loaded::<history::Pages>(state, req, result)
         }
@@ -150,6 +151,16 @@ fn on_pong(state: &mut State, req: ReqId, result: Result<(), Failure>) -> Vec<Ef
             Vec::new()
         }
     }
+}
+
+/// Another session changed the history or the audit log: the history
+/// (keeping the selection) and the screen shown reload.
+fn on_changed(state: &mut State) -> Vec<Effect> {
+    let mut effects = history::reload(state);
+    if matches!(state.screen, Screen::Detail | Screen::Audit) {
+        effects.extend(screen::current(state).reload(state));
+    }
+    effects
 }
 
 fn on_tick(state: &mut State) -> Vec<Effect> {
