@@ -2,7 +2,7 @@
 //! TestBackend at 80x24 and snapshotted with insta, and key handling driven
 //! through the same `update` function the app uses. No database.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use importdesk::domain::history::{ImportState, ImportSummary};
 use importdesk::domain::import::{
@@ -15,6 +15,7 @@ use importdesk::tui::action::{
     Action, AuditRow, Completion, DetailData, Effect, Failure, HistoryRow, ImportFailure,
     RollbackFailure,
 };
+use importdesk::tui::clock::Clock;
 use importdesk::tui::keys::{self, Ctx};
 use importdesk::tui::paged::PAGE;
 use importdesk::tui::popup::rollback::plan::PLAN_PAGE;
@@ -95,8 +96,19 @@ fn rows() -> Vec<HistoryRow> {
     ]
 }
 
+/// An 80x24 colour console whose clock stands still at 2024-10-10 12:00
+/// UTC, so times and "N d ago" do not depend on when the test runs.
+fn new_state(db: &str) -> State {
+    let mut s = State::new(80, 24, Theme::COLOR, db);
+    s.clock = Clock::fixed(
+        Utc.with_ymd_and_hms(2024, 10, 10, 12, 0, 0).unwrap(),
+        FixedOffset::east_opt(0).unwrap(),
+    );
+    s
+}
+
 fn state() -> State {
-    let mut s = State::new(80, 24, Theme::COLOR, "importdesk");
+    let mut s = new_state("importdesk");
     let _ = update(&mut s, Action::Init);
     let req = s.history.list.loading.unwrap().req;
     let _ = update(
@@ -234,6 +246,14 @@ fn press(s: &mut State, actions: impl IntoIterator<Item = Action>) -> Vec<Effect
     effects
 }
 
+/// Filters the history to acme's imports with the keys a user would
+/// press: the import form then starts with seller acme.
+fn filter_to_acme(s: &mut State) {
+    let _ = press(s, [key('/')]);
+    let _ = press(s, "seller:acme".chars().map(key));
+    let _ = press(s, [code(KeyCode::Enter)]);
+}
+
 /// Opens the rollback popup on the selected import and answers its
 /// requests like the worker would.
 fn open_plan(s: &mut State, counts: PlanCounts, restore: Vec<PlanItem>) {
@@ -353,11 +373,14 @@ fn title_bar_names_the_identity_and_a_seller_imports_for_itself() {
             .unwrap()
             .contains("sue · support · db")
     );
+    // Support: never silently the selected row's seller (acme's import is
+    // selected); the seller the history is filtered to.
     let _ = update(&mut s, key('i'));
-    assert_eq!(
-        s.form.seller.text, "acme",
-        "support gets the seller in view"
-    );
+    assert_eq!(s.form.seller.text, "");
+    let _ = press(&mut s, [code(KeyCode::Esc), key('/')]);
+    let _ = press(&mut s, "seller:initech".chars().map(key));
+    let _ = press(&mut s, [code(KeyCode::Enter), key('i')]);
+    assert_eq!(s.form.seller.text, "initech");
 }
 
 #[test]
@@ -666,9 +689,10 @@ fn block_mode_with_conflicts_cannot_be_confirmed() {
 #[test]
 fn import_form() {
     let mut s = state();
+    filter_to_acme(&mut s);
     let _ = press(&mut s, [key('i')]);
     assert_eq!(s.screen, Screen::ImportForm);
-    // The seller comes from the selected import; q is a letter here.
+    // The seller comes from the history's filter; q is a letter here.
     assert_eq!(s.form.seller.text, "acme");
     let _ = press(&mut s, "/srv/exports/q".chars().map(key));
     assert!(!s.quit);
@@ -742,12 +766,15 @@ fn outcome(status: ImportStatus) -> ImportOutcome {
 #[test]
 fn import_dry_run_then_confirm() {
     let mut s = state();
+    filter_to_acme(&mut s);
     let _ = press(&mut s, [key('i')]);
     let _ = press(&mut s, "q4-acme.csv".chars().map(key));
     // Down to the button; Enter runs the dry run.
     let e = press(
         &mut s,
         [
+            code(KeyCode::Down),
+            code(KeyCode::Down),
             code(KeyCode::Down),
             code(KeyCode::Down),
             code(KeyCode::Down),
@@ -829,14 +856,12 @@ fn import_form_requires_file_and_seller() {
     let mut s = state();
     let _ = press(&mut s, [key('i'), code(KeyCode::Down), ctrl('u')]);
     assert_eq!(s.form.seller.text, "");
+    // Down to the Dry run button: profile, key, currency, options, button.
     let e = press(
         &mut s,
-        [
-            code(KeyCode::Down),
-            code(KeyCode::Down),
-            code(KeyCode::Down),
-            code(KeyCode::Enter),
-        ],
+        (0..5)
+            .map(|_| code(KeyCode::Down))
+            .chain([code(KeyCode::Enter)]),
     );
     assert!(e.is_empty());
     assert_eq!(s.form.focus, FormField::File);
@@ -862,6 +887,7 @@ fn audit_log_screen() {
             seller: Some("globex".into()),
             import_id: Some(1040),
             summary: "68 restored, 0 deleted, 2 skipped".into(),
+            details: json!({"restored": 68, "deleted": 0, "skipped": 2}),
         },
         AuditRow {
             id: 310,
@@ -871,6 +897,7 @@ fn audit_log_screen() {
             seller: Some("globex".into()),
             import_id: Some(1040),
             summary: "plan: 0 delete, 70 restore, 2 skip".into(),
+            details: json!({"delete": 0, "restore": 70, "skip": 2}),
         },
         AuditRow {
             id: 309,
@@ -880,6 +907,7 @@ fn audit_log_screen() {
             seller: Some("initech".into()),
             import_id: Some(1041),
             summary: "3 rows rejected".into(),
+            details: json!({"rejected": 3}),
         },
     ];
     let _ = update(
@@ -1064,7 +1092,7 @@ fn navigation_keys() {
 
 #[test]
 fn paging_loads_more_with_keyset_and_drops_stale_replies() {
-    let mut s = State::new(80, 24, Theme::COLOR, "db");
+    let mut s = new_state("db");
     let e = update(&mut s, Action::Init);
     let Some(Effect::LoadHistory { req: first, .. }) = e.first().cloned() else {
         panic!()
@@ -1119,9 +1147,10 @@ fn filter_keys() {
     assert_eq!(s.context(), Ctx::Filter);
     // In the filter, q is a letter...
     let e = press(&mut s, "seller:acme status:rolled q4".chars().map(key));
-    assert!(e.is_empty() && !s.quit);
+    assert!(!s.quit);
     snapshot("filter_typing", &s);
-    let e = update(&mut s, code(KeyCode::Enter));
+    // The list follows as you type: the last request is the whole filter,
+    // and Enter keeps it without asking again.
     let Some(Effect::LoadHistory { filter, .. }) = e.last().cloned() else {
         panic!("{e:?}")
     };
@@ -1129,6 +1158,9 @@ fn filter_keys() {
     assert_eq!(filter.status, Some(ImportState::RolledBack));
     assert_eq!(filter.file_contains.as_deref(), Some("q4"));
     assert_eq!(filter.before_id, None);
+    let e = update(&mut s, code(KeyCode::Enter));
+    assert!(e.is_empty(), "{e:?}");
+    assert_eq!(s.context(), Ctx::History);
     // A bad status is explained, the filter stays open.
     let _ = press(&mut s, [key('/'), ctrl('u')]);
     let _ = press(&mut s, "status:nope".chars().map(key));
@@ -1225,7 +1257,7 @@ fn every_footer_hint_is_a_working_key() {
 
 #[test]
 fn only_the_visible_window_is_drawn_for_a_long_history() {
-    let mut s = State::new(80, 24, Theme::COLOR, "db");
+    let mut s = new_state("db");
     let e = update(&mut s, Action::Init);
     let Some(Effect::LoadHistory { req, .. }) = e.first().cloned() else {
         panic!()
@@ -1300,9 +1332,10 @@ fn the_rollback_popup_pages_through_a_section() {
 #[test]
 fn the_dry_run_review_scrolls_to_its_last_line() {
     let mut s = state();
+    filter_to_acme(&mut s);
     let _ = press(&mut s, [key('i')]);
     let _ = press(&mut s, "q4-acme.csv".chars().map(key));
-    let e = press(&mut s, (0..4).map(|_| code(KeyCode::Down)));
+    let e = press(&mut s, (0..6).map(|_| code(KeyCode::Down)));
     assert!(e.is_empty());
     let e = update(&mut s, code(KeyCode::Enter));
     let Some(Effect::Import { req, .. }) = e.last().cloned() else {

@@ -7,7 +7,7 @@ mod common;
 
 use common::console::Driver;
 use common::{NATIVE_HEADER, TestDb, csv_file, dump_listings, import_json};
-use crossterm::event::KeyCode;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use importdesk::db::Database;
 use importdesk::domain::history::ImportState;
 use importdesk::tui::action::Action;
@@ -16,6 +16,7 @@ use importdesk::tui::popup::rollback::plan::PlanView;
 use importdesk::tui::screen::Screen;
 use importdesk::tui::screen::import::FormPhase;
 use importdesk::tui::state::Connection;
+use tokio::sync::mpsc;
 
 impl Driver {
     fn plan(&self) -> &PlanView {
@@ -47,12 +48,16 @@ async fn import_with_dry_run_then_rollback_from_the_popup() {
     assert_eq!(d.state.history.list.rows.len(), 1);
     assert!(d.screen().contains("v1.csv"));
 
-    // New import: the seller comes from the selected row.
+    // New import: support types the seller (never taken silently from
+    // the selected row).
     let (_d2, v2) = csv_file("v2.csv", &format!("{NATIVE_HEADER}{V2}"));
     d.key(KeyCode::Char('i')).await;
-    assert_eq!(d.state.form.seller.text, "s1");
+    assert_eq!(d.state.form.seller.text, "");
     d.type_text(v2.to_str().unwrap()).await;
-    for _ in 0..4 {
+    d.key(KeyCode::Down).await;
+    d.type_text("s1").await;
+    // Profile, key column, currency, options, then the Dry run button.
+    for _ in 0..5 {
         d.key(KeyCode::Down).await;
     }
     d.key(KeyCode::Enter).await;
@@ -317,7 +322,7 @@ async fn a_rejected_file_shows_its_errors_with_line_numbers() {
     d.type_text(bad.to_str().unwrap()).await;
     d.key(KeyCode::Down).await;
     d.type_text("s9").await;
-    for _ in 0..3 {
+    for _ in 0..5 {
         d.key(KeyCode::Down).await;
     }
     d.key(KeyCode::Enter).await;
@@ -346,4 +351,221 @@ async fn a_lost_database_shows_the_banner() {
         d.state.connection,
         Connection::Lost { ping: None, .. }
     ));
+}
+
+#[tokio::test]
+async fn history_filter_by_date_and_by_the_status_words_the_list_shows() {
+    let t = TestDb::new().await;
+    let (_d1, v1) = csv_file("v1.csv", &format!("{NATIVE_HEADER}{V1}"));
+    let (_d2, v2) = csv_file("v2.csv", &format!("{NATIVE_HEADER}{V2}"));
+    import_json(&t, &v1, "s1", &[], 0);
+    import_json(&t, &v2, "s1", &[], 0);
+    let newest = import_json(&t, &v1, "s2", &[], 0);
+    let id = newest["import_id"].as_i64().unwrap();
+    let run = t.cli(&["rollback", &id.to_string(), "--yes"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The first import started yesterday (local day).
+    t.client()
+        .await
+        .execute(
+            "UPDATE import_audit.imports SET started_at = now() - interval '1 day'
+              WHERE id = (SELECT min(id) FROM import_audit.imports)",
+            &[],
+        )
+        .await
+        .unwrap();
+
+    let mut d = Driver::new(&t.db);
+    d.act(Action::Init).await;
+    assert_eq!(d.state.history.list.rows.len(), 3);
+    let today = chrono::Local::now().date_naive();
+    d.key(KeyCode::Char('/')).await;
+    d.type_text(&format!("since:{today}")).await;
+    // As typed, no Enter: the list already follows.
+    let files: Vec<&str> = d
+        .state
+        .history
+        .list
+        .rows
+        .iter()
+        .map(|r| r.file.as_str())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    d.type_text(" rolled back").await;
+    let rows = &d.state.history.list.rows;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].id, rows[0].status), (id, ImportState::RolledBack));
+    d.key(KeyCode::Enter).await;
+    assert!(
+        d.screen()
+            .contains(&format!("filter: status:rolled_back since:{today}"))
+    );
+    // `#ID` opens one import.
+    d.key(KeyCode::Char('/')).await;
+    d.act(Action::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )))
+    .await;
+    d.type_text(&format!("#{id}")).await;
+    d.key(KeyCode::Enter).await;
+    assert_eq!(d.state.screen, Screen::Detail);
+    assert!(
+        d.screen().contains(&format!("Import #{id}")),
+        "{}",
+        d.screen()
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_that_skips_invalid_rows_writes_nothing_and_says_would() {
+    let t = TestDb::new().await;
+    let bad = "B1,Good,,1.00,USD,1,active,new,,,\nB2,Bad,,not-a-price,USD,1,active,new,,,\n";
+    let (_d, file) = csv_file("mixed.csv", &format!("{NATIVE_HEADER}{bad}"));
+    let mut d = Driver::new(&t.db);
+    d.act(Action::Init).await;
+    d.key(KeyCode::Char('i')).await;
+    d.type_text(file.to_str().unwrap()).await;
+    d.key(KeyCode::Down).await;
+    d.type_text("s1").await;
+    for _ in 0..4 {
+        d.key(KeyCode::Down).await;
+    }
+    d.key(KeyCode::Char(' ')).await;
+    assert!(d.state.form.skip_invalid);
+    d.key(KeyCode::Down).await;
+    d.key(KeyCode::Enter).await;
+    let FormPhase::Reviewed { outcome, .. } = &d.state.form.phase else {
+        panic!("{:?}\n{}", d.state.form.phase, d.screen())
+    };
+    assert_eq!(outcome.rejects_file, None);
+    let summary = outcome.error_summary.clone().unwrap_or_default();
+    assert!(summary.contains("would be imported"), "{summary}");
+    assert!(!summary.contains("were imported"), "{summary}");
+    let rejects = d.files.path().join("rejects");
+    let written = std::fs::read_dir(&rejects).map(|r| r.count()).unwrap_or(0);
+    assert_eq!(written, 0, "a dry run wrote a rejects file in {rejects:?}");
+    assert_eq!(dump_listings(&t).await, Vec::<String>::new());
+
+    // The import itself writes it; then the options are back to defaults.
+    d.key(KeyCode::Right).await;
+    d.key(KeyCode::Enter).await;
+    let FormPhase::Done { outcome, .. } = &d.state.form.phase else {
+        panic!("{:?}\n{}", d.state.form.phase, d.screen())
+    };
+    assert!(outcome.rejects_file.is_some());
+    assert_eq!(dump_listings(&t).await.len(), 1);
+    d.key(KeyCode::Char('i')).await;
+    assert!(!d.state.form.skip_invalid);
+    assert_eq!(d.state.form.file.text, "");
+}
+
+/// An Etsy export without SKUs: rejected as it is, imported with the form's
+/// key column (what the CLI does with `--key`), the default currency used
+/// where the file has none.
+#[tokio::test]
+async fn an_etsy_export_without_skus_imports_with_the_key_column_field() {
+    let t = TestDb::new().await;
+    let etsy = "TITLE,DESCRIPTION,PRICE,QUANTITY,TAGS,SKU\n\
+                Green ring,Handmade,6.15,3,ring,\n\
+                Blue ring,Handmade,7.50,1,ring,\n";
+    let (_d, file) = csv_file("EtsyListingsDownload.csv", etsy);
+    let mut d = Driver::new(&t.db);
+    d.act(Action::Init).await;
+    d.key(KeyCode::Char('i')).await;
+    d.type_text(file.to_str().unwrap()).await;
+    d.key(KeyCode::Down).await;
+    d.type_text("s1").await;
+    for _ in 0..5 {
+        d.key(KeyCode::Down).await;
+    }
+    d.key(KeyCode::Enter).await;
+    let FormPhase::Reviewed { outcome, .. } = &d.state.form.phase else {
+        panic!("{:?}\n{}", d.state.form.phase, d.screen())
+    };
+    assert_eq!(outcome.counts.rejected, 2, "{outcome:?}");
+    // Back to the form: key column TITLE, currency GBP.
+    d.key(KeyCode::Esc).await;
+    d.key(KeyCode::Up).await;
+    d.key(KeyCode::Up).await;
+    d.key(KeyCode::Up).await;
+    d.type_text("TITLE").await;
+    d.key(KeyCode::Down).await;
+    d.type_text("GBP").await;
+    d.key(KeyCode::Down).await;
+    d.key(KeyCode::Down).await;
+    d.key(KeyCode::Enter).await;
+    let FormPhase::Reviewed { outcome, .. } = &d.state.form.phase else {
+        panic!("{:?}\n{}", d.state.form.phase, d.screen())
+    };
+    assert_eq!(
+        (outcome.counts.created, outcome.counts.rejected),
+        (2, 0),
+        "{outcome:?}\n{}",
+        d.screen()
+    );
+    d.key(KeyCode::Right).await;
+    d.key(KeyCode::Enter).await;
+    assert!(
+        matches!(d.state.form.phase, FormPhase::Done { .. }),
+        "{}",
+        d.screen()
+    );
+    let listings = dump_listings(&t).await.join("\n");
+    assert!(
+        listings.contains("Green ring") && listings.contains("GBP"),
+        "{listings}"
+    );
+    // The options are back to defaults for the next file.
+    d.key(KeyCode::Char('i')).await;
+    assert_eq!(
+        (
+            d.state.form.key.text.as_str(),
+            d.state.form.currency.text.as_str()
+        ),
+        ("", "")
+    );
+}
+
+/// V10: the database notifies as a change commits (not before, not for a
+/// transaction that rolls back); the listener turns it into one
+/// `Action::Changed` and the history reloads.
+#[tokio::test]
+async fn the_database_notifies_committed_changes_and_the_history_reloads() {
+    use std::time::Duration;
+    let t = TestDb::new().await;
+    let (tx, mut changes) = mpsc::channel(16);
+    let _live = importdesk::tui::live::spawn(t.db.clone(), tx);
+    let mut d = Driver::new(&t.db);
+    d.act(Action::Init).await;
+    assert!(d.state.history.list.rows.is_empty());
+    // The listener connects in the background.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let (_d1, v1) = csv_file("v1.csv", &format!("{NATIVE_HEADER}{V1}"));
+    import_json(&t, &v1, "s1", &[], 0);
+    let change = tokio::time::timeout(Duration::from_secs(1), changes.recv())
+        .await
+        .expect("a notification within a second of the import");
+    assert!(matches!(change, Some(Action::Changed)), "{change:?}");
+    d.act(Action::Changed).await;
+    assert_eq!(d.state.history.list.rows.len(), 1);
+
+    // The trigger fires for a statement that changes no row; the
+    // notification only leaves with the commit.
+    let mut c = t.client().await;
+    let touch = "UPDATE import_audit.imports SET file_name = file_name WHERE false";
+    let txn = c.transaction().await.unwrap();
+    txn.execute(touch, &[]).await.unwrap();
+    txn.rollback().await.unwrap();
+    let nothing = tokio::time::timeout(Duration::from_millis(400), changes.recv()).await;
+    assert!(
+        nothing.is_err(),
+        "a rolled-back transaction notified: {nothing:?}"
+    );
+    let txn = c.transaction().await.unwrap();
+    txn.execute(touch, &[]).await.unwrap();
+    txn.commit().await.unwrap();
+    let change = tokio::time::timeout(Duration::from_secs(1), changes.recv()).await;
+    assert!(matches!(change, Ok(Some(Action::Changed))), "{change:?}");
 }

@@ -448,3 +448,80 @@ async fn sigterm_ends_the_console_at_once_and_restores_the_terminal() {
         "{screen}"
     );
 }
+
+/// Live: another process imports, then rolls back; the console shows each
+/// within a second without a key press (the database notifies as it
+/// commits; the console listens on a connection of its own).
+#[tokio::test]
+async fn another_process_imports_and_the_screen_shows_it_without_a_key() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the end-to-end console test");
+        return;
+    }
+    let t = TestDb::new().await;
+    let rows = "L1,One,,1.00,USD,1,active,new,,,\nL2,Two,,2.00,USD,2,active,new,,,\n";
+    let (_d1, v1) = csv_file("live-first.csv", &format!("{NATIVE_HEADER}{rows}"));
+    let (_d2, v2) = csv_file(
+        "live-second.csv",
+        &format!("{NATIVE_HEADER}L1,One,,1.50,USD,1,active,new,,,\n"),
+    );
+    import_json(&t, &v1, "live", &[], 0);
+
+    let tmux = Tmux {
+        socket: format!("importdesk-live-{}", std::process::id()),
+    };
+    let script = format!(
+        "env -u DATABASE_URL IMPORTDESK_DATA_DIR={files} TERM=xterm-256color {bin} --database-url {url}; \
+         echo EXITED:$?; sleep 120",
+        files = shell_quote(&test_data_dir().join("files").to_string_lossy()),
+        bin = shell_quote(env!("CARGO_BIN_EXE_importdesk")),
+        url = shell_quote(&t.url()),
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        &script,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    tmux.wait_for("the history", |s| s.contains("live-first.csv"));
+    // Let the listener connect (it starts with the console).
+    std::thread::sleep(Duration::from_millis(500));
+
+    let within_a_second = |what: &str, check: &dyn Fn(&str) -> bool| {
+        let since = Instant::now();
+        loop {
+            let screen = tmux.screen();
+            if check(&screen) {
+                return since.elapsed();
+            }
+            if since.elapsed() > Duration::from_secs(1) {
+                panic!("{what} not on screen a second later:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    };
+    let second = import_json(&t, &v2, "live", &[], 0)["import_id"]
+        .as_i64()
+        .unwrap();
+    let took = within_a_second("the other process's import", &|s| {
+        s.contains("live-second.csv")
+    });
+    eprintln!("import shown {took:?} after the other process finished");
+
+    let run = t.cli(&["rollback", &second.to_string(), "--yes"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    within_a_second("the other process's rollback", &|s| {
+        s.lines()
+            .any(|l| l.contains("live-second.csv") && l.contains("rolled back"))
+    });
+
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("the exit", |s| s.contains("EXITED:"));
+    assert!(screen.contains("EXITED:0"), "{screen}");
+}

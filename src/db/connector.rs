@@ -71,6 +71,42 @@ impl Connector {
             .map_err(|e| ConnectFailed(self.explain(&e)).into())
     }
 
+    /// A connection whose `NOTIFY` messages go to `notes`; the task ends
+    /// (and `notes` closes) when the connection does.
+    pub async fn connect_listening(
+        &self,
+        notes: tokio::sync::mpsc::UnboundedSender<tokio_postgres::Notification>,
+    ) -> Result<Client> {
+        let first = self.config.connect(self.tls.clone()).await;
+        let result = match first {
+            Err(e) if self.allow && e.as_db_error().is_some() => {
+                let mut with_tls = self.config.clone();
+                with_tls.ssl_mode(tokio_postgres::config::SslMode::Require);
+                with_tls.connect(self.tls.clone()).await
+            }
+            other => other,
+        };
+        let (client, mut connection) =
+            result.map_err(|e| color_eyre::Report::new(ConnectFailed(self.explain(&e))))?;
+        tokio::spawn(async move {
+            while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                match message {
+                    Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                        if notes.send(n).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the listening connection closed with an error");
+                        break;
+                    }
+                }
+            }
+        });
+        Ok(client)
+    }
+
     async fn connect_config(
         &self,
         config: &Config,

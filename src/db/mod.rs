@@ -100,6 +100,15 @@ impl Database {
 
     /// A connection outside the pool, for work that must own its session
     /// (migrations; tests that hold locks or transactions of their own).
+    /// A connection of its own whose notifications go to `notes`
+    /// (`LISTEN` on it).
+    pub async fn connect_listening(
+        &self,
+        notes: tokio::sync::mpsc::UnboundedSender<tokio_postgres::Notification>,
+    ) -> Result<tokio_postgres::Client> {
+        self.connector.connect_listening(notes).await
+    }
+
     pub async fn connect_dedicated(&self) -> Result<tokio_postgres::Client> {
         self.connector.connect().await
     }

@@ -30,6 +30,9 @@ pub enum Action {
     /// Once a second, only while something is in progress or the database
     /// connection is lost (nothing is redrawn while idle).
     Tick,
+    /// Another session committed a change to the history or the audit log
+    /// (a notification, [`super::live`]): reload what is shown.
+    Changed,
     HistoryLoaded {
         req: ReqId,
         result: Result<Vec<HistoryRow>, Failure>,
@@ -202,6 +205,10 @@ pub struct ImportSpec {
     pub seller: String,
     /// `None`: detect from the header.
     pub profile: Option<ProfileKind>,
+    /// `--key COLUMN`.
+    pub key_column: Option<String>,
+    /// `--currency CODE`.
+    pub default_currency: Option<String>,
     pub dry_run: bool,
     pub skip_invalid: bool,
     /// What the dry run showed (the import after it): a changed file or
@@ -381,6 +388,8 @@ pub struct AuditRow {
     pub seller: Option<String>,
     pub import_id: Option<i64>,
     pub summary: String,
+    /// The details as recorded (`v` shows them in full).
+    pub details: serde_json::Value,
 }
 
 impl From<&AuditEntry> for AuditRow {
@@ -393,6 +402,7 @@ impl From<&AuditEntry> for AuditRow {
             seller: e.seller_id.clone(),
             import_id: e.import_id,
             summary: summarise_details(&e.details),
+            details: e.details.clone(),
         }
     }
 }

@@ -47,6 +47,8 @@ pub enum Ctx {
     Confirm,
     /// The import was refused: what the dry run pinned changed.
     FormRefused,
+    /// `v`: values in full.
+    FullText,
     Help,
     TooSmall,
 }
@@ -78,6 +80,7 @@ impl Ctx {
             Ctx::PopupResult => "Rollback result",
             Ctx::Confirm => "Are you sure?",
             Ctx::FormRefused => "Import refused",
+            Ctx::FullText => "In full",
             Ctx::Help => "Help",
             Ctx::TooSmall => "Terminal too small",
         }
@@ -129,6 +132,10 @@ pub enum Command {
     Restore,
     /// Suspend to the shell (`fg` brings the console back).
     Suspend,
+    /// `v`: what is cut off, in full.
+    FullText,
+    /// `y`: copy the selected value (OSC 52).
+    Copy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,6 +222,7 @@ const LAYERS: &[Ctx] = &[
     Restore,
     RestoreBusy,
     RestoreResult,
+    FullText,
     Confirm,
     Help,
 ];
@@ -229,6 +237,7 @@ const SCREENS: Contexts = AllBut(&[
     Restore,
     RestoreBusy,
     RestoreResult,
+    FullText,
     Confirm,
     Help,
 ]);
@@ -243,6 +252,7 @@ const CTRL_C_ONLY: Contexts = In(&[
     Restore,
     RestoreBusy,
     RestoreResult,
+    FullText,
     Confirm,
     Help,
 ]);
@@ -258,6 +268,7 @@ const SCROLLS: Contexts = In(&[
     Timeline,
     Restore,
     RestoreResult,
+    FullText,
     Help,
 ]);
 /// The help key works everywhere but in text fields (F1 there), the help
@@ -409,7 +420,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: &[k(KeyCode::Enter)],
         label: "Enter",
         name: "apply",
-        help: "apply the filter: seller:ID status:STATUS and words matching the file name",
+        help: "keep the filter (the list follows as you type); #ID opens that import",
         command: Command::Apply,
         contexts: In(&[Filter]),
         footer: true,
@@ -437,7 +448,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: &[ch('/')],
         label: "/",
         name: "filter",
-        help: "filter by seller, status, file name; sku:X opens a timeline",
+        help: "filter: seller:ID, status, since:DATE, file words; #ID; sku:X",
         command: Command::Filter,
         contexts: In(&[History]),
         footer: true,
@@ -504,6 +515,42 @@ pub static BINDINGS: &[Binding] = &[
         command: Command::AuditLog,
         contexts: In(&[History, Detail]),
         footer: true,
+    },
+    Binding {
+        keys: &[ch('v')],
+        label: "v",
+        name: "in full",
+        help: "show in full what is cut off (paths, hashes, errors, reasons)",
+        command: Command::FullText,
+        contexts: In(&[
+            History,
+            Detail,
+            Audit,
+            FormReview,
+            FormDone,
+            Popup,
+            PopupResult,
+        ]),
+        // The footers are full at 80 columns; `?` lists it.
+        footer: false,
+    },
+    Binding {
+        keys: &[ch('y')],
+        label: "y",
+        name: "copy",
+        help: "copy the selected value to the clipboard (OSC 52)",
+        command: Command::Copy,
+        contexts: In(&[FullText]),
+        footer: true,
+    },
+    Binding {
+        keys: &[ch('v'), k(KeyCode::Enter)],
+        label: "v Enter",
+        name: "close",
+        help: "close this view",
+        command: Command::Back,
+        contexts: In(&[FullText]),
+        footer: false,
     },
     Binding {
         keys: &[ctrl('r'), k(KeyCode::F(5))],

@@ -13,9 +13,13 @@
 //! to the terminal while idle.
 
 pub mod action;
+pub mod basic_colors;
+pub mod clipboard;
+pub mod clock;
 pub mod complete;
 pub mod keys;
 pub mod layout;
+pub mod live;
 pub mod nav;
 pub mod paged;
 pub mod popup;
@@ -43,6 +47,7 @@ use tokio::sync::mpsc;
 
 use crate::db::Database;
 use action::Action;
+use basic_colors::BasicColors;
 use state::State;
 use theme::Theme;
 
@@ -79,12 +84,13 @@ pub async fn run(db: Database, files_dir: PathBuf) -> Result<()> {
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(700);
 
 async fn event_loop(
-    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    terminal: &mut Terminal<Backend>,
     db: Database,
     files_dir: PathBuf,
     identity: Option<crate::domain::identity::Identity>,
 ) -> Result<()> {
     let (tx, replies) = mpsc::channel::<Action>(256);
+    let _live = live::spawn(db.clone(), tx.clone());
     let worker = worker::Worker::new(db.clone(), files_dir, tx);
     let (key_tx, keys) = mpsc::channel::<Action>(64);
     let input = Input::spawn(key_tx);
@@ -106,7 +112,7 @@ async fn event_loop(
 }
 
 async fn run_loop(
-    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    terminal: &mut Terminal<Backend>,
     worker: &worker::Worker,
     state: &mut State,
     mut keys: mpsc::Receiver<Action>,
@@ -133,6 +139,7 @@ async fn run_loop(
             continue;
         }
         mark_ui_thread();
+        state.clock.now = chrono::Utc::now();
         let drawn = terminal.draw(|f| {
             view::render(f, state);
             crate::text::neutralise_buffer(f.buffer_mut());
@@ -141,6 +148,18 @@ async fn run_loop(
             // Nothing to draw on (the terminal hung up): no one to ask.
             effects = update::update(state, Action::Interrupted);
             continue;
+        }
+        if let Some(sequence) = state.clipboard.take().and_then(|t| clipboard::osc52(&t)) {
+            use std::io::Write;
+            let out = terminal.backend_mut();
+            if out
+                .write_all(sequence.as_bytes())
+                .and_then(|_| out.flush())
+                .is_err()
+            {
+                effects = update::update(state, Action::Interrupted);
+                continue;
+            }
         }
         let action = tokio::select! {
             // The input thread ends when the terminal hangs up.
@@ -175,7 +194,7 @@ async fn run_loop(
 
 /// Ctrl-Z: gives the terminal back to the shell, stops the process until
 /// `fg`, then takes the terminal again and redraws it whole.
-fn suspend(terminal: &mut Terminal<CrosstermBackend<Stdout>>) -> Result<()> {
+fn suspend(terminal: &mut Terminal<Backend>) -> Result<()> {
     restore_terminal();
     // Stops the process here (SIGTSTP's default action) until SIGCONT.
     nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP)?;
@@ -337,10 +356,13 @@ fn restore_terminal() {
     }
 }
 
+/// The terminal as the console draws on it: through [`BasicColors`].
+type Backend = CrosstermBackend<BasicColors<Stdout>>;
+
 type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
 
 struct TerminalGuard {
-    terminal: Terminal<CrosstermBackend<Stdout>>,
+    terminal: Terminal<Backend>,
     previous_hook: Arc<PanicHook>,
 }
 
@@ -359,9 +381,9 @@ impl TerminalGuard {
             chained(info);
         }));
         mark_ui_thread();
-        let setup = || -> Result<Terminal<CrosstermBackend<Stdout>>> {
+        let setup = || -> Result<Terminal<Backend>> {
             enter_console_mode()?;
-            let mut t = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+            let mut t = Terminal::new(CrosstermBackend::new(BasicColors::new(std::io::stdout())))?;
             t.clear()?;
             Ok(t)
         };

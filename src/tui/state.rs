@@ -8,10 +8,12 @@ use ratatui::layout::Rect;
 use crate::domain::identity::Identity;
 
 use super::action::{Failure, HistoryRow, ReqId};
+use super::clock::Clock;
 use super::keys::Ctx;
 use super::layout;
 use super::popup::{
-    self, confirm::ConfirmPopup, help::HelpView, restore::RestorePopup, rollback::RollbackPopup,
+    self, confirm::ConfirmPopup, full_text::FullText, help::HelpView, restore::RestorePopup,
+    rollback::RollbackPopup,
 };
 use super::screen::audit::AuditView;
 use super::screen::detail::DetailView;
@@ -42,14 +44,23 @@ pub struct State {
     /// A question before something that cannot be taken back (above the
     /// rollback popup).
     pub confirm: Option<ConfirmPopup>,
+    /// `v`: what is cut off, in full.
+    pub full_text: Option<FullText>,
     /// The `?` overlay, above everything.
     pub help: Option<HelpView>,
     /// A one-line message shown until the next key.
     pub notice: Option<Notice>,
+    /// The notice the last key took away (`v` shows it in full).
+    pub last_notice: Option<Notice>,
+    /// Text for the terminal's clipboard: the loop sends it (OSC 52) after
+    /// the update that set it.
+    pub clipboard: Option<String>,
     pub connection: Connection,
     pub width: u16,
     pub height: u16,
     pub theme: Theme,
+    /// The time now and the zone times are shown in.
+    pub clock: Clock,
     /// Shown in the title bar (the database name, never a password).
     pub db_label: String,
     /// Who the database says we are (role; seller or support), shown in the
@@ -75,12 +86,16 @@ impl State {
             popup: None,
             restore: None,
             confirm: None,
+            full_text: None,
             help: None,
             notice: None,
+            last_notice: None,
+            clipboard: None,
             connection: Connection::Ok,
             width,
             height,
             theme,
+            clock: Clock::system(),
             db_label: db_label.into(),
             identity: None,
             quit: false,

@@ -12,8 +12,8 @@ use super::action::{Action, Effect, Failure, ReqId};
 use super::keys::{self, Command, Ctx};
 use super::paged;
 use super::popup::confirm::{self, Question};
-use super::popup::{self, help, restore, rollback};
-use super::screen::{self, audit, detail, history, import, listings, timeline};
+use super::popup::{self, full_text, help, restore, rollback};
+use super::screen::{self, Screen, audit, detail, history, import, listings, timeline};
 use super::state::{Connection, Notice, State};
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
@@ -28,6 +28,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Tick => on_tick(state),
+        Action::Changed => on_changed(state),
         Action::HistoryLoaded { req, result } => {
             paged::loaded::<history::Pages>(state, req, result)
         }
@@ -106,7 +107,7 @@ fn on_key(state: &mut State, ev: KeyEvent) -> Vec<Effect> {
         effects.extend(on_key(state, rest));
         return effects;
     }
-    state.notice = None;
+    state.last_notice = state.notice.take();
     let mut effects = Vec::new();
     // A lost connection is retried on the next key (and every few seconds).
     if matches!(state.connection, Connection::Lost { ping: None, .. }) {
@@ -124,7 +125,7 @@ fn on_key(state: &mut State, ev: KeyEvent) -> Vec<Effect> {
         if let Some(input) = screen.text_input(state) {
             input.insert(c);
         }
-        screen.edited(state);
+        effects.extend(screen.edited(state));
         return effects;
     }
     if popup::typed(state, &ev, plain) {
@@ -146,6 +147,14 @@ fn command(state: &mut State, ctx: Ctx, cmd: Command, ev: &KeyEvent) -> Vec<Effe
         }
         Command::Help if ctx != Ctx::Help => {
             help::open(state);
+            return Vec::new();
+        }
+        Command::FullText if ctx != Ctx::FullText && ctx != Ctx::Help && ctx != Ctx::TooSmall => {
+            let items = match popup::top(state) {
+                Some(p) => p.full_text(state),
+                None => screen::current(state).full_text(state),
+            };
+            full_text::open(state, ctx.title().to_string(), items);
             return Vec::new();
         }
         _ => {}
@@ -187,6 +196,16 @@ fn on_pong(state: &mut State, req: ReqId, result: Result<(), Failure>) -> Vec<Ef
             Vec::new()
         }
     }
+}
+
+/// Another session changed the history or the audit log: the history
+/// (keeping the selection) and the screen shown reload.
+fn on_changed(state: &mut State) -> Vec<Effect> {
+    let mut effects = history::reload(state);
+    if matches!(state.screen, Screen::Detail | Screen::Audit) {
+        effects.extend(screen::current(state).reload(state));
+    }
+    effects
 }
 
 fn on_tick(state: &mut State) -> Vec<Effect> {

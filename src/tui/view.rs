@@ -12,7 +12,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use super::keys::{self, Ctx};
 use super::layout;
 use super::state::{Connection, MIN_HEIGHT, MIN_WIDTH, NoticeKind, State};
-use super::widgets::text;
+use super::widgets::{self, text};
 use super::{popup, screen};
 
 /// Draws the whole screen.
@@ -20,6 +20,9 @@ pub fn render(frame: &mut Frame, state: &State) {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area, state);
+        if state.theme.ascii {
+            widgets::ascii::downgrade(frame.buffer_mut());
+        }
         return;
     }
     let a = layout::areas(area, state.banner_height());
@@ -53,11 +56,18 @@ pub fn render(frame: &mut Frame, state: &State) {
         );
         notice(frame, inset, state);
     }
+    if state.theme.ascii {
+        widgets::ascii::downgrade(frame.buffer_mut());
+    }
 }
 
 fn title(frame: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
-    let left = format!(" importdesk · {}", screen::current(state).title());
+    let current = screen::current(state);
+    let mut left = format!(" importdesk · {}", current.title());
+    if let Some(note) = current.title_note(state) {
+        left.push_str(&format!(" · {}", crate::text::sanitize(&note)));
+    }
     let who = match &state.identity {
         Some(id) => format!("{} · ", id.badge()),
         None => String::new(),

@@ -247,7 +247,10 @@ impl Worker {
                     path: complete::expand_tilde(&spec.path.to_string_lossy()),
                     seller: spec.seller,
                     profile: spec.profile,
-                    options: MapOptions::default(),
+                    options: MapOptions {
+                        key_column: spec.key_column,
+                        default_currency: spec.default_currency,
+                    },
                     dry_run: spec.dry_run,
                     skip_invalid: spec.skip_invalid,
                     actor: self.actor.clone(),

@@ -19,7 +19,8 @@ pub struct Driver {
     pub state: State,
     worker: Worker,
     rx: mpsc::Receiver<Action>,
-    _files: tempfile::TempDir,
+    /// importdesk's data directory for this console (rejects go there).
+    pub files: tempfile::TempDir,
 }
 
 impl Driver {
@@ -31,7 +32,7 @@ impl Driver {
             state: State::new(100, 30, Theme::MONO, "test"),
             worker: Worker::new(db.clone(), files.path().to_path_buf(), tx),
             rx,
-            _files: files,
+            files,
         }
     }
 

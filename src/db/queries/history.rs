@@ -172,6 +172,8 @@ pub struct HistoryFilter {
     pub seller: Option<String>,
     pub status: Option<ImportState>,
     pub file_contains: Option<String>,
+    /// Only imports started at this moment or later.
+    pub since: Option<DateTime<Utc>>,
     /// Keyset pagination: only imports with a smaller id.
     pub before_id: Option<i64>,
     pub limit: i64,
@@ -192,6 +194,7 @@ fn list_sql() -> String {
             AND ($2::text IS NULL OR status = $2)
             AND ($3::text IS NULL OR strpos(lower(file_name), lower($3)) > 0)
             AND ($4::bigint IS NULL OR id < $4)
+            AND ($6::timestamptz IS NULL OR started_at >= $6)
           ORDER BY id DESC
           LIMIT $5"
     )
@@ -221,6 +224,7 @@ pub async fn list(conn: &impl Conn, filter: &HistoryFilter) -> Result<Vec<Import
                 &filter.file_contains,
                 &filter.before_id,
                 &filter.limit,
+                &filter.since,
             ],
         )
         .await?;

@@ -64,6 +64,8 @@ pub(super) struct ParseRequest {
     pub profile: Option<ProfileKind>,
     pub options: MapOptions,
     pub skip_invalid: bool,
+    /// A dry run writes no rejects file.
+    pub dry_run: bool,
     pub rejects_path: PathBuf,
 }
 
@@ -246,7 +248,7 @@ pub(super) fn parse_file(
                         reason: p.reason.clone(),
                     });
                 }
-                if req.skip_invalid {
+                if req.skip_invalid && !req.dry_run {
                     if rejects.is_none() {
                         match RejectsWriter::create(
                             req.rejects_path.clone(),

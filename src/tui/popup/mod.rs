@@ -4,6 +4,7 @@
 //! apart: it describes the layer under it.
 
 pub mod confirm;
+pub mod full_text;
 pub mod help;
 pub mod restore;
 pub mod rollback;
@@ -17,8 +18,12 @@ use super::keys::{Command, Ctx};
 use super::state::State;
 
 /// The popups, top first.
-pub const POPUPS: [&dyn PopupModule; 3] =
-    [&confirm::Confirm, &restore::Restore, &rollback::Rollback];
+pub const POPUPS: [&dyn PopupModule; 4] = [
+    &confirm::Confirm,
+    &full_text::FullTextPopup,
+    &restore::Restore,
+    &rollback::Rollback,
+];
 
 /// What the console asks of a popup. Its state lives in [`State`] (an
 /// `Option` field: open or not).
@@ -55,6 +60,11 @@ pub trait PopupModule {
     /// cancel it) and what it is, in words.
     fn running(&self, _state: &State) -> Option<(ReqId, String)> {
         None
+    }
+
+    /// What it shows cut off, in full (`v`).
+    fn full_text(&self, _state: &State) -> Vec<full_text::Item> {
+        Vec::new()
     }
 }
 

@@ -280,7 +280,7 @@ fn head(state: &State, w: usize) -> Vec<Line<'static>> {
                 w,
                 t,
             ));
-            out.push(labelled("At", &text::time(&c.at), 9, w, t));
+            out.push(labelled("At", &state.clock.time(&c.at), 9, w, t));
             out.push(labelled(
                 "Check",
                 &format!(

@@ -12,6 +12,7 @@ use crossterm::event::KeyEvent;
 use crate::tui::keys::{Command, Ctx};
 use crate::tui::nav::ListNav;
 use crate::tui::paged::{self, Keyed, PAGE, Paged, PagedList};
+use crate::tui::popup::full_text::Item;
 use crate::tui::state::{Notice, State};
 use crate::tui::widgets;
 use crate::tui::widgets::text::{self, fit, pad};
@@ -72,8 +73,7 @@ impl ScreenModule for Audit {
             .map(|r| r.id.to_string().len())
             .unwrap_or(2)
             .max(2);
-        let wide = w >= 110;
-        let when = if wide { 16 } else { 11 };
+        let when = super::history::when_width(w);
         let actor = if w >= 100 { 14 } else { 10 };
         let act = 18;
         let seller = if w >= 100 { 10 } else { 8 };
@@ -118,7 +118,7 @@ impl ScreenModule for Audit {
             };
             let line = Line::from(vec![
                 Span::raw(format!("{:>idw$} ", r.id)),
-                Span::raw(format!("{} ", pad(&text::when(&r.at, wide), when))),
+                Span::raw(format!("{} ", pad(&state.clock.when(&r.at, when), when))),
                 Span::raw(format!("{} ", pad(&fit(&r.actor, actor), actor))),
                 Span::styled(pad(&fit(&r.action, act), act), action_style),
                 Span::raw(format!(
@@ -151,7 +151,7 @@ impl ScreenModule for Audit {
         let msg = format!(
             " {}",
             fit(
-                &format!("{} {}: {}", text::time(&r.at), r.action, r.summary),
+                &format!("{} {}: {}", state.clock.time(&r.at), r.action, r.summary),
                 room
             )
         );
@@ -160,6 +160,36 @@ impl ScreenModule for Audit {
 
     fn reload(&self, state: &mut State) -> Vec<Effect> {
         load(state, false)
+    }
+
+    /// The selected entry, its details as recorded.
+    fn full_text(&self, state: &State) -> Vec<Item> {
+        let Some(r) = state.audit.list.selected() else {
+            return Vec::new();
+        };
+        let mut items = vec![
+            Item::new("Entry", r.id.to_string()),
+            Item::new("When", state.clock.time_ago(&r.at)),
+            Item::new("Who", &r.actor),
+            Item::new("Action", &r.action),
+        ];
+        if let Some(s) = &r.seller {
+            items.push(Item::new("Seller", s));
+        }
+        if let Some(i) = r.import_id {
+            items.push(Item::new("Import", i.to_string()));
+        }
+        items.push(Item::new("Summary", &r.summary));
+        if let Some(obj) = r.details.as_object() {
+            for (key, value) in obj {
+                let value = match value {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => serde_json::to_string_pretty(other).unwrap_or_default(),
+                };
+                items.push(Item::new(key.replace('_', " "), value));
+            }
+        }
+        items
     }
 
     fn relayout(&self, state: &mut State) {

@@ -16,6 +16,7 @@ use crossterm::event::KeyEvent;
 
 use crate::tui::keys::{Command, Ctx};
 use crate::tui::nav;
+use crate::tui::popup::full_text::Item;
 use crate::tui::popup::rollback::{self, skip_reason};
 use crate::tui::state::State;
 use crate::tui::widgets::text::{self, fit, thousands};
@@ -115,6 +116,41 @@ impl ScreenModule for Detail {
         if let Some(d) = state.detail.as_mut() {
             nav::clamp(&mut d.scroll, len, page);
         }
+    }
+
+    /// What the screen cuts to its width: names, the hash, the result and
+    /// every kept error line.
+    fn full_text(&self, state: &State) -> Vec<Item> {
+        let Some(i) = state.detail.as_ref().and_then(|d| d.data.as_ref()) else {
+            return Vec::new();
+        };
+        let i = &i.import;
+        let mut items = vec![
+            Item::new("Import", i.id.to_string()),
+            Item::new("Seller", &i.seller_id),
+            Item::new("File", &i.file_name),
+        ];
+        if let Some(sha) = &i.file_sha256 {
+            items.push(Item::new("sha256", sha));
+        }
+        items.push(Item::new("Profile", &i.profile));
+        if let Some(key) = i.options.get("key").and_then(|v| v.as_str()) {
+            items.push(Item::new("Key column", key));
+        }
+        items.push(Item::new("By", &i.actor));
+        items.push(Item::new("Database role", &i.db_role));
+        if !i.unknown_columns.is_empty() {
+            items.push(Item::new("Unknown columns", i.unknown_columns.join(", ")));
+        }
+        if let Some(s) = &i.error_summary {
+            items.push(Item::new("Result", s));
+        }
+        if let Some(errors) = i.errors.as_array() {
+            for e in errors {
+                items.push(Item::new("Error", error_text(e)));
+            }
+        }
+        items
     }
 }
 
@@ -240,7 +276,12 @@ pub fn lines(state: &State, w: usize) -> Vec<Line<'static>> {
         profile.push_str(&format!(" · key {}", fit(key, 30)));
     }
     out.push(field("Profile", &profile, w, state));
-    out.push(field("Started", &text::time(&i.started_at), w, state));
+    out.push(field(
+        "Started",
+        &state.clock.time_ago(&i.started_at),
+        w,
+        state,
+    ));
     if let Some(f) = &i.finished_at {
         let secs = i.duration_seconds().unwrap_or(0.0);
         let rate = if secs > 0.0 {
@@ -250,7 +291,7 @@ pub fn lines(state: &State, w: usize) -> Vec<Line<'static>> {
         };
         out.push(field(
             "Finished",
-            &format!("{} · {:.2} s{rate}", text::time(f), secs),
+            &format!("{} · {:.2} s{rate}", state.clock.time(f), secs),
             w,
             state,
         ));
@@ -334,7 +375,7 @@ fn rollback_lines(state: &State, d: &DetailView, w: usize, out: &mut Vec<Line<'s
     if i.status == ImportState::RolledBack {
         let mut s = String::from("rolled back");
         if let Some(at) = &i.rolled_back_at {
-            s.push_str(&format!(" {}", text::time(at)));
+            s.push_str(&format!(" {}", state.clock.time_ago(at)));
         }
         if let Some(by) = &i.rolled_back_by {
             s.push_str(&format!(" by {}", fit(by, 30)));

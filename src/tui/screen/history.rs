@@ -19,11 +19,12 @@ use crate::domain::rollback::Ineligible;
 use crate::tui::action::{Effect, Failure, HistoryRow, ReqId};
 use crate::tui::keys::{Command, Ctx};
 use crate::tui::paged::{self, Keyed, PAGE, Paged, PagedList};
+use crate::tui::popup::full_text::Item;
 use crate::tui::popup::rollback;
 use crate::tui::state::{Notice, State};
 use crate::tui::widgets;
 use crate::tui::widgets::input::TextInput;
-use crate::tui::widgets::text::{self, compact, fit, pad};
+use crate::tui::widgets::text::{self, compact, fit, pad, thousands};
 
 use super::{Screen, ScreenModule, audit, detail, import, listings};
 use filter::Filter;
@@ -34,6 +35,10 @@ pub struct HistoryView {
     pub filter: Filter,
     /// The `/` filter being typed.
     pub filter_input: Option<TextInput>,
+    /// The filter when `/` was pressed (Esc puts it back).
+    pub filter_before: Option<Filter>,
+    /// Why what is typed is not a filter (yet).
+    pub filter_error: Option<String>,
     /// Rollback eligibility per import id.
     pub eligibility: HashMap<i64, Eligibility>,
 }
@@ -60,6 +65,11 @@ impl ScreenModule for History {
         "Import history"
     }
 
+    fn title_note(&self, state: &State) -> Option<String> {
+        let f = &state.history.filter;
+        (!f.is_empty()).then(|| format!("filter: {}", f.to_text()))
+    }
+
     fn context(&self, state: &State) -> Ctx {
         if state.history.filter_input.is_some() {
             Ctx::Filter
@@ -84,7 +94,7 @@ impl ScreenModule for History {
                 None => Vec::new(),
             },
             Command::Filter => {
-                state.history.filter_input = Some(TextInput::new(state.history.filter.to_text()));
+                filter::open(state);
                 Vec::new()
             }
             Command::Back if !state.history.filter.is_empty() => {
@@ -159,19 +169,12 @@ impl ScreenModule for History {
         let h = &state.history;
         let pos = h.list.position();
         let room = w.saturating_sub(text::width(&pos) + 2);
-        let (msg, style) = match state.selected_row() {
-            None => (String::new(), t.plain()),
-            Some(row) => match h.eligibility.get(&row.id) {
-                Some(Eligibility::Eligible) => (
-                    format!("r rolls back import #{} (the seller's newest)", row.id),
-                    t.ok(),
-                ),
-                Some(Eligibility::Ineligible(why)) => {
-                    (format!("Rollback unavailable: {why}"), t.warn())
-                }
-                Some(Eligibility::Checking(_)) => (String::new(), t.dim()),
-                None => (String::new(), t.plain()),
-            },
+        let row = state.selected_row();
+        let msg = row.and_then(|r| status_text(state, r)).unwrap_or_default();
+        let style = match row.and_then(|r| h.eligibility.get(&r.id)) {
+            Some(Eligibility::Eligible) => t.ok(),
+            Some(Eligibility::Ineligible(_)) => t.warn(),
+            _ => t.plain(),
         };
         let msg = format!(" {}", fit(&msg, room));
         widgets::spread(Span::styled(msg, style), pos, w, t)
@@ -179,6 +182,10 @@ impl ScreenModule for History {
 
     fn text_input<'a>(&self, state: &'a mut State) -> Option<&'a mut TextInput> {
         state.history.filter_input.as_mut()
+    }
+
+    fn edited(&self, state: &mut State) -> Vec<Effect> {
+        filter::edited(state)
     }
 
     fn draw_input_line(&self, frame: &mut Frame, area: Rect, state: &State) -> bool {
@@ -191,6 +198,54 @@ impl ScreenModule for History {
 
     fn relayout(&self, state: &mut State) {
         paged::relayout::<Pages>(state);
+    }
+
+    /// The selected import, and the status line's reason, in full.
+    fn full_text(&self, state: &State) -> Vec<Item> {
+        let Some(row) = state.selected_row() else {
+            return Vec::new();
+        };
+        let mut status = text::status(row.status).to_string();
+        if let Some(at) = &row.rolled_back_at {
+            status.push_str(&format!(" at {}", state.clock.time(at)));
+        }
+        if let Some(by) = &row.rolled_back_by {
+            status.push_str(&format!(" by {by}"));
+        }
+        let mut items = vec![
+            Item::new("Import", row.id.to_string()),
+            Item::new("File", &row.file),
+            Item::new("Seller", &row.seller),
+            Item::new("Started", state.clock.time_ago(&row.started_at)),
+            Item::new("Status", status),
+            Item::new(
+                "Rows",
+                format!(
+                    "{} created, {} updated, {} unchanged, {} rejected",
+                    thousands(row.created),
+                    thousands(row.updated),
+                    thousands(row.unchanged),
+                    thousands(row.rejected)
+                ),
+            ),
+            Item::new("By", &row.actor),
+        ];
+        if let Some(line) = status_text(state, row) {
+            items.push(Item::new("Rollback", line));
+        }
+        items
+    }
+}
+
+/// What the status line says about `row`'s rollback, uncut.
+fn status_text(state: &State, row: &HistoryRow) -> Option<String> {
+    match state.history.eligibility.get(&row.id)? {
+        Eligibility::Eligible => Some(format!(
+            "r rolls back import #{} (the seller's newest)",
+            row.id
+        )),
+        Eligibility::Ineligible(why) => Some(format!("Rollback unavailable: {why}")),
+        Eligibility::Checking(_) => None,
     }
 }
 
@@ -220,6 +275,7 @@ impl PagedList for Pages {
                 seller: f.seller.clone(),
                 status: f.status,
                 file_contains: f.file.clone(),
+                since: f.since.map(|d| state.clock.start_of_day(d)),
                 before_id,
                 limit: PAGE,
             },
@@ -333,13 +389,11 @@ pub struct Columns {
     pub count: usize,
     pub status: usize,
     pub actor: usize,
-    pub wide: bool,
 }
 
 pub fn columns(w: usize, max_id: i64) -> Columns {
     let id = max_id.max(1).to_string().len().max(2);
-    let wide = w >= 110;
-    let when = if wide { 16 } else { 11 };
+    let when = when_width(w);
     let seller = if w >= 100 { 10 } else { 8 };
     let count = if w >= 100 { 5 } else { 4 };
     let status = 11;
@@ -360,8 +414,13 @@ pub fn columns(w: usize, max_id: i64) -> Columns {
         count,
         status,
         actor,
-        wide,
     }
+}
+
+/// The time column of a list `w` columns wide: how long ago (or the date);
+/// from 120 columns, the local date and time too.
+pub fn when_width(w: usize) -> usize {
+    if w >= 120 { 28 } else { 11 }
 }
 
 fn row_line(row: &HistoryRow, c: &Columns, state: &State, selected: bool) -> Line<'static> {
@@ -377,7 +436,7 @@ fn row_line(row: &HistoryRow, c: &Columns, state: &State, selected: bool) -> Lin
         Span::raw(format!("{:>w$} ", row.id, w = c.id)),
         Span::raw(format!(
             "{} ",
-            pad(&text::when(&row.started_at, c.wide), c.when)
+            pad(&state.clock.when(&row.started_at, c.when), c.when)
         )),
         Span::raw(format!("{} ", pad(&fit(&row.seller, c.seller), c.seller))),
         Span::raw(format!("{} ", pad(&fit(&file, c.file), c.file))),

@@ -204,7 +204,7 @@ impl ScreenModule for Listings {
                     pw = c.price,
                 )),
                 Span::raw(format!("{} ", pad(&fit(&row.status, c.status), c.status))),
-                Span::raw(text::when(&row.updated_at, c.wide)),
+                Span::raw(pad(&state.clock.when(&row.updated_at, c.when), c.when)),
             ]);
             lines.push(if selected {
                 line.style(t.selected())
@@ -255,6 +255,7 @@ impl ScreenModule for Listings {
             area,
             input,
             "  (seller:ID status:STATUS sku-or-title)",
+            state.theme.dim(),
             &state.theme,
         );
         true
@@ -275,7 +276,7 @@ struct Columns {
     title: usize,
     price: usize,
     status: usize,
-    wide: bool,
+    when: usize,
 }
 
 impl Columns {
@@ -292,7 +293,7 @@ impl Columns {
             title: w.saturating_sub(fixed).max(5),
             price,
             status,
-            wide,
+            when,
         }
     }
 }

@@ -17,6 +17,7 @@ use ratatui::text::Line;
 
 use super::action::{Effect, ReqId};
 use super::keys::{Command, Ctx};
+use super::popup::full_text::Item;
 use super::state::State;
 use super::widgets::input::TextInput;
 
@@ -60,6 +61,11 @@ pub trait ScreenModule {
     /// The name in the title bar.
     fn title(&self) -> &'static str;
 
+    /// What the title bar adds after the name (the active filter).
+    fn title_note(&self, _state: &State) -> Option<String> {
+        None
+    }
+
     /// Which bindings of the key table apply (a screen may have several
     /// modes, each its own context).
     fn context(&self, state: &State) -> Ctx;
@@ -83,7 +89,9 @@ pub trait ScreenModule {
 
     /// After the text of the field [`ScreenModule::text_input`] returned
     /// changed.
-    fn edited(&self, _state: &mut State) {}
+    fn edited(&self, _state: &mut State) -> Vec<Effect> {
+        Vec::new()
+    }
 
     /// Draws a line being typed on the status line (it stays in view over
     /// a notice); `false` when the screen is not taking text there.
@@ -111,6 +119,11 @@ pub trait ScreenModule {
     /// cancel it) and what it is, in words.
     fn running(&self, _state: &State) -> Option<(ReqId, String)> {
         None
+    }
+
+    /// What it shows cut off, in full (`v`).
+    fn full_text(&self, _state: &State) -> Vec<Item> {
+        Vec::new()
     }
 }
 

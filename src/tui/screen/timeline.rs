@@ -149,7 +149,7 @@ impl ScreenModule for TimelineScreen {
             let what = c.describe();
             let line = Line::from(vec![
                 Span::raw(format!("{:>7} ", format!("#{}", c.change_id))),
-                Span::raw(format!("{} ", text::when(&c.at, false))),
+                Span::raw(format!("{} ", pad(&state.clock.when(&c.at, 11), 11))),
                 Span::raw(pad(
                     &text::cut(&what, w.saturating_sub(20)),
                     w.saturating_sub(20),
@@ -167,13 +167,13 @@ impl ScreenModule for TimelineScreen {
                 format!(
                     "── values as of change #{} ({}) · v: its diff ",
                     c.change_id,
-                    text::time(&c.at)
+                    state.clock.time(&c.at)
                 )
             } else {
                 format!(
                     "── change #{} ({}) · v: values as of it ",
                     c.change_id,
-                    text::time(&c.at)
+                    state.clock.time(&c.at)
                 )
             };
             let rule = w.saturating_sub(text::width(&title));

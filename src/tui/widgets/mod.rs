@@ -2,6 +2,7 @@
 //! the one-line text field, bordered blocks, buttons, labelled lines and
 //! diffs. They take the [`Theme`], never the console's state.
 
+pub mod ascii;
 pub mod input;
 pub mod text;
 

@@ -2,12 +2,23 @@
 //! escape sequences) and cut to the cell's width with an ellipsis, never
 //! wrapped into the next cell.
 
-use chrono::{DateTime, Utc};
-use ratatui::text::Span;
+use ratatui::buffer::CellWidth;
+use unicode_segmentation::UnicodeSegmentation;
 
-/// Display width in terminal columns.
+/// Display width in terminal columns, as ratatui's buffer counts it: per
+/// grapheme (a flag, an emoji with a skin tone or joined by ZWJ, a letter
+/// with its accents), so text cut here never disagrees with what is drawn.
 pub fn width(s: &str) -> usize {
-    Span::raw(s).width()
+    graphemes(s).map(|(_, w)| w).sum()
+}
+
+/// The graphemes of `s` the buffer draws, with their widths (control
+/// characters and zero-width clusters take no cell).
+fn graphemes(s: &str) -> impl DoubleEndedIterator<Item = (&str, usize)> {
+    s.graphemes(true)
+        .filter(|g| !g.contains(char::is_control))
+        .map(|g| (g, usize::from(g.cell_width())))
+        .filter(|(_, w)| *w > 0)
 }
 
 /// Sanitised and cut to `max` columns (`…` marks the cut).
@@ -26,25 +37,19 @@ pub fn fit_left(s: &str, max: usize) -> String {
     }
     let mut kept = Vec::new();
     let mut w = 0;
-    for c in s.chars().rev() {
-        let cw = char_width(c);
-        if w + cw > max - 1 {
+    for (g, gw) in graphemes(&s).rev() {
+        if w + gw > max - 1 {
             break;
         }
-        kept.push(c);
-        w += cw;
+        kept.push(g);
+        w += gw;
     }
     let mut out = String::from("…");
     out.extend(kept.into_iter().rev());
     out
 }
 
-fn char_width(c: char) -> usize {
-    let mut buf = [0u8; 4];
-    width(c.encode_utf8(&mut buf))
-}
-
-/// Cuts already-safe text to `max` columns.
+/// Cuts already-safe text to `max` columns, whole graphemes only.
 pub fn cut(s: &str, max: usize) -> String {
     if width(s) <= max {
         return s.to_string();
@@ -54,41 +59,43 @@ pub fn cut(s: &str, max: usize) -> String {
     }
     let mut out = String::new();
     let mut w = 0;
-    for c in s.chars() {
-        let cw = char_width(c);
-        if w + cw > max - 1 {
+    for (g, gw) in graphemes(s) {
+        if w + gw > max - 1 {
             break;
         }
-        out.push(c);
-        w += cw;
+        out.push_str(g);
+        w += gw;
     }
     out.push('…');
     out
 }
 
-/// Word-wraps a message (not a table cell) to `max` columns; words longer
-/// than a line are cut.
+/// Word-wraps a message (not a table cell) to `max` columns. A word longer
+/// than a line (a path, a hash) is broken across lines, never cut: nothing
+/// wrapped is lost.
 pub fn wrap(s: &str, max: usize) -> Vec<String> {
     let max = max.max(1);
     let mut lines = Vec::new();
     for para in s.split('\n') {
         let mut line = String::new();
+        let mut line_w = 0;
         for word in para.split_whitespace() {
-            let needed = if line.is_empty() {
-                width(word)
-            } else {
-                width(&line) + 1 + width(word)
-            };
-            if needed > max && !line.is_empty() {
+            let word_w = width(word);
+            if line_w > 0 && line_w + 1 + word_w > max {
                 lines.push(std::mem::take(&mut line));
+                line_w = 0;
             }
-            if !line.is_empty() {
+            if line_w > 0 {
                 line.push(' ');
+                line_w += 1;
             }
-            line.push_str(word);
-            if width(&line) > max {
-                lines.push(cut(&line, max));
-                line.clear();
+            for (g, gw) in graphemes(word) {
+                if line_w + gw > max && line_w > 0 {
+                    lines.push(std::mem::take(&mut line));
+                    line_w = 0;
+                }
+                line.push_str(g);
+                line_w += gw;
             }
         }
         lines.push(line);
@@ -135,19 +142,6 @@ pub fn compact(n: i64) -> String {
     }
 }
 
-pub fn time(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-}
-
-/// Short form for tables: `10-14 09:31`, or with the year when wide.
-pub fn when(t: &DateTime<Utc>, wide: bool) -> String {
-    if wide {
-        t.format("%Y-%m-%d %H:%M").to_string()
-    } else {
-        t.format("%m-%d %H:%M").to_string()
-    }
-}
-
 pub fn status(s: crate::domain::history::ImportState) -> &'static str {
     match s {
         crate::domain::history::ImportState::RolledBack => "rolled back",
@@ -155,16 +149,20 @@ pub fn status(s: crate::domain::history::ImportState) -> &'static str {
     }
 }
 
+/// A size in the one unit style of the console and the CLI's progress bar:
+/// binary units with one decimal (`512 B`, `10.1 KiB`, `18.4 MiB`).
 pub fn bytes(n: u64) -> String {
-    if n < 10_000 {
-        format!("{n} B")
-    } else if n < 10_000_000 {
-        format!("{:.1} kB", n as f64 / 1e3)
-    } else if n < 10_000_000_000 {
-        format!("{:.1} MB", n as f64 / 1e6)
-    } else {
-        format!("{:.1} GB", n as f64 / 1e9)
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
     }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// The last component of a path (the history stores the name as given).
@@ -195,6 +193,26 @@ mod tests {
         assert_eq!(fit("日本語テキスト", 5), "日本…");
         assert_eq!(fit("a\u{1b}[2Jb", 10), "a␛[2Jb");
         assert_eq!(fit_left("/very/long/path/file.csv", 10), "…/file.csv");
+        // Graphemes stay whole: a flag, a skin tone.
+        assert_eq!(fit("🇫🇷👍🏽🇯🇵x", 5), "🇫🇷👍🏽…");
+        // A zero-width joiner is shown by its code point (crate::text), so
+        // a ZWJ family reads as its parts.
+        assert_eq!(fit("👨‍👩‍👧", 5), "👨<U…");
+        assert_eq!(fit("e\u{301}e\u{301}e\u{301}", 2), "e\u{301}…");
+        assert_eq!(width("👨‍👩‍👧🇫🇷👍🏽"), 6);
+    }
+
+    #[test]
+    fn wrapping_breaks_long_words_instead_of_cutting_them() {
+        assert_eq!(
+            wrap("sha256 c7e1829f530070d", 8),
+            vec!["sha256", "c7e1829f", "530070d"]
+        );
+        assert_eq!(wrap("a b\n\nc", 10), vec!["a b", "", "c"]);
+        assert_eq!(
+            wrap("日本語テキスト", 5),
+            vec!["日本", "語テ", "キス", "ト"]
+        );
     }
 
     #[test]

@@ -65,6 +65,9 @@ pub(super) async fn duplicates(
     summary.errors.truncate(KEPT_ERRORS);
     if req.skip_invalid {
         *staged -= store::delete_duplicates(tx).await? as i64;
+    }
+    // A dry run writes no rejects file.
+    if req.skip_invalid && !req.dry_run {
         let path = match &summary.rejects_file {
             Some(p) => p.clone(),
             None => rejects::RejectsWriter::create(

@@ -275,21 +275,26 @@ fn outcome(
         },
         errors,
         error_count,
-        error_summary: summarise(summary, counts, job.req.skip_invalid),
+        error_summary: summarise(summary, counts, job.req),
         rejects_file: summary.rejects_file.clone(),
         changes: None,
         plan_fingerprint: None,
     }
 }
 
-fn summarise(summary: &ParseSummary, counts: Counts, skip_invalid: bool) -> Option<String> {
+fn summarise(summary: &ParseSummary, counts: Counts, req: &ImportRequest) -> Option<String> {
     if let Some(fe) = &summary.file_error {
         return Some(format!("the file was not imported: {fe}"));
     }
     if counts.rejected == 0 {
         return None;
     }
-    Some(if skip_invalid {
+    Some(if req.skip_invalid && req.dry_run {
+        format!(
+            "{} of {} rows would be rejected and skipped; the valid rows would be imported (dry run: nothing was written, no rejects file)",
+            counts.rejected, counts.rows_read
+        )
+    } else if req.skip_invalid {
         format!(
             "{} of {} rows were rejected and skipped; the valid rows were imported",
             counts.rejected, counts.rows_read

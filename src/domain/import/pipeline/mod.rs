@@ -144,6 +144,7 @@ async fn run_locked(
         profile: req.profile,
         options: req.options.clone(),
         skip_invalid: req.skip_invalid,
+        dry_run: req.dry_run,
         rejects_path: finish::rejects_path(req),
     };
     let parser_progress = progress.clone();

@@ -1,36 +1,56 @@
-//! The history's `/` filter: `seller:X`, `status:X`, the rest matches file
-//! names; typed on the status line. `sku:X` opens that listing's timeline
-//! instead.
+//! The history's `/` filter: `seller:X`, `status:X` (or the status as the
+//! list shows it), `since:YYYY-MM-DD`, the rest matches file names; `#42`
+//! opens import 42, `sku:X` (with `seller:ID` for support) opens that
+//! listing's timeline. Typed on the status line; the list follows each key.
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
+
+use chrono::NaiveDate;
 
 use crate::domain::history::ImportState;
 use crate::tui::action::Effect;
 use crate::tui::keys::Command;
 use crate::tui::nav::ListNav;
+use crate::tui::screen::{Screen, detail};
 use crate::tui::state::{Notice, State};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::input::TextInput;
+use crate::tui::widgets::text;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     pub seller: Option<String>,
     pub status: Option<ImportState>,
+    /// Imports started on this local day or later.
+    pub since: Option<NaiveDate>,
     pub file: Option<String>,
     /// `sku:X`: open the listing's timeline (never kept as a filter).
     pub sku: Option<String>,
 }
 
+/// What the filter line asks for: a filter, (`#42`) one import, or
+/// (`sku:X`) one listing's timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    Filter(Filter),
+    Import(i64),
+    Listing { seller: Option<String>, sku: String },
+}
+
+/// The words the filter line takes, for the hint and the errors.
+pub const SYNTAX: &str = "seller:ID status:STATUS since:YYYY-MM-DD words, #ID or sku:SKU";
+
 impl Filter {
     pub fn is_empty(&self) -> bool {
-        self.seller.is_none() && self.status.is_none() && self.file.is_none()
+        *self == Filter::default()
     }
 
-    /// The filter as typed (`seller:acme status:failed oct`).
+    /// The filter as typed (`seller:acme status:failed since:2026-11-01 oct`).
     pub fn to_text(&self) -> String {
         let mut parts = Vec::new();
         if let Some(s) = &self.seller {
@@ -39,33 +59,67 @@ impl Filter {
         if let Some(s) = &self.status {
             parts.push(format!("status:{s}"));
         }
+        if let Some(d) = &self.since {
+            parts.push(format!("since:{d}"));
+        }
         if let Some(f) = &self.file {
             parts.push(f.clone());
         }
         parts.join(" ")
     }
 
-    /// Parses the filter line; an unknown status is an error.
+    /// Parses the filter line. A status is written as the screen shows it
+    /// (`rolled back`, alone or after `status:`); an unknown status, a bad
+    /// date or an unknown `word:` is an error that says why.
     pub fn parse(text: &str) -> Result<Filter, String> {
         let mut f = Filter::default();
         let mut file = Vec::new();
-        for word in text.split_whitespace() {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let mut i = 0;
+        while i < words.len() {
+            let word = words[i];
+            i += 1;
             let lower = word.to_ascii_lowercase();
+            // `rolled back`, as the list says it: one status in two words.
+            let next_is_back = words.get(i).is_some_and(|w| w.eq_ignore_ascii_case("back"));
             if let Some(v) = lower.strip_prefix("seller:") {
                 let v = &word[word.len() - v.len()..];
                 f.seller = (!v.is_empty()).then(|| v.to_string());
             } else if let Some(v) = lower.strip_prefix("status:") {
-                if !v.is_empty() {
+                if v == "rolled" && next_is_back {
+                    i += 1;
+                    f.status = Some(ImportState::RolledBack);
+                } else if !v.is_empty() {
                     f.status = Some(parse_status(v)?);
                 }
             } else if let Some(v) = lower.strip_prefix("sku:") {
                 let v = &word[word.len() - v.len()..];
                 f.sku = (!v.is_empty()).then(|| v.to_string());
+            } else if let Some(v) = lower.strip_prefix("since:") {
+                if !v.is_empty() {
+                    f.since = Some(parse_date(v)?);
+                }
             } else if let Some(v) = lower.strip_prefix("file:") {
                 let v = &word[word.len() - v.len()..];
                 if !v.is_empty() {
                     file.push(v.to_string());
                 }
+            } else if lower == "rolled" && next_is_back {
+                i += 1;
+                f.status = Some(ImportState::RolledBack);
+            } else if let Some(status) = ImportState::ALL.into_iter().find(|s| s.as_str() == lower)
+            {
+                f.status = Some(status);
+            } else if let Some((key, _)) = lower.split_once(':')
+                && !key.is_empty()
+                && key.chars().all(|c| c.is_ascii_alphabetic())
+            {
+                return Err(format!(
+                    "unknown filter word {:?}: use {SYNTAX} (file:WORD for a file name with a colon)",
+                    crate::text::sanitize(&format!("{key}:"))
+                ));
+            } else if word.starts_with('#') {
+                return Err("#ID jumps to one import: type it alone, e.g. #42".to_string());
             } else {
                 file.push(word.to_string());
             }
@@ -75,6 +129,37 @@ impl Filter {
         }
         Ok(f)
     }
+}
+
+impl Query {
+    pub fn parse(text: &str) -> Result<Query, String> {
+        match text.trim().strip_prefix('#') {
+            Some(id) => match id.parse::<i64>() {
+                Ok(id) if id > 0 => Ok(Query::Import(id)),
+                _ => Err(format!(
+                    "{:?} is not an import number: type # and its digits, e.g. #42",
+                    crate::text::sanitize(text.trim())
+                )),
+            },
+            None => Filter::parse(text).map(|mut f| match f.sku.take() {
+                Some(sku) => Query::Listing {
+                    seller: f.seller,
+                    sku,
+                },
+                None => Query::Filter(f),
+            }),
+        }
+    }
+}
+
+/// `2026-11-01`.
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        format!(
+            "since:{} is not a date: write it as YYYY-MM-DD, e.g. since:2026-11-01",
+            crate::text::sanitize(s)
+        )
+    })
 }
 
 /// `rolled-back`, `rolled back`, `rolled`, `rb` → `rolled_back`.
@@ -90,7 +175,7 @@ pub fn parse_status(s: &str) -> Result<ImportState, String> {
     match matches.as_slice() {
         [one] => Ok(*one),
         _ => Err(format!(
-            "unknown status {:?}: use completed, failed, rolled_back or running",
+            "unknown status {:?}: use completed, failed, rolled back or running",
             crate::text::sanitize(&s)
         )),
     }
@@ -103,30 +188,86 @@ pub fn set(state: &mut State, f: Filter) -> Vec<Effect> {
     super::load(state, false)
 }
 
-/// A key while the filter is being typed (printable keys are text).
+/// Opens the filter line on the filter shown now.
+pub fn open(state: &mut State) {
+    let h = &mut state.history;
+    h.filter_input = Some(TextInput::new(h.filter.to_text()));
+    h.filter_before = Some(h.filter.clone());
+    h.filter_error = None;
+}
+
+/// A key while the filter is being typed (printable keys are text). The
+/// list follows as you type; Enter keeps the filter (or opens `#ID`), Esc
+/// puts back the one there was.
 pub fn command(state: &mut State, cmd: Command, ev: &KeyEvent) -> Vec<Effect> {
     let Some(input) = state.history.filter_input.as_mut() else {
         return Vec::new();
     };
     match cmd {
-        Command::Apply => match Filter::parse(&input.text) {
-            Ok(mut f) => {
-                state.history.filter_input = None;
-                if let Some(sku) = f.sku.take() {
-                    return crate::tui::screen::timeline::open_sku(state, f.seller, sku);
-                }
+        Command::Apply => match Query::parse(&input.text) {
+            Ok(query) => {
+                close(state);
                 state.history.list.reselect = None;
-                return set(state, f);
+                return match query {
+                    Query::Import(id) => detail::open(state, id, Screen::History),
+                    Query::Listing { seller, sku } => {
+                        crate::tui::screen::timeline::open_sku(state, seller, sku)
+                    }
+                    Query::Filter(f) if f == state.history.filter => Vec::new(),
+                    Query::Filter(f) => set(state, f),
+                };
             }
             Err(e) => state.notice = Some(Notice::error(e)),
         },
-        Command::Back => state.history.filter_input = None,
+        Command::Back => {
+            let before = state.history.filter_before.take().unwrap_or_default();
+            close(state);
+            if before != state.history.filter {
+                return set(state, before);
+            }
+        }
         Command::Edit | Command::ClearInput => {
             input.edit(cmd, ev.code);
+            return edited(state);
         }
         _ => {}
     }
     Vec::new()
+}
+
+fn close(state: &mut State) {
+    let h = &mut state.history;
+    h.filter_input = None;
+    h.filter_before = None;
+    h.filter_error = None;
+}
+
+/// The list under what is typed so far; what cannot be a filter yet says
+/// why on the filter line, and the list stays as it is.
+pub fn edited(state: &mut State) -> Vec<Effect> {
+    let Some(text) = state.history.filter_input.as_ref().map(|i| i.text.clone()) else {
+        return Vec::new();
+    };
+    match Query::parse(&text) {
+        Ok(Query::Filter(f)) => {
+            state.history.filter_error = None;
+            if f == state.history.filter {
+                return Vec::new();
+            }
+            state.history.list.reselect = None;
+            set(state, f)
+        }
+        Ok(Query::Import(_) | Query::Listing { .. }) => {
+            state.history.filter_error = None;
+            Vec::new()
+        }
+        // `#` alone, or `since:2026-1` half typed: not worth a red line.
+        Err(_) if text.trim() == "#" => Vec::new(),
+        Err(e) => {
+            state.history.filter_error = Some(e);
+            Vec::new()
+        }
+    }
 }
 
 /// The filter being typed, on the status line; `false` when none is.
@@ -134,27 +275,38 @@ pub fn draw_input(frame: &mut Frame, area: Rect, state: &State) -> bool {
     let Some(input) = &state.history.filter_input else {
         return false;
     };
-    draw_filter_line(
-        frame,
-        area,
-        input,
-        "  (seller:ID status:STATUS words)",
-        &state.theme,
-    );
+    let t = &state.theme;
+    let (hint, hint_style) = match &state.history.filter_error {
+        Some(e) => (format!("  {e}"), t.error()),
+        None => (
+            "  (seller:ID status: since:DATE words, #ID, sku:SKU)".to_string(),
+            t.dim(),
+        ),
+    };
+    draw_filter_line(frame, area, input, &hint, hint_style, t);
     true
 }
 
-/// `Filter: TEXT  (hint)` with the cursor in the text (the hint is left out
-/// on narrow terminals).
-pub fn draw_filter_line(frame: &mut Frame, area: Rect, input: &TextInput, hint: &str, t: &Theme) {
+/// `Filter: TEXT  (hint)` with the cursor in the text; the text typed gets
+/// at least half the line, the hint what is left.
+pub fn draw_filter_line(
+    frame: &mut Frame,
+    area: Rect,
+    input: &TextInput,
+    hint: &str,
+    hint_style: Style,
+    t: &Theme,
+) {
     let w = area.width as usize;
     let label = "Filter: ";
-    let room = w.saturating_sub(label.len() + hint.len() + 1);
-    let (shown, cursor) = input.visible(room);
+    // The text typed gets at least half the line; the hint what is left.
+    let room = (w / 2).max(w.saturating_sub(label.len() + text::width(hint) + 1));
+    let (shown, cursor) = input.visible(room.min(w.saturating_sub(label.len() + 1)));
+    let hint_room = w.saturating_sub(label.len() + text::width(&shown));
     let line = Line::from(vec![
         Span::styled(label, t.bold()),
         Span::raw(shown),
-        Span::styled(if w > 60 { hint } else { "" }, t.dim()),
+        Span::styled(text::fit(hint, hint_room), hint_style),
     ]);
     frame.render_widget(Paragraph::new(line), area);
     frame.set_cursor_position((area.x + (label.len() + cursor) as u16, area.y));

@@ -44,21 +44,30 @@ pub enum FormField {
     File,
     Seller,
     Profile,
+    /// `--key`: the column that identifies a listing.
+    Key,
+    /// `--currency`: for rows without one.
+    Currency,
     SkipInvalid,
     DryRun,
 }
 
 impl FormField {
-    pub const ALL: [FormField; 5] = [
+    pub const ALL: [FormField; 7] = [
         FormField::File,
         FormField::Seller,
         FormField::Profile,
+        FormField::Key,
+        FormField::Currency,
         FormField::SkipInvalid,
         FormField::DryRun,
     ];
 
     pub fn is_text(self) -> bool {
-        matches!(self, FormField::File | FormField::Seller)
+        matches!(
+            self,
+            FormField::File | FormField::Seller | FormField::Key | FormField::Currency
+        )
     }
 }
 
@@ -68,6 +77,10 @@ pub struct ImportForm {
     pub seller: TextInput,
     /// Index into [`PROFILES`].
     pub profile: usize,
+    /// The key column (empty: the profile's own).
+    pub key: TextInput,
+    /// The default currency (empty: none).
+    pub currency: TextInput,
     pub skip_invalid: bool,
     pub focus: FormField,
     pub completion: Option<Completion>,
@@ -81,6 +94,8 @@ impl Default for ImportForm {
             file: TextInput::default(),
             seller: TextInput::default(),
             profile: 0,
+            key: TextInput::default(),
+            currency: TextInput::default(),
             skip_invalid: false,
             focus: FormField::File,
             completion: None,
@@ -168,6 +183,8 @@ impl ImportForm {
         match self.focus {
             FormField::File => Some(&mut self.file),
             FormField::Seller => Some(&mut self.seller),
+            FormField::Key => Some(&mut self.key),
+            FormField::Currency => Some(&mut self.currency),
             _ => None,
         }
     }
@@ -199,12 +216,17 @@ impl ImportForm {
         self.focus = all[((i + delta).rem_euclid(n)) as usize];
     }
 
-    /// Back to an empty file field after an import finished.
+    /// Back to an empty file field after an import finished; the options
+    /// go back to their defaults (the next file is another file).
     fn reset_after_done(&mut self) {
         self.phase = FormPhase::Editing { error: None };
         self.file.clear();
         self.completion = None;
         self.focus = FormField::File;
+        self.profile = 0;
+        self.key.clear();
+        self.currency.clear();
+        self.skip_invalid = false;
     }
 }
 
@@ -239,8 +261,9 @@ impl ScreenModule for Import {
         state.form.focused_input()
     }
 
-    fn edited(&self, state: &mut State) {
+    fn edited(&self, state: &mut State) -> Vec<Effect> {
         state.form.edited();
+        Vec::new()
     }
 
     fn busy(&self, state: &State) -> bool {
@@ -282,17 +305,15 @@ fn context(form: &ImportForm) -> Ctx {
 pub fn open(state: &mut State) -> Vec<Effect> {
     let form = &mut state.form;
     if matches!(form.phase, FormPhase::Done { .. }) {
-        form.phase = FormPhase::Editing { error: None };
-        form.file.clear();
-        form.focus = FormField::File;
+        form.reset_after_done();
     }
     if form.seller.text.is_empty() {
-        // A seller can only import for itself; support gets the seller in view.
+        // A seller can only import for itself; support gets the seller the
+        // history is filtered to, never silently the selected row's.
         let own = state.identity.as_ref().and_then(|i| i.own_seller());
         let seller = own
             .map(str::to_string)
-            .or_else(|| state.history.filter.seller.clone())
-            .or_else(|| state.selected_row().map(|r| r.seller.clone()));
+            .or_else(|| state.history.filter.seller.clone());
         if let Some(s) = seller {
             state.form.seller.set(s);
         }
@@ -502,10 +523,22 @@ fn start(state: &mut State, dry_run: bool) -> Vec<Effect> {
     } else {
         None
     };
+    let own = state.identity.as_ref().and_then(|i| i.own_seller());
+    let error = error.map(str::to_string).or_else(|| {
+        own.filter(|own| *own != seller).map(|own| {
+            format!(
+                "this login imports for seller {own} only: {} belongs to another seller \
+                 (support staff import for any seller)",
+                crate::text::sanitize(&seller)
+            )
+        })
+    });
+    let form = &mut state.form;
     if let Some(e) = error {
-        form.phase = FormPhase::Editing {
-            error: Some(e.to_string()),
-        };
+        if own.is_some() {
+            form.focus = FormField::Seller;
+        }
+        form.phase = FormPhase::Editing { error: Some(e) };
         return Vec::new();
     }
     let profile = PROFILES.get(form.profile).copied().flatten();
@@ -513,6 +546,8 @@ fn start(state: &mut State, dry_run: bool) -> Vec<Effect> {
         path: path.into(),
         seller,
         profile,
+        key_column: given(&form.key),
+        default_currency: given(&form.currency),
         dry_run,
         skip_invalid: form.skip_invalid,
         expect: None,
@@ -627,10 +662,17 @@ fn form_spec(state: &State) -> ImportSpec {
         path: form.file.text.trim().into(),
         seller: form.seller.text.trim().to_string(),
         profile: PROFILES.get(form.profile).copied().flatten(),
+        key_column: given(&form.key),
+        default_currency: given(&form.currency),
         dry_run: false,
         skip_invalid: form.skip_invalid,
         expect: None,
     }
+}
+
+/// An optional field's value: `None` when left empty.
+fn given(input: &TextInput) -> Option<String> {
+    Some(input.text.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 /// The import a dry run's outcome stands for: what the form ran, as an

@@ -201,6 +201,16 @@ fn editing(frame: &mut Frame, area: Rect, state: &State, error: Option<&str>) {
             t.dim(),
         ),
     ]));
+    let y = lines.len();
+    lines.push(input_line(FormField::Key, "Key", &f.key, &mut cursor, y));
+    let y = lines.len();
+    lines.push(input_line(
+        FormField::Currency,
+        "Currency",
+        &f.currency,
+        &mut cursor,
+        y,
+    ));
     lines.push(Line::from(vec![
         label(FormField::SkipInvalid, "Options"),
         Span::styled(
@@ -233,7 +243,9 @@ fn editing(frame: &mut Frame, area: Rect, state: &State, error: Option<&str>) {
     for l in text::wrap(
         &format!(
             "A dry run reads the whole file and shows what would change; nothing changes \
-             until you confirm. Profiles: {}.",
+             until you confirm. Key: the column that identifies a listing when the \
+             profile's own is missing (an Etsy export without SKUs: TITLE); currency: \
+             for rows without one (EUR). Profiles: {}.",
             names.join(", ")
         ),
         w.saturating_sub(4),
@@ -294,7 +306,7 @@ fn running(frame: &mut Frame, area: Rect, state: &State, r: &Running) {
             .ratio(ratio.clamp(0.0, 1.0))
             .label(format!("{:.0}%", (ratio * 100.0).floor()))
             .gauge_style(t.gauge())
-            .use_unicode(true),
+            .use_unicode(!t.ascii),
         Rect::new(area.x + 2, area.y + 3, area.width.saturating_sub(4), 1),
     );
 

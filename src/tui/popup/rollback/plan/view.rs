@@ -32,7 +32,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, plan: &PlanView) {
     frame.render_widget(Paragraph::new(fit(&file, w)), row(0));
     let who = format!(
         "Imported {} by {}",
-        text::time(&p.imported_at),
+        state.clock.time_ago(&p.imported_at),
         p.imported_by
     );
     frame.render_widget(Paragraph::new(fit(&who, w)), row(1));
