@@ -4,7 +4,8 @@
 //! runs exactly that or is refused ("dry run again"). A running dry run or
 //! import shows its phases and can be cancelled (Esc, after a question).
 //! The view is in [`view`], the outcome's lines (the review and the
-//! result) in [`outcome`].
+//! result) in [`outcome`], the running dry run or import and how it ends
+//! in `running.rs`.
 
 pub mod outcome;
 mod running;
