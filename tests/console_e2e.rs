@@ -525,3 +525,67 @@ async fn another_process_imports_and_the_screen_shows_it_without_a_key() {
     let screen = tmux.wait_for("the exit", |s| s.contains("EXITED:"));
     assert!(screen.contains("EXITED:0"), "{screen}");
 }
+
+#[tokio::test]
+async fn ctrl_z_suspends_and_fg_brings_the_console_back() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the end-to-end console test");
+        return;
+    }
+    let t = TestDb::new().await;
+    let (_d, v1) = csv_file(
+        "tstp-first.csv",
+        &format!("{NATIVE_HEADER}Z1,One,,1.00,USD,1,active,new,,,\n"),
+    );
+    import_json(&t, &v1, "tstp", &[], 0);
+    let tmux = Tmux {
+        socket: format!("importdesk-e2e-tstp-{}", std::process::id()),
+    };
+    // An interactive shell with job control, as a person has.
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        "env PS1='$ ' bash --norc --noprofile -i",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    tmux.wait_for("the prompt", |s| s.lines().any(|l| l.trim_end() == "$"));
+    tmux.type_text(&format!(
+        "env -u DATABASE_URL IMPORTDESK_DATA_DIR={files} TERM=xterm-256color {bin} --database-url {url}",
+        files = shell_quote(&test_data_dir().join("files").to_string_lossy()),
+        bin = shell_quote(env!("CARGO_BIN_EXE_importdesk")),
+        url = shell_quote(&t.url()),
+    ));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the history", |s| s.contains("tstp-first.csv"));
+
+    tmux.keys(&["C-z"]);
+    let screen = tmux.wait_for("the shell", |s| s.contains("Stopped"));
+    assert_eq!(tmux.display("#{alternate_on}"), "0", "{screen}");
+    tmux.type_text("fg");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the console, redrawn", |s| {
+        s.contains("tstp-first.csv") && s.contains("Import history")
+    });
+    assert_eq!(tmux.display("#{alternate_on}"), "1");
+    // It still answers keys.
+    tmux.keys(&["?"]);
+    tmux.wait_for("the help", |s| s.contains("Keys: Import history"));
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tmux.display("#{alternate_on}") != "0" {
+        assert!(Instant::now() < deadline, "q did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    tmux.type_text("echo EXITED:$?");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the exit", |s| s.contains("EXITED:0"));
+    assert!(!screen.contains("Import history"), "{screen}");
+}

@@ -4,10 +4,15 @@
 //! runs exactly that or is refused ("dry run again"). A running dry run or
 //! import shows its phases and can be cancelled (Esc, after a question).
 //! The view is in [`view`], the outcome's lines (the review and the
-//! result) in [`outcome`].
+//! result) in [`outcome`], the running dry run or import and how it ends
+//! in `running.rs`.
 
 pub mod outcome;
+mod running;
 pub mod view;
+
+pub use running::{Running, cancel, done, progressed};
+use running::{busy_command, refused_command, run};
 
 use std::sync::LazyLock;
 
@@ -15,17 +20,15 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use crate::domain::import::{ImportOutcome, ImportStatus, Phase, ProfileKind, Progress};
-use crate::tui::action::{Completion, Effect, ImportFailure, ImportSpec, ReqId};
+use crate::domain::import::{ImportOutcome, ImportStatus, ProfileKind};
+use crate::tui::action::{Completion, Effect, ImportSpec, ReqId};
 use crate::tui::keys::{Command, Ctx};
 use crate::tui::nav;
-use crate::tui::nav::ListNav;
-use crate::tui::popup::confirm::{self, Question};
 use crate::tui::state::{Notice, State};
 use crate::tui::widgets::Button;
 use crate::tui::widgets::input::TextInput;
 
-use super::{Screen, ScreenModule, detail, history};
+use super::{Screen, ScreenModule, detail};
 
 /// The profile choices of the form (`None`: detect from the header),
 /// from the profile registry.
@@ -132,37 +135,6 @@ pub enum FormPhase {
         outcome: Box<ImportOutcome>,
         scroll: usize,
     },
-}
-
-/// A dry run or an import in progress.
-#[derive(Debug, Clone)]
-pub struct Running {
-    pub req: ReqId,
-    pub dry_run: bool,
-    pub progress: Option<Progress>,
-    /// Seconds since it started, and since its current phase started.
-    pub seconds: u64,
-    pub phase_seconds: u64,
-    /// The import's transaction is being rolled back after Esc.
-    pub cancelling: bool,
-}
-
-impl Running {
-    fn new(req: ReqId, dry_run: bool) -> Self {
-        Self {
-            req,
-            dry_run,
-            progress: None,
-            seconds: 0,
-            phase_seconds: 0,
-            cancelling: false,
-        }
-    }
-
-    /// The phase it is in (reading until the first report says otherwise).
-    pub fn phase(&self) -> Phase {
-        self.progress.map_or(Phase::Reading, |p| p.phase)
-    }
 }
 
 impl ImportForm {
@@ -416,65 +388,6 @@ fn review_command(state: &mut State, cmd: Command) -> Vec<Effect> {
     Vec::new()
 }
 
-/// The import was refused: Back to the form, or the same dry run again.
-fn refused_command(state: &mut State, cmd: Command) -> Vec<Effect> {
-    let FormPhase::Refused { spec, focus, .. } = &mut state.form.phase else {
-        return Vec::new();
-    };
-    match cmd {
-        Command::Left | Command::Right => *focus = focus.other(),
-        Command::Activate if *focus == Button::Confirm => {
-            let spec = ImportSpec {
-                dry_run: true,
-                expect: None,
-                ..spec.clone()
-            };
-            return run(state, spec);
-        }
-        Command::Activate | Command::Back => {
-            state.form.phase = FormPhase::Editing { error: None };
-        }
-        _ => {}
-    }
-    Vec::new()
-}
-
-/// While a dry run or import runs: Esc asks whether to cancel it.
-fn busy_command(state: &mut State, cmd: Command) -> Vec<Effect> {
-    let FormPhase::Running(r) = &state.form.phase else {
-        return Vec::new();
-    };
-    if cmd == Command::Back {
-        if r.cancelling {
-            state.notice = Some(Notice::info(
-                "cancelling: the transaction is being rolled back",
-            ));
-        } else {
-            let question = Question::CancelImport {
-                req: r.req,
-                dry_run: r.dry_run,
-            };
-            confirm::ask(state, question);
-        }
-    }
-    Vec::new()
-}
-
-/// The answer "cancel it" to the question Esc asked: the worker cancels
-/// request `req` (its reply says how it ended).
-pub fn cancel(state: &mut State, req: ReqId) -> Vec<Effect> {
-    match state.form.running_mut(req) {
-        Some(r) => {
-            r.cancelling = true;
-            vec![Effect::Cancel { req }]
-        }
-        None => {
-            state.notice = Some(Notice::info("it had already finished"));
-            Vec::new()
-        }
-    }
-}
-
 fn done_command(state: &mut State, cmd: Command) -> Vec<Effect> {
     let len = view::outcome_line_count(state);
     let page = view::outcome_height(state);
@@ -555,13 +468,6 @@ fn start(state: &mut State, dry_run: bool) -> Vec<Effect> {
     run(state, spec)
 }
 
-/// Runs `spec` (a dry run, or the import it pinned).
-fn run(state: &mut State, spec: ImportSpec) -> Vec<Effect> {
-    let req = state.req();
-    state.form.phase = FormPhase::Running(Running::new(req, spec.dry_run));
-    vec![Effect::Import { req, spec }]
-}
-
 /// Reply to [`Effect::Complete`].
 pub fn completed(state: &mut State, req: ReqId, completion: Completion) -> Vec<Effect> {
     let form = &mut state.form;
@@ -580,107 +486,7 @@ pub fn completed(state: &mut State, req: ReqId, completion: Completion) -> Vec<E
     Vec::new()
 }
 
-/// Progress of the running dry run or import.
-pub fn progressed(state: &mut State, req: ReqId, progress: Progress) -> Vec<Effect> {
-    if let Some(r) = state.form.running_mut(req) {
-        if r.phase() != progress.phase {
-            r.phase_seconds = 0;
-        }
-        r.progress = Some(progress);
-    }
-    Vec::new()
-}
-
-/// Reply to [`Effect::Import`].
-pub fn done(
-    state: &mut State,
-    req: ReqId,
-    result: Result<Box<ImportOutcome>, ImportFailure>,
-) -> Vec<Effect> {
-    let Some(dry_run) = state.form.running_mut(req).map(|r| r.dry_run) else {
-        return Vec::new();
-    };
-    // A question about cancelling it has no object any more.
-    if matches!(
-        state.confirm.as_ref().map(|c| &c.question),
-        Some(Question::CancelImport { req: r, .. }) if *r == req
-    ) {
-        state.confirm = None;
-    }
-    match result {
-        Ok(outcome) if dry_run => {
-            let spec = pinned_spec(state, &outcome);
-            state.form.phase = FormPhase::Reviewed {
-                outcome,
-                spec,
-                focus: Button::Cancel,
-                scroll: 0,
-            };
-            Vec::new()
-        }
-        Ok(outcome) => {
-            let id = outcome.import_id;
-            state.form.phase = FormPhase::Done { outcome, scroll: 0 };
-            // The new import is the newest: show it at the top of the history.
-            state.history.list.reselect = id;
-            state.history.list.nav = ListNav::default();
-            state.history.eligibility.clear();
-            history::load(state, false)
-        }
-        Err(ImportFailure::Refused(message)) => {
-            let spec = ImportSpec {
-                dry_run: true,
-                expect: None,
-                ..form_spec(state)
-            };
-            state.form.phase = FormPhase::Refused {
-                message,
-                spec,
-                focus: Button::Confirm,
-            };
-            history::reload(state)
-        }
-        Err(ImportFailure::Cancelled(message)) => {
-            state.form.phase = FormPhase::Editing { error: None };
-            state.notice = Some(Notice::info(message));
-            history::reload(state)
-        }
-        Err(ImportFailure::Failed(f)) => {
-            state.form.phase = FormPhase::Editing {
-                error: Some(f.message.clone()),
-            };
-            state.fail(f, false);
-            Vec::new()
-        }
-    }
-}
-
-/// What the form ran, as a spec (the fields cannot change while it runs).
-fn form_spec(state: &State) -> ImportSpec {
-    let form = &state.form;
-    ImportSpec {
-        path: form.file.text.trim().into(),
-        seller: form.seller.text.trim().to_string(),
-        profile: PROFILES.get(form.profile).copied().flatten(),
-        key_column: given(&form.key),
-        default_currency: given(&form.currency),
-        dry_run: false,
-        skip_invalid: form.skip_invalid,
-        expect: None,
-    }
-}
-
 /// An optional field's value: `None` when left empty.
 fn given(input: &TextInput) -> Option<String> {
     Some(input.text.trim().to_string()).filter(|s| !s.is_empty())
-}
-
-/// The import a dry run's outcome stands for: what the form ran, as an
-/// import pinned to the plan the dry run showed.
-fn pinned_spec(state: &State, outcome: &ImportOutcome) -> ImportSpec {
-    ImportSpec {
-        dry_run: false,
-        expect: outcome.plan_fingerprint.clone(),
-        ..form_spec(state)
-    }
 }
