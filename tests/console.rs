@@ -1423,9 +1423,12 @@ fn the_rollback_result_scrolls_by_the_rows_it_draws() {
 fn reviewed(s: &mut State) {
     let _ = press(s, [key('i')]);
     let _ = press(s, "q4-acme.csv".chars().map(key));
+    // The seller field starts empty for support without a filter.
+    let _ = press(s, [code(KeyCode::Down), ctrl('u')]);
+    let _ = press(s, "acme".chars().map(key));
     let e = press(
         s,
-        [KeyCode::Down; 4]
+        [KeyCode::Down; 5]
             .map(code)
             .into_iter()
             .chain([code(KeyCode::Enter)]),
@@ -1514,7 +1517,7 @@ fn a_key_that_cannot_act_says_why_on_screen() {
     // ←→ on the form's button (they change the profile and the option).
     let mut s = state();
     let _ = press(&mut s, [key('i')]);
-    let _ = press(&mut s, [KeyCode::Down; 4].map(code));
+    let _ = press(&mut s, [KeyCode::Down; 6].map(code));
     let _ = update(&mut s, code(KeyCode::Right));
     assert!(render(&s).contains("←→ change the profile or the option"));
 }

@@ -289,11 +289,13 @@ async fn pinned_dry_run_esc_cancel_q_closes_and_hang_up_ends_it() {
     });
     assert!(alive(pid), "q in the help quit the console");
 
-    // A dry run of the second file (the seller comes from the selection).
+    // A dry run of the second file for seller cx.
     tmux.keys(&["i"]);
     tmux.wait_for("the form", |s| s.contains("New import"));
     tmux.type_text(&v2.to_string_lossy());
-    tmux.keys(&["Down", "Down", "Down", "Down", "Enter"]);
+    tmux.keys(&["Down", "C-u"]);
+    tmux.type_text("cx");
+    tmux.keys(&["Down", "Down", "Down", "Down", "Down", "Enter"]);
     tmux.wait_for("the dry run's review", |s| {
         s.contains("1 to create, 1 to update") && s.contains("[ Import: 1 new, 1 updated ]")
     });
@@ -433,12 +435,14 @@ async fn sigterm_ends_the_console_at_once_and_restores_the_terminal() {
     )
     .unwrap();
     let sent = Instant::now();
-    let screen = tmux.wait_for("the exit", |s| s.contains("EXITED:"));
+    tmux.wait_for("the exit", |s| s.contains("EXITED:"));
     assert!(
         sent.elapsed() < Duration::from_secs(1),
         "{:?}",
         sent.elapsed()
     );
+    // `stty -a` prints after the exit line: wait for its local flags.
+    let screen = tmux.wait_for("stty's output", |s| s.contains("icanon"));
     // Ended by SIGTERM (the shell reports 128 + 15), the terminal restored.
     assert!(screen.contains("EXITED:143"), "{screen}");
     assert_eq!(tmux.display("#{alternate_on}"), "0");

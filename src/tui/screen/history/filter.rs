@@ -279,7 +279,7 @@ pub fn draw_input(frame: &mut Frame, area: Rect, state: &State) -> bool {
     let (hint, hint_style) = match &state.history.filter_error {
         Some(e) => (format!("  {e}"), t.error()),
         None => (
-            "  (seller:ID status: since:DATE words, #ID, sku:SKU)".to_string(),
+            "  (seller:ID status: since:DATE words, #ID)".to_string(),
             t.dim(),
         ),
     };
