@@ -3,6 +3,8 @@
 //! one fresh database per test cloned from a migrated template.
 #![allow(dead_code)]
 
+pub mod session;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
