@@ -46,59 +46,56 @@ const SLOW_STATEMENT_MS: u32 = 250;
 // ---------------------------------------------------------------------------
 // Options
 
+#[derive(clap::Parser)]
+#[command(
+    bin_name = "cargo bench --bench import --",
+    about = "Import and rollback speed, side by side with psql \\copy"
+)]
 struct Options {
+    /// Rows in each generated file.
+    #[arg(long, default_value_t = 1_000_000, value_parser = rows)]
     rows: u64,
+    /// Fraction of the rows the re-import changes.
+    #[arg(long, default_value_t = 0.3, value_parser = fraction)]
     changed: f64,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 42)]
     seed: u64,
-    keep: bool,
+    /// Where the cluster and the files go.
+    #[arg(long, default_value = "/tmp")]
     tmp: PathBuf,
+    /// Keep the cluster and the files afterwards.
+    #[arg(long)]
+    keep: bool,
+    /// Skip comparing the imported and rolled-back data with what is expected.
+    #[arg(long = "no-verify", action = clap::ArgAction::SetFalse)]
     verify: bool,
+    /// Give up on a rollback preview after this many seconds.
+    #[arg(long, default_value_t = 300)]
     preview_timeout: u64,
+    /// Passed by `cargo bench` to `harness = false` targets.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
-const USAGE: &str = "usage: cargo bench --bench import -- [--rows N] [--changed FRACTION] \
-                     [--seed S] [--tmp DIR] [--keep] [--no-verify] [--preview-timeout SECS]";
+/// At least one row; `1_000_000` is fine.
+fn rows(s: &str) -> std::result::Result<u64, String> {
+    match s.replace('_', "").parse::<u64>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
 
-fn parse_options() -> Result<Options> {
-    let mut o = Options {
-        rows: 1_000_000,
-        changed: 0.3,
-        seed: 42,
-        keep: false,
-        tmp: PathBuf::from("/tmp"),
-        verify: true,
-        preview_timeout: 300,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
-        };
-        match a.as_str() {
-            // `cargo bench` passes --bench to harness = false targets.
-            "--bench" => {}
-            "--rows" => o.rows = value("--rows")?.replace('_', "").parse()?,
-            "--changed" => o.changed = value("--changed")?.parse()?,
-            "--seed" => o.seed = value("--seed")?.parse()?,
-            "--tmp" => o.tmp = PathBuf::from(value("--tmp")?),
-            "--keep" => o.keep = true,
-            "--no-verify" => o.verify = false,
-            "--preview-timeout" => o.preview_timeout = value("--preview-timeout")?.parse()?,
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}").into()),
-        }
+fn fraction(s: &str) -> std::result::Result<f64, String> {
+    let f: f64 = s
+        .parse()
+        .map_err(|e: std::num::ParseFloatError| e.to_string())?;
+    if (0.0..=1.0).contains(&f) {
+        Ok(f)
+    } else {
+        Err("a fraction between 0 and 1".into())
     }
-    if o.rows == 0 {
-        return Err("--rows must be at least 1".into());
-    }
-    if !(0.0..=1.0).contains(&o.changed) {
-        return Err("--changed is a fraction between 0 and 1".into());
-    }
-    Ok(o)
 }
 
 // ---------------------------------------------------------------------------
@@ -790,7 +787,7 @@ fn main() {
 }
 
 fn real_main() -> Result<()> {
-    let o = parse_options()?;
+    let o = <Options as clap::Parser>::parse();
     let load_before = load_average();
     let bin = env!("CARGO_BIN_EXE_importdesk");
 

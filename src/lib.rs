@@ -6,6 +6,7 @@
 //! `cli` parses arguments and prints results.
 
 pub mod cli;
+pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use importdesk::domain::history::ImportSummary;
+use importdesk::domain::history::{ImportState, ImportSummary};
 use importdesk::domain::import::{
     Counts, FieldChanges, ImportOutcome, ImportStatus, Phase, Progress,
 };
@@ -39,7 +39,8 @@ fn row(id: i64, seller: &str, file: &str, status: &str, counts: [i64; 4]) -> His
         updated: counts[1],
         unchanged: counts[2],
         rejected: counts[3],
-        status: status.into(),
+        status: status.parse().unwrap(),
+        pruned: false,
         actor: "jane (ssh 10.0.0.7)".into(),
         rolled_back_at: (status == "rolled_back").then(|| at(20, 14, 5)),
         rolled_back_by: (status == "rolled_back").then(|| "sam".into()),
@@ -110,7 +111,7 @@ fn summary() -> ImportSummary {
         file_size: Some(48_213),
         profile: "native".into(),
         options: json!({"profile_detected": true, "key": "sku"}),
-        status: "failed".into(),
+        status: ImportState::Failed,
         started_at: at(14, 9, 31),
         finished_at: Some(at(14, 9, 32)),
         actor: "jane (ssh 10.0.0.7)".into(),
@@ -430,7 +431,7 @@ fn detail_of_a_rolled_back_import_lists_the_skipped_listings() {
     let mut import = summary();
     import.id = 1040;
     import.seller_id = "globex".into();
-    import.status = "rolled_back".into();
+    import.status = ImportState::RolledBack;
     import.rejected = 0;
     import.updated = 70;
     import.errors = json!([]);
@@ -552,7 +553,7 @@ fn rollback_confirm_passes_the_fingerprint_and_shows_the_result() {
         e.iter().any(|e| matches!(e, Effect::LoadHistory { .. })),
         "{e:?}"
     );
-    assert_eq!(s.history.rows[0].status, "rolled_back");
+    assert_eq!(s.history.rows[0].status, ImportState::RolledBack);
     snapshot("rollback_done", &s);
     let _ = update(&mut s, code(KeyCode::Enter));
     assert!(s.popup.is_none());
@@ -581,7 +582,6 @@ fn a_changed_plan_is_refused_and_previewed_again() {
                     "the rollback plan of import #1042 changed since the preview you confirmed \
                      (now: 15 to delete, 44 to restore, 3 to skip); nothing was changed — preview it again",
                 ),
-                refused: true,
                 plan_changed: true,
                 conflicts: vec![],
             }),
@@ -1110,7 +1110,7 @@ fn filter_keys() {
         panic!("{e:?}")
     };
     assert_eq!(filter.seller.as_deref(), Some("acme"));
-    assert_eq!(filter.status.as_deref(), Some("rolled_back"));
+    assert_eq!(filter.status, Some(ImportState::RolledBack));
     assert_eq!(filter.file_contains.as_deref(), Some("q4"));
     assert_eq!(filter.before_id, None);
     // A bad status is explained, the filter stays open.

@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use common::{NATIVE_HEADER, TestDb, csv_file, dump_listings, import_json};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use importdesk::db::Database;
+use importdesk::domain::history::ImportState;
 use importdesk::tui::action::{Action, Effect};
 use importdesk::tui::state::*;
 use importdesk::tui::ui::{self, theme::Theme};
@@ -132,7 +133,7 @@ async fn import_with_dry_run_then_rollback_from_the_popup() {
     };
     let new_id = outcome.import_id.unwrap();
     assert_eq!(d.state.history.rows[0].id, new_id);
-    assert_eq!(d.state.history.rows[0].status, "completed");
+    assert_eq!(d.state.history.rows[0].status, ImportState::Completed);
 
     // Back to the history; the new import is selected; roll it back.
     d.key(KeyCode::Esc).await;
@@ -177,7 +178,7 @@ async fn import_with_dry_run_then_rollback_from_the_popup() {
     );
     assert!(d.screen().contains("1 restored · 1 deleted · 0 skipped"));
     d.key(KeyCode::Enter).await;
-    assert_eq!(d.state.history.rows[0].status, "rolled_back");
+    assert_eq!(d.state.history.rows[0].status, ImportState::RolledBack);
     let screen = d.screen();
     let row = screen
         .lines()
@@ -217,7 +218,7 @@ async fn a_plan_changed_after_the_preview_is_refused_and_previewed_again() {
     assert!(message.contains("changed since the preview"), "{message}");
     assert!(d.screen().contains("[ Preview again ]"));
     // The import is still applied.
-    assert_eq!(d.state.history.rows[0].status, "completed");
+    assert_eq!(d.state.history.rows[0].status, ImportState::Completed);
 
     d.key(KeyCode::Enter).await;
     let plan = d.plan();
@@ -383,18 +384,7 @@ async fn a_lost_database_shows_the_banner() {
         importdesk::db::Source::Flag,
     )
     .unwrap();
-    let manager = deadpool_postgres::Manager::from_config(
-        target.config.clone(),
-        tokio_postgres::NoTls,
-        deadpool_postgres::ManagerConfig {
-            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
-        },
-    );
-    let pool = deadpool_postgres::Pool::builder(manager)
-        .max_size(2)
-        .build()
-        .unwrap();
-    let db = Database { target, pool };
+    let db = Database::unconnected(target).unwrap();
     let mut d = Driver::new(&db);
     d.act(Action::Init).await;
     assert!(matches!(d.state.connection, Connection::Lost { .. }));

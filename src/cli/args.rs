@@ -1,8 +1,12 @@
-//! The command line (SPEC §5). Every console action is also scriptable.
+//! The command line. Every console action is also scriptable.
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::import::ProfileKind;
+use crate::domain::rollback::ConflictMode;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -14,7 +18,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
                   Exit codes: 0 success, 1 error, 2 usage, 3 rollback refused, 4 import rejected."
 )]
 pub struct Cli {
-    /// PostgreSQL connection URI (else DATABASE_URL, then PGHOST/PGPORT/PGUSER/PGDATABASE,
+    /// PostgreSQL connection URI or libpq connection string (else DATABASE_URL,
+    /// then the libpq variables PGHOST/PGDATABASE/PGSERVICE/..., then the database
+    /// named in ~/.config/importdesk/config.toml or /etc/importdesk/config.toml,
     /// else the embedded private cluster).
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
@@ -45,6 +51,24 @@ pub enum Command {
     /// Manage the database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Print a shell completion script: importdesk completions bash > /usr/share/bash-completion/completions/importdesk
+    Completions {
+        #[arg(value_enum)]
+        shell: ShellArg,
+    },
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man {
+        /// Write importdesk.1, importdesk-import.1, importdesk-db-migrate.1, ... here.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Args)]
@@ -55,8 +79,8 @@ pub struct ImportArgs {
     #[arg(long)]
     pub seller: String,
     /// Column layout of the file.
-    #[arg(long, value_enum, default_value_t = ProfileArg::Auto)]
-    pub profile: ProfileArg,
+    #[arg(long, default_value = "auto", value_parser = profile_parser())]
+    pub profile: ProfileChoice,
     /// Use this column (any header) as the listing key.
     #[arg(long, value_name = "COLUMN")]
     pub key: Option<String>,
@@ -74,15 +98,18 @@ pub struct ImportArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProfileArg {
-    Auto,
-    Native,
-    Ebay,
-    Etsy,
-    Shopify,
-    Woocommerce,
-    Magento,
+/// `--profile`: `auto` (`None`: detect from the header) or a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileChoice(pub Option<ProfileKind>);
+
+/// `auto`, then the profile registry's names.
+fn profile_parser() -> impl TypedValueParser<Value = ProfileChoice> {
+    let auto = PossibleValue::new("auto").help("detect the profile from the header");
+    let kinds = ProfileKind::all()
+        .iter()
+        .filter_map(|k| k.to_possible_value());
+    PossibleValuesParser::new(std::iter::once(auto).chain(kinds))
+        .map(|name| ProfileChoice(ProfileKind::from_str(&name, false).ok()))
 }
 
 #[derive(Debug, Args)]
@@ -119,19 +146,13 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub yes: bool,
     /// What to do with listings changed after the import.
-    #[arg(long, value_enum, default_value_t = ConflictArg::Skip)]
-    pub on_conflict: ConflictArg,
+    #[arg(long, value_enum, default_value_t = ConflictMode::Skip)]
+    pub on_conflict: ConflictMode,
     /// Refuse unless the plan still has this fingerprint (from --preview).
     #[arg(long, value_name = "PLAN")]
     pub expect: Option<String>,
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ConflictArg {
-    Skip,
-    Block,
 }
 
 #[derive(Debug, Args)]
@@ -195,4 +216,13 @@ pub enum DbCommand {
     GrantSeller { role: String, seller: String },
     /// Let an existing login role act as support (every seller).
     GrantSupport { role: String },
+    /// Offboard a seller login: no longer a seller role, mapping removed (audited).
+    RevokeSeller { role: String },
+    /// Offboard a support login: no longer acts for every seller (audited).
+    RevokeSupport { role: String },
+    /// Who may act for which seller.
+    Roles {
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -3,17 +3,16 @@
 use color_eyre::eyre::Result;
 
 use super::args::{AuditArgs, AuditCommand, HistoryArgs, ShowArgs};
-use super::output::{print_json, sanitize, truncate};
-use super::{Exit, Refusal};
+use super::output::{actor_and_role, print_json, sanitize, truncate};
+use super::{CliError, CliResult, Exit};
 use crate::db::Database;
 use crate::domain::audit;
 use crate::domain::history::{self, HistoryFilter, ImportSummary};
 
 pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
     history::recover_abandoned(db).await?;
-    let client = db.client().await?;
     let imports = history::list(
-        &**client,
+        db,
         &HistoryFilter {
             seller: args.seller.clone(),
             limit: args.limit.clamp(1, 10_000),
@@ -21,17 +20,15 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
         },
     )
     .await?;
-    if args.json {
-        print_json(&imports)?;
+    if printed_as_json(args.json, &imports)? {
         return Ok(Exit::Success);
     }
-    print_identity(&**client).await?;
     if imports.is_empty() {
         println!("no imports yet");
         return Ok(Exit::Success);
     }
     println!(
-        "{:>6}  {:<16}  {:<12}  {:<24}  {:>7} {:>7} {:>7} {:>7}  {:<11}  ACTOR",
+        "{:>6}  {:<16}  {:<12}  {:<24}  {:>7} {:>7} {:>7} {:>7}  {:<11}  ACTOR (DATABASE ROLE)",
         "ID", "STARTED (UTC)", "SELLER", "FILE", "CREATED", "UPDATED", "SAME", "REJECT", "STATUS"
     );
     for i in &imports {
@@ -45,19 +42,23 @@ pub async fn history(db: &Database, args: HistoryArgs) -> Result<Exit> {
             i.updated,
             i.unchanged,
             i.rejected,
-            i.status,
-            truncate(&i.actor, 24)
+            i.shown_status(),
+            truncate(&actor_and_role(&i.actor, &i.db_role), 40)
         );
     }
     Ok(Exit::Success)
 }
 
-/// The header line of a listing: who the database says we are, so a seller
-/// knows why only its own imports show.
-async fn print_identity(client: &impl tokio_postgres::GenericClient) -> Result<()> {
-    let who = crate::domain::identity::current(client).await?;
-    println!("as {}", who.describe());
-    Ok(())
+/// Prints `items` as JSON (true), or the header line of a listing: who the
+/// database says we are, so a seller knows why only its own imports show.
+/// Prints `items` as the one JSON document when asked to (the text header,
+/// who and which database, is printed before the command runs).
+fn printed_as_json(json: bool, items: &impl serde::Serialize) -> Result<bool> {
+    if json {
+        print_json(items)?;
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 /// The file's own name (the path is in `show`).
@@ -68,16 +69,13 @@ pub fn file_label(path: &str) -> String {
         .unwrap_or_else(|| path.to_string())
 }
 
-pub async fn show(db: &Database, args: ShowArgs) -> Result<Exit> {
+pub async fn show(db: &Database, args: ShowArgs) -> CliResult<Exit> {
     history::recover_abandoned(db).await?;
-    let client = db.client().await?;
-    let Some(i) = history::get(&**client, args.id).await? else {
-        return Err(Refusal {
+    let Some(i) = history::get(db, args.id).await? else {
+        return Err(CliError::Refused {
             exit: Exit::Error,
             message: format!("there is no import #{}", args.id),
-            json: None,
-        }
-        .into());
+        });
     };
     if args.json {
         print_json(&i)?;
@@ -88,7 +86,7 @@ pub async fn show(db: &Database, args: ShowArgs) -> Result<Exit> {
 }
 
 pub fn print_import(i: &ImportSummary) {
-    println!("import #{} — {}", i.id, i.status);
+    println!("import #{} — {}", i.id, i.shown_status());
     println!("  seller:    {}", sanitize(&i.seller_id));
     println!("  file:      {}", sanitize(&i.file_name));
     if let Some(sha) = &i.file_sha256 {
@@ -173,19 +171,24 @@ pub async fn audit(db: &Database, args: AuditArgs) -> Result<Exit> {
     {
         return prune(db, completed_before, dry_run, json).await;
     }
-    let client = db.client().await?;
-    let entries = audit::list(&**client, None, args.limit.clamp(1, 10_000)).await?;
-    if args.json {
-        print_json(&entries)?;
+    let entries = audit::list(db, None, args.limit.clamp(1, 10_000)).await?;
+    if printed_as_json(args.json, &entries)? {
         return Ok(Exit::Success);
     }
-    print_identity(&**client).await?;
+    if entries.is_empty() {
+        println!("no entries");
+        return Ok(Exit::Success);
+    }
+    println!(
+        "{:>6}  {:<19}  {:<30}  {:<34}  {:<19}  {:<13}  DETAILS",
+        "ID", "AT (UTC)", "ACTOR (DATABASE ROLE)", "ACTION", "SELLER", "IMPORT"
+    );
     for e in &entries {
         println!(
-            "{:>6}  {}  {:<20}  {:<34}  seller {:<12}  import {:>6}  {}",
+            "{:>6}  {}  {:<30}  {:<34}  seller {:<12}  import {:>6}  {}",
             e.id,
             e.at.format("%Y-%m-%d %H:%M:%S"),
-            truncate(&e.actor, 20),
+            truncate(&actor_and_role(&e.actor, &e.db_role), 30),
             e.action,
             truncate(e.seller_id.as_deref().unwrap_or("-"), 12),
             e.import_id
@@ -204,7 +207,17 @@ async fn prune(
     json: bool,
 ) -> Result<Exit> {
     let actor = crate::domain::actor::Actor::from_environment().label();
-    let outcome = audit::prune(db, completed_before, &actor, dry_run).await?;
+    let bar = super::progress::spinner(
+        json,
+        if dry_run {
+            "finding prunable before-images".into()
+        } else {
+            "pruning before-images".into()
+        },
+    );
+    let result = audit::prune(db, completed_before, &actor, dry_run).await;
+    super::progress::finish(bar);
+    let outcome = result?;
     if json {
         print_json(&outcome)?;
         return Ok(Exit::Success);
@@ -219,6 +232,19 @@ async fn prune(
                 .join(", ")
         }
     };
+    if outcome.is_empty() {
+        println!(
+            "nothing to prune: no before-images are held by rolled-back imports{}, and no manual edits are older than every rollbackable import",
+            match completed_before {
+                Some(d) => format!(
+                    " or by completed imports that finished before {}",
+                    d.format("%Y-%m-%d %H:%M UTC")
+                ),
+                None => String::new(),
+            }
+        );
+        return Ok(Exit::Success);
+    }
     let verb = if dry_run { "would delete" } else { "deleted" };
     println!("rolled-back imports: {}", ids(&outcome.rolled_back_imports));
     println!(

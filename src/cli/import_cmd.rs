@@ -1,37 +1,21 @@
 //! `importdesk import FILE --seller S ...`
 
-use std::io::{IsTerminal, Write};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-use color_eyre::eyre::Result;
-
-use super::args::{ImportArgs, ProfileArg};
+use super::args::ImportArgs;
 use super::output::{print_json, sanitize};
-use super::{Exit, Refusal};
+use super::{CliResult, Exit};
 use crate::db::Database;
 use crate::domain::actor::Actor;
-use crate::domain::import::{
-    self, ImportOutcome, ImportRefused, ImportRequest, ImportStatus, MapOptions, ProfileKind,
-};
+use crate::domain::import::{self, ImportOutcome, ImportRequest, ImportStatus, MapOptions};
 
-pub fn profile_kind(arg: ProfileArg) -> Option<ProfileKind> {
-    match arg {
-        ProfileArg::Auto => None,
-        ProfileArg::Native => Some(ProfileKind::Native),
-        ProfileArg::Ebay => Some(ProfileKind::Ebay),
-        ProfileArg::Etsy => Some(ProfileKind::Etsy),
-        ProfileArg::Shopify => Some(ProfileKind::Shopify),
-        ProfileArg::Woocommerce => Some(ProfileKind::Woocommerce),
-        ProfileArg::Magento => Some(ProfileKind::Magento),
-    }
-}
-
-pub async fn run(db: &Database, args: ImportArgs, files_dir: std::path::PathBuf) -> Result<Exit> {
+pub async fn run(
+    db: &Database,
+    args: ImportArgs,
+    files_dir: std::path::PathBuf,
+) -> CliResult<Exit> {
     let req = ImportRequest {
         path: args.file.clone(),
         seller: args.seller.clone(),
-        profile: profile_kind(args.profile),
+        profile: args.profile.0,
         options: MapOptions {
             key_column: args.key.clone(),
             default_currency: args.currency.clone(),
@@ -41,28 +25,16 @@ pub async fn run(db: &Database, args: ImportArgs, files_dir: std::path::PathBuf)
         actor: Actor::from_environment(),
         rejects_dir: files_dir.join("rejects"),
     };
-    let show_progress = !args.json && std::io::stderr().is_terminal();
-    let progress = show_progress.then(progress_printer);
-    let outcome = match import::run(db, req, progress).await {
-        Ok(o) => o,
-        Err(e) => {
-            if show_progress {
-                eprintln!();
-            }
-            if let Some(refused) = e.downcast_ref::<ImportRefused>() {
-                return Err(Refusal {
-                    exit: Exit::Error,
-                    message: refused.to_string(),
-                    json: None,
-                }
-                .into());
-            }
-            return Err(e);
-        }
+    let (bar, progress) = match super::progress::import_bar(
+        args.json,
+        std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0),
+    ) {
+        Some((bar, callback)) => (Some(bar), Some(callback)),
+        None => (None, None),
     };
-    if show_progress {
-        eprint!("\r\x1b[2K");
-    }
+    let result = import::run(db, req, progress).await;
+    super::progress::finish(bar);
+    let outcome = result?;
     if args.json {
         print_json(&outcome)?;
     } else {
@@ -71,28 +43,6 @@ pub async fn run(db: &Database, args: ImportArgs, files_dir: std::path::PathBuf)
     Ok(match outcome.status {
         ImportStatus::Failed => Exit::ImportRejected,
         _ => Exit::Success,
-    })
-}
-
-/// One self-overwriting line on stderr, at most five times a second.
-fn progress_printer() -> import::ProgressFn {
-    let last = Arc::new(Mutex::new(Instant::now() - Duration::from_secs(1)));
-    Arc::new(move |p: import::Progress| {
-        let mut last = last.lock().expect("progress lock");
-        if last.elapsed() < Duration::from_millis(200) {
-            return;
-        }
-        *last = Instant::now();
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r\x1b[2K{:?}: {} rows, {:.1} MB, {:.0} rows/s",
-            p.phase,
-            p.rows_read,
-            p.bytes_read as f64 / 1e6,
-            p.rows_per_second()
-        );
-        let _ = err.flush();
     })
 }
 

@@ -18,3 +18,18 @@ pub fn truncate(s: &str, width: usize) -> String {
     out.push('…');
     out
 }
+
+/// The header of every text output: who the database says we are and which
+/// database this is (a seller knows why only its own imports show; anyone
+/// sees at once when a private cluster answered instead of the shared one).
+pub async fn print_header(db: &crate::db::Database) -> color_eyre::eyre::Result<()> {
+    let who = crate::domain::identity::current(db).await?;
+    println!("as {}", who.describe());
+    println!("database: {}", db.target.location());
+    Ok(())
+}
+
+/// `actor (database role)`, neutralised for the terminal.
+pub fn actor_and_role(actor: &str, role: &str) -> String {
+    sanitize(&crate::domain::actor::with_role(actor, role)).into_owned()
+}

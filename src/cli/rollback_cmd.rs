@@ -5,71 +5,45 @@ use std::io::{BufRead, IsTerminal, Write};
 use color_eyre::eyre::Result;
 use serde_json::json;
 
-use super::args::{ConflictArg, RollbackArgs};
+use super::args::RollbackArgs;
 use super::output::{print_json, sanitize};
-use super::{Exit, Refusal};
+use super::{CliError, CliResult, Exit};
 use crate::db::Database;
 use crate::domain::actor::Actor;
 use crate::domain::audit::{self, action};
 use crate::domain::rollback::{
-    self, ConflictMode, Ineligible, PlanItem, Preview, RollbackOutcome, RollbackRefused,
-    RollbackRequest, Section,
+    self, Ineligible, PlanItem, Preview, RollbackError, RollbackOutcome, RollbackRequest, Section,
 };
 
 const PREVIEW_ROWS: i64 = 20;
 
-fn refused(r: RollbackRefused) -> color_eyre::Report {
-    Refusal {
-        exit: Exit::RollbackRefused,
-        message: r.message().to_string(),
-        json: Some(serde_json::to_value(&r).unwrap_or_else(|_| json!({ "error": r.message() }))),
-    }
-    .into()
-}
-
-fn ineligible(why: Ineligible) -> color_eyre::Report {
-    refused(RollbackRefused::Ineligible {
-        message: why.to_string(),
-        detail: why,
-    })
-}
-
-pub async fn run(db: &Database, args: RollbackArgs) -> Result<Exit> {
+pub async fn run(db: &Database, args: RollbackArgs) -> CliResult<Exit> {
     crate::domain::history::recover_abandoned(db).await?;
     let actor = Actor::from_environment();
     let import_id = match (args.id, &args.seller) {
         (Some(id), _) => id,
-        (None, Some(seller)) => {
-            let client = db.client().await?;
-            match rollback::last_applied(&**client, seller).await? {
-                Some(id) => id,
-                None => {
-                    return Err(ineligible(Ineligible::NothingApplied {
-                        seller: seller.clone(),
-                    }));
-                }
+        (None, Some(seller)) => match rollback::last_applied(db, seller).await? {
+            Some(id) => id,
+            None => {
+                return Err(RollbackError::from(Ineligible::NothingApplied {
+                    seller: seller.clone(),
+                })
+                .into());
             }
-        }
+        },
         (None, None) => unreachable!("clap requires an id or --last --seller"),
     };
-    let mode = match args.on_conflict {
-        ConflictArg::Skip => ConflictMode::Skip,
-        ConflictArg::Block => ConflictMode::Block,
-    };
+    let mode = args.on_conflict;
 
     // With --yes the plan is computed once, by the execution itself.
     let preview = if args.preview || !args.yes {
-        match rollback::preview(db, import_id).await? {
-            Ok(p) => Some(p),
-            Err(why) => return Err(ineligible(why)),
-        }
+        Some(rollback::preview(db, import_id).await?)
     } else {
         None
     };
     if let (true, Some(preview)) = (args.preview, &preview) {
-        let client = db.client().await?;
         audit::append(
-            &**client,
+            &db.client().await?,
             &actor.label(),
             action::ROLLBACK_PREVIEWED,
             Some(&preview.seller),
@@ -93,15 +67,13 @@ pub async fn run(db: &Database, args: RollbackArgs) -> Result<Exit> {
     let mut expect = args.expect.clone();
     if let (false, Some(preview)) = (args.yes, &preview) {
         if !std::io::stdin().is_terminal() || args.json {
-            return Err(Refusal {
+            return Err(CliError::Refused {
                 exit: Exit::RollbackRefused,
                 message:
                     "refusing to roll back without confirmation: there is no terminal to ask on; \
                           review with --preview, then pass --yes (and --expect PLAN)"
                         .into(),
-                json: None,
-            }
-            .into());
+            });
         }
         let pages = first_pages(db, preview).await?;
         print_preview(preview, &pages);
@@ -112,7 +84,8 @@ pub async fn run(db: &Database, args: RollbackArgs) -> Result<Exit> {
         expect = Some(preview.fingerprint.clone());
     }
 
-    let outcome = match rollback::execute(
+    let bar = super::progress::spinner(args.json, format!("rolling back import #{import_id}"));
+    let result = rollback::execute(
         db,
         RollbackRequest {
             import_id,
@@ -121,16 +94,9 @@ pub async fn run(db: &Database, args: RollbackArgs) -> Result<Exit> {
             actor,
         },
     )
-    .await
-    {
-        Ok(o) => o,
-        Err(e) => {
-            return Err(match e.downcast::<RollbackRefused>() {
-                Ok(r) => refused(r),
-                Err(e) => e,
-            });
-        }
-    };
+    .await;
+    super::progress::finish(bar);
+    let outcome = result?;
     if args.json {
         print_json(&outcome)?;
     } else {

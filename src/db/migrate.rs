@@ -71,10 +71,16 @@ pub async fn migrate(db: &Database) -> Result<Vec<String>> {
 pub async fn status(db: &Database) -> Result<MigrationStatus> {
     let mut client = db.connect_dedicated().await?;
     let runner = runner();
-    let applied = runner
-        .get_applied_migrations_async(&mut client)
-        .await
-        .wrap_err("reading the migration history failed")?;
+    // A database nobody migrated yet has no history table: that is an
+    // answer ("not migrated"), not an error.
+    let applied = if history_exists(&client).await? {
+        runner
+            .get_applied_migrations_async(&mut client)
+            .await
+            .wrap_err("reading the migration history failed")?
+    } else {
+        Vec::new()
+    };
     let last = applied.iter().max_by_key(|m| m.version());
     let all = runner.get_migrations();
     let latest_version = all.iter().map(|m| m.version() as i64).max().unwrap_or(0);
@@ -98,14 +104,7 @@ pub async fn is_current(db: &Database) -> Result<bool> {
     let client = db.client().await?;
     // Two statements: a query naming a missing table fails when it is
     // parsed, whatever a CASE around it would have chosen.
-    let exists: bool = client
-        .query_one(
-            &format!("SELECT to_regclass('public.{HISTORY_TABLE}') IS NOT NULL"),
-            &[],
-        )
-        .await?
-        .get(0);
-    if !exists {
+    if !history_exists(&**client).await? {
         return Ok(false);
     }
     let applied: Option<i64> = client
@@ -122,6 +121,16 @@ pub async fn is_current(db: &Database) -> Result<bool> {
         .max()
         .unwrap_or(0);
     Ok(applied.is_some_and(|v| v >= latest))
+}
+
+async fn history_exists(client: &impl tokio_postgres::GenericClient) -> Result<bool> {
+    Ok(client
+        .query_one(
+            &format!("SELECT to_regclass('public.{HISTORY_TABLE}') IS NOT NULL"),
+            &[],
+        )
+        .await?
+        .get(0))
 }
 
 /// A fingerprint of the embedded migrations, so a test template database

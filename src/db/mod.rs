@@ -1,16 +1,27 @@
 //! The database layer: which server, the embedded cluster, the connection
-//! pool and the migrations. SQL used by the domain lives in `sql/` files
-//! included by the modules that run it.
+//! pool, sessions and the seller's lock (`session`), the migrations, and
+//! every statement the domain runs with its typed records (`queries`).
 
 pub mod cluster;
+pub mod connector;
+pub mod conninfo;
 pub mod migrate;
+pub mod pgfiles;
 pub mod queries;
+mod session;
+pub mod settings;
 pub mod target;
+pub mod tls;
 
 use color_eyre::eyre::{Context, Result};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
+use connector::Connector;
+pub use session::{
+    Conn, LockAttempt, Pooled, SellerLock, Session, Transaction, is_connection_lost,
+    is_serialization_failure,
+};
 pub use target::{Selection, Source, Target};
 
 /// An open database: where it is and a pool of connections to it.
@@ -18,6 +29,7 @@ pub use target::{Selection, Source, Target};
 pub struct Database {
     pub target: Target,
     pub pool: Pool,
+    connector: Connector,
 }
 
 impl Database {
@@ -30,9 +42,19 @@ impl Database {
                 .wrap_err("the cluster start-up task failed")??;
             create_embedded_database(&target).await?;
         }
-        let manager = Manager::from_config(
+        let db = Self::unconnected(target)?;
+        // Fail here, with the target named, rather than at first use.
+        let _ = db.client().await?;
+        Ok(db)
+    }
+
+    /// The pool for a target, without connecting yet (a test of a server
+    /// that is not there).
+    pub fn unconnected(target: Target) -> Result<Self> {
+        let connector = Connector::new(&target)?;
+        let manager = Manager::from_connect(
             target.config.clone(),
-            NoTls,
+            connector.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -41,26 +63,46 @@ impl Database {
             .max_size(8)
             .build()
             .wrap_err("cannot build the connection pool")?;
-        let db = Self { target, pool };
-        // Fail here, with the target named, rather than at first use.
-        let _ = db.client().await?;
-        Ok(db)
-    }
-
-    pub async fn client(&self) -> Result<deadpool_postgres::Object> {
-        self.pool.get().await.wrap_err_with(|| {
-            format!(
-                "cannot connect to the database {} ({})",
-                self.target.url,
-                self.target.source.describe()
-            )
+        Ok(Self {
+            target,
+            pool,
+            connector,
         })
     }
 
+    pub async fn client(&self) -> Result<Pooled> {
+        self.pool.get().await.map_err(|e| {
+            connector::ConnectFailed(match e {
+                deadpool_postgres::PoolError::Backend(pg) => format!(
+                    "{} (database from {})",
+                    self.connector.explain(&pg),
+                    self.target.source.describe()
+                ),
+                other => format!(
+                    "cannot connect to the database {}: {other}",
+                    self.target.location()
+                ),
+            })
+            .into()
+        })
+    }
+
+    /// Checks that the database answers (the console's reconnect probe).
+    pub async fn ping(&self) -> Result<()> {
+        self.client().await?.query_one("SELECT 1", &[]).await?;
+        Ok(())
+    }
+
     /// A connection outside the pool, for work that must own its session
-    /// (migrations, long imports holding a session lock).
+    /// (migrations; tests that hold locks or transactions of their own).
     pub async fn connect_dedicated(&self) -> Result<tokio_postgres::Client> {
-        connect(&self.target.config, &self.target.url).await
+        self.connector.connect().await
+    }
+
+    /// A [`Session`] of its own, for imports and rollbacks: they hold the
+    /// seller's lock for as long as they run.
+    pub async fn session(&self) -> Result<Session> {
+        Ok(Session::new(self.connect_dedicated().await?))
     }
 }
 

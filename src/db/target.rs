@@ -1,29 +1,40 @@
-//! Which database importdesk talks to (SPEC §1): `--database-url`, then
-//! `DATABASE_URL`, then the libpq `PG*` variables, else the embedded cluster.
+//! Which database importdesk talks to. The first of these that names one:
+//! `--database-url`; `DATABASE_URL`; the libpq variables (`PGHOST`,
+//! `PGDATABASE`, `PGSERVICE`, ...); the user configuration file; the system
+//! configuration file (`crate::config`). Else the embedded private cluster,
+//! unless a configuration file forbids it. Each connection option is then
+//! resolved as libpq does (`settings`).
 
 use std::path::{Path, PathBuf};
 
-use color_eyre::eyre::{Context, Result, eyre};
+use color_eyre::eyre::{Context, Result, bail, eyre};
 use tokio_postgres::Config;
 
 use super::cluster::{self, Cluster};
+use super::settings::{self, Layer, Resolved};
+use super::tls::TlsSettings;
+use crate::config::Config as Files;
 
-/// Where the connection settings came from; shown by `db status`.
+/// Where the database was named; shown by `db status`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     Flag,
     DatabaseUrlEnv,
     LibpqEnv,
+    UserConfig(PathBuf),
+    SystemConfig(PathBuf),
     Embedded,
 }
 
 impl Source {
-    pub fn describe(&self) -> &'static str {
+    pub fn describe(&self) -> String {
         match self {
-            Source::Flag => "--database-url",
-            Source::DatabaseUrlEnv => "DATABASE_URL",
-            Source::LibpqEnv => "libpq environment (PGHOST, PGPORT, PGUSER, PGDATABASE)",
-            Source::Embedded => "embedded private cluster",
+            Source::Flag => "--database-url".into(),
+            Source::DatabaseUrlEnv => "DATABASE_URL".into(),
+            Source::LibpqEnv => "libpq environment (PGHOST, PGDATABASE, PGSERVICE, ...)".into(),
+            Source::UserConfig(p) => format!("your configuration {}", p.display()),
+            Source::SystemConfig(p) => format!("the system configuration {}", p.display()),
+            Source::Embedded => "embedded private cluster".into(),
         }
     }
 }
@@ -32,10 +43,18 @@ impl Source {
 pub struct Target {
     pub source: Source,
     pub config: Config,
-    /// A libpq URI for the same database, without the password.
+    /// A libpq URI for the same database, never with the password.
     pub url: String,
     /// Present when the target is the embedded cluster.
     pub cluster: Option<Cluster>,
+    /// Every connection option and where it came from (not for the
+    /// embedded cluster, whose settings are fixed).
+    pub settings: Option<Resolved>,
+    /// TLS for a server reached over TCP; `None` for sockets.
+    pub tls: Option<TlsSettings>,
+    /// Why no private cluster may be started here, when a configuration
+    /// file says so (`db start` explains it).
+    pub embedded_forbidden: Option<String>,
 }
 
 /// The selection inputs, gathered once so tests can build them explicitly.
@@ -46,67 +65,120 @@ pub struct Selection {
 }
 
 impl Target {
+    /// Selects the database from flags, the process environment and the
+    /// configuration files.
     pub fn select(sel: &Selection) -> Result<Self> {
-        if let Some(url) = &sel.database_url_flag {
-            return Self::from_url(url, Source::Flag);
-        }
-        if let Some(url) = non_empty_env("DATABASE_URL") {
-            return Self::from_url(&url, Source::DatabaseUrlEnv);
-        }
-        if ["PGHOST", "PGPORT", "PGUSER", "PGDATABASE"]
-            .iter()
-            .any(|v| non_empty_env(v).is_some())
-        {
-            return Ok(Self::from_libpq_env());
-        }
-        let dir = match &sel.data_dir {
-            Some(d) => d.clone(),
-            None => default_data_dir()?,
-        };
-        Self::embedded(Cluster::new(dir)?)
+        let files = Files::load()?;
+        Self::select_with(sel, &files, &settings::Context::process())
     }
 
+    pub fn select_with(sel: &Selection, files: &Files, cx: &settings::Context) -> Result<Self> {
+        let embedded_forbidden = files.embedded_forbidden_by();
+        let explicit = match &sel.database_url_flag {
+            Some(url) => Some((
+                Layer {
+                    conninfo: url.clone(),
+                    origin: "--database-url".into(),
+                },
+                Source::Flag,
+            )),
+            None => (cx.env)("DATABASE_URL").map(|url| {
+                (
+                    Layer {
+                        conninfo: url,
+                        origin: "DATABASE_URL".into(),
+                    },
+                    Source::DatabaseUrlEnv,
+                )
+            }),
+        };
+        let file = [&files.user, &files.system]
+            .into_iter()
+            .flatten()
+            .find_map(|f| {
+                let conninfo = f.config.conninfo()?;
+                let is_user = files.user.as_ref() == Some(f);
+                Some((
+                    Layer {
+                        conninfo,
+                        origin: f.path.display().to_string(),
+                    },
+                    if is_user {
+                        Source::UserConfig(f.path.clone())
+                    } else {
+                        Source::SystemConfig(f.path.clone())
+                    },
+                ))
+            });
+        let env_selects = settings::SELECTING_ENV
+            .iter()
+            .any(|v| (cx.env)(v).is_some());
+        let source = match (&explicit, env_selects, &file) {
+            (Some((_, s)), _, _) => s.clone(),
+            (None, true, _) => Source::LibpqEnv,
+            (None, false, Some((_, s))) => s.clone(),
+            (None, false, None) => {
+                if let Some(why) = embedded_forbidden {
+                    bail!(
+                        "no database is configured, and {why}, so importdesk will not start a \
+                         private database: name the database with database_url (or service) in \
+                         {} or {}, --database-url, DATABASE_URL or PGHOST/PGDATABASE",
+                        crate::config::user_path()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_else(|| "~/.config/importdesk/config.toml".into()),
+                        crate::config::system_path()
+                            .unwrap_or_else(|| crate::config::SYSTEM_CONFIG.into())
+                            .display()
+                    );
+                }
+                let dir = match &sel.data_dir {
+                    Some(d) => d.clone(),
+                    None => default_data_dir()?,
+                };
+                return Self::embedded(Cluster::new(dir)?);
+            }
+        };
+        let resolved = settings::resolve(
+            explicit.as_ref().map(|(l, _)| l),
+            file.as_ref().map(|(l, _)| l),
+            cx,
+        )?;
+        let mut target = Self::from_settings(resolved, source, cx.home.as_deref())?;
+        target.embedded_forbidden = embedded_forbidden;
+        Ok(target)
+    }
+
+    /// A target from one connection string alone (plus the environment's
+    /// defaults, as libpq would): tests and tools.
     pub fn from_url(url: &str, source: Source) -> Result<Self> {
-        let config: Config = url
-            .parse()
-            .map_err(|e| eyre!("invalid database URL from {}: {e}", source.describe()))?;
+        let cx = settings::Context::process();
+        let layer = Layer {
+            conninfo: url.to_string(),
+            origin: source.describe(),
+        };
+        let resolved = settings::resolve(Some(&layer), None, &cx)?;
+        Self::from_settings(resolved, source, cx.home.as_deref())
+    }
+
+    fn from_settings(resolved: Resolved, source: Source, home: Option<&Path>) -> Result<Self> {
+        let config = resolved.pg_config()?;
+        let tls = if resolved.socket_only() {
+            None
+        } else {
+            Some(resolved.tls(home)?)
+        };
+        for warning in &resolved.warnings {
+            eprintln!("importdesk: warning: {warning}");
+        }
         Ok(Self {
             source,
-            url: redact_password(url),
+            url: resolved.url(),
             config,
             cluster: None,
+            settings: Some(resolved),
+            tls,
+            embedded_forbidden: None,
         })
-    }
-
-    fn from_libpq_env() -> Self {
-        let mut config = Config::new();
-        let host = non_empty_env("PGHOST").unwrap_or_else(|| "/var/run/postgresql".into());
-        let port = non_empty_env("PGPORT")
-            .and_then(|p| p.parse::<u16>().ok())
-            .unwrap_or(5432);
-        let user = non_empty_env("PGUSER").unwrap_or_else(os_user);
-        let dbname = non_empty_env("PGDATABASE").unwrap_or_else(|| user.clone());
-        for h in host.split(',') {
-            if h.starts_with('/') {
-                config.host_path(h);
-            } else {
-                config.host(h);
-            }
-        }
-        config.port(port).user(&user).dbname(&dbname);
-        if let Some(pw) = non_empty_env("PGPASSWORD") {
-            config.password(pw);
-        }
-        if let Some(app) = non_empty_env("PGAPPNAME") {
-            config.application_name(&app);
-        }
-        let url = build_url(&host, port, &user, &dbname);
-        Self {
-            source: Source::LibpqEnv,
-            config,
-            url,
-            cluster: None,
-        }
     }
 
     pub fn embedded(cluster: Cluster) -> Result<Self> {
@@ -121,19 +193,38 @@ impl Target {
             .host_path(&socket_dir)
             .port(cluster::PORT)
             .user(cluster::SUPERUSER)
-            .dbname(dbname);
-        let url = build_url(
-            &socket_dir.to_string_lossy(),
+            .dbname(dbname)
+            .application_name("importdesk");
+        let url = format!(
+            "postgresql:///{}?host={}&port={}&user={}",
+            super::conninfo::encode(dbname),
+            super::conninfo::encode(&socket_dir.to_string_lossy()),
             cluster::PORT,
-            cluster::SUPERUSER,
-            dbname,
+            super::conninfo::encode(cluster::SUPERUSER)
         );
         Ok(Self {
             source: Source::Embedded,
             config,
             url,
             cluster: Some(cluster),
+            settings: None,
+            tls: None,
+            embedded_forbidden: None,
         })
+    }
+
+    /// The same server and settings, another database (tests).
+    pub fn with_dbname(&self, dbname: &str) -> Result<Self> {
+        if let Some(c) = &self.cluster {
+            return Self::embedded_database(c.clone(), dbname);
+        }
+        let mut t = self.clone();
+        t.config.dbname(dbname);
+        if let Some(s) = &mut t.settings {
+            s.set("dbname", dbname, "test");
+            t.url = s.url();
+        }
+        Ok(t)
     }
 
     /// Starts the embedded cluster when it is the target; a no-op otherwise.
@@ -146,6 +237,42 @@ impl Target {
 
     pub fn dbname(&self) -> &str {
         self.config.get_dbname().unwrap_or("")
+    }
+
+    /// Which database, in words, for headers and the console's title:
+    /// `shop on socket /var/run/postgresql`, `shop on db.example:5432`, or
+    /// `private cluster in DIR`.
+    pub fn location(&self) -> String {
+        if let Some(c) = &self.cluster {
+            return format!("private cluster in {}", c.pgdata().display());
+        }
+        let db = crate::text::sanitize(self.dbname()).into_owned();
+        let Some(s) = &self.settings else {
+            return db;
+        };
+        let hosts = s.hosts();
+        let ports: Vec<&str> = s.get("port").unwrap_or("5432").split(',').collect();
+        let places: Vec<String> = if hosts.is_empty() {
+            vec![s.get("hostaddr").unwrap_or("?").to_string()]
+        } else {
+            hosts
+                .iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    let port = ports.get(i).or(ports.first()).copied().unwrap_or("5432");
+                    if h.starts_with('/') {
+                        if port == "5432" {
+                            format!("socket {h}")
+                        } else {
+                            format!("socket {h} (port {port})")
+                        }
+                    } else {
+                        format!("{h}:{port}")
+                    }
+                })
+                .collect()
+        };
+        format!("{db} on {}", crate::text::sanitize(&places.join(", ")))
     }
 }
 
@@ -181,83 +308,27 @@ fn non_empty_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// The person running importdesk: the real uid's account name (never
+/// `$USER`, which anyone can set), else the uid as a number.
 pub fn os_user() -> String {
-    non_empty_env("USER")
-        .or_else(|| non_empty_env("LOGNAME"))
-        .or_else(|| {
-            nix::unistd::User::from_uid(nix::unistd::Uid::current())
-                .ok()
-                .flatten()
-                .map(|u| u.name)
-        })
-        .unwrap_or_else(|| "unknown".into())
+    user_name(nix::unistd::Uid::current())
 }
 
-/// A libpq URI: `postgresql:///DB?host=/socket/dir&port=P&user=U` for sockets.
-fn build_url(host: &str, port: u16, user: &str, dbname: &str) -> String {
-    format!(
-        "postgresql:///{}?host={}&port={}&user={}",
-        encode(dbname),
-        encode(host),
-        port,
-        encode(user)
-    )
+/// The account name libpq uses as the default database user (the
+/// effective uid's).
+pub fn effective_os_user() -> String {
+    user_name(nix::unistd::Uid::effective())
 }
 
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/,".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+fn user_name(uid: nix::unistd::Uid) -> String {
+    nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| format!("uid {uid}"))
 }
 
-fn redact_password(url: &str) -> String {
-    // postgresql://user:secret@host/db -> postgresql://user@host/db
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end + 3..];
-    let Some(at) = rest.find('@') else {
-        return url.to_string();
-    };
-    let userinfo = &rest[..at];
-    match userinfo.find(':') {
-        Some(colon) => format!(
-            "{}{}{}",
-            &url[..scheme_end + 3],
-            &userinfo[..colon],
-            &rest[at..]
-        ),
-        None => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn socket_url_is_percent_encoded_where_needed() {
-        assert_eq!(
-            build_url("/tmp/my dir/pg", 5432, "postgres", "importdesk"),
-            "postgresql:///importdesk?host=/tmp/my%20dir/pg&port=5432&user=postgres"
-        );
-    }
-
-    #[test]
-    fn password_is_redacted() {
-        assert_eq!(
-            redact_password("postgresql://bob:s3cret@db.example/x"),
-            "postgresql://bob@db.example/x"
-        );
-        assert_eq!(
-            redact_password("postgresql://bob@db/x"),
-            "postgresql://bob@db/x"
-        );
-    }
+/// The home directory as libpq finds it: `$HOME`, else the account's.
+pub fn home_dir() -> Option<PathBuf> {
+    dirs::home_dir()
 }

@@ -32,3 +32,13 @@ impl Actor {
         }
     }
 }
+
+/// `actor (database role)`: the role is the identity PostgreSQL checked,
+/// the actor a label the client gave; one name when they agree.
+pub fn with_role(actor: &str, role: &str) -> String {
+    if actor == role {
+        actor.to_string()
+    } else {
+        format!("{actor} ({role})")
+    }
+}

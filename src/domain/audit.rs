@@ -2,22 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use color_eyre::eyre::Result;
-use serde::Serialize;
-use tokio_postgres::GenericClient;
+use serde::{Deserialize, Serialize};
 
-use crate::db::queries::audit as sql;
+use crate::db::Database;
+use crate::db::queries::audit as store;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: DateTime<Utc>,
-    pub actor: String,
-    pub db_role: String,
-    pub action: String,
-    pub seller_id: Option<String>,
-    pub import_id: Option<i64>,
-    pub details: serde_json::Value,
-}
+pub use crate::db::queries::audit::{AuditEntry, append};
 
 /// The actions importdesk records.
 pub mod action {
@@ -30,27 +20,15 @@ pub mod action {
     pub const ROLLBACK_REFUSED: &str = "rollback refused";
     /// Written by the database's prune function.
     pub const BEFORE_IMAGES_PRUNED: &str = "before-images pruned";
-}
-
-pub async fn append(
-    client: &impl GenericClient,
-    actor: &str,
-    action: &str,
-    seller_id: Option<&str>,
-    import_id: Option<i64>,
-    details: serde_json::Value,
-) -> Result<()> {
-    client
-        .execute(
-            sql::APPEND,
-            &[&actor, &action, &seller_id, &import_id, &details],
-        )
-        .await?;
-    Ok(())
+    pub const SELLER_GRANTED: &str = "seller role granted";
+    pub const SUPPORT_GRANTED: &str = "support role granted";
+    /// Written by the database's revoke functions (migration V8).
+    pub const SELLER_REVOKED: &str = "seller role revoked";
+    pub const SUPPORT_REVOKED: &str = "support role revoked";
 }
 
 /// What `prune` deleted (or, on a dry run, would delete).
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PruneOutcome {
     /// Imports already rolled back: their before-images and their
     /// rollback's rows are gone.
@@ -63,12 +41,22 @@ pub struct PruneOutcome {
     pub dry_run: bool,
 }
 
+impl PruneOutcome {
+    /// Nothing was (or would be) deleted.
+    pub fn is_empty(&self) -> bool {
+        self.rolled_back_imports.is_empty()
+            && self.retired_imports.is_empty()
+            && self.import_rows_deleted == 0
+            && self.manual_edit_rows_deleted == 0
+    }
+}
+
 /// Deletes change-log rows that no rollback can use any more, in one
 /// transaction (the database function decides what; the audit log is never
 /// touched). With `completed_before`, completed imports that finished
 /// before it are retired too. A dry run does the same and rolls back.
 pub async fn prune(
-    db: &crate::db::Database,
+    db: &Database,
     completed_before: Option<DateTime<Utc>>,
     actor: &str,
     dry_run: bool,
@@ -76,57 +64,24 @@ pub async fn prune(
     let mut client = db.client().await?;
     // The database refuses anyway (EXECUTE is granted to support only); this
     // says why in words.
-    let who = crate::domain::identity::current(&**client).await?;
+    let who = crate::db::queries::identity::current(&client).await?;
     if !who.support {
         color_eyre::eyre::bail!(
             "only support may prune before-images; you are {}",
             who.describe()
         );
     }
-    let tx = client.transaction().await?;
-    let row = tx
-        .query_one(sql::PRUNE, &[&completed_before, &actor])
-        .await?;
-    let mut summary: serde_json::Value = row.get(0);
+    let mut summary = store::prune(&mut client, completed_before, actor, dry_run).await?;
     summary["dry_run"] = dry_run.into();
-    let outcome: PruneOutcome = serde_json::from_value(summary)?;
-    if dry_run {
-        tx.rollback().await?;
-    } else {
-        tx.commit().await?;
-    }
-    Ok(outcome)
+    Ok(serde_json::from_value(summary)?)
 }
 
 /// Newest first; `before` pages back (keyset pagination on id).
-pub async fn list(
-    client: &impl GenericClient,
-    before: Option<i64>,
-    limit: i64,
-) -> Result<Vec<AuditEntry>> {
-    let rows = client.query(sql::LIST, &[&before, &limit]).await?;
-    Ok(rows.iter().map(entry).collect())
+pub async fn list(db: &Database, before: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>> {
+    store::list(&db.client().await?, before, limit).await
 }
 
 /// The entries about one import, newest first.
-pub async fn for_import(
-    client: &impl GenericClient,
-    import_id: i64,
-    limit: i64,
-) -> Result<Vec<AuditEntry>> {
-    let rows = client.query(sql::FOR_IMPORT, &[&import_id, &limit]).await?;
-    Ok(rows.iter().map(entry).collect())
-}
-
-fn entry(r: &tokio_postgres::Row) -> AuditEntry {
-    AuditEntry {
-        id: r.get(0),
-        at: r.get(1),
-        actor: r.get(2),
-        db_role: r.get(3),
-        action: r.get(4),
-        seller_id: r.get(5),
-        import_id: r.get(6),
-        details: r.get(7),
-    }
+pub async fn for_import(db: &Database, import_id: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+    store::for_import(&db.client().await?, import_id, limit).await
 }

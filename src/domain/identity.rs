@@ -2,20 +2,12 @@
 //! a seller (its own data only), or neither. Enforced by PostgreSQL
 //! (row-level security and checking functions); shown by the CLI and console.
 
-use color_eyre::eyre::{Context, Result};
-use serde::Serialize;
-use tokio_postgres::GenericClient;
+use color_eyre::eyre::Result;
 
 use crate::db::Database;
-use crate::db::queries::identity as sql;
+use crate::db::queries::identity as store;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Identity {
-    pub role: String,
-    /// Set when the role is mapped to one seller.
-    pub seller: Option<String>,
-    pub support: bool,
-}
+pub use crate::db::queries::identity::Identity;
 
 impl Identity {
     /// A short form for a title bar: `jane · support`, `acme_login · seller acme`.
@@ -43,33 +35,6 @@ impl Identity {
     }
 }
 
-pub async fn current(client: &impl GenericClient) -> Result<Identity> {
-    let row = client.query_one(sql::CURRENT, &[]).await?;
-    Ok(Identity {
-        role: row.get(0),
-        seller: row.get(1),
-        support: row.get(2),
-    })
-}
-
-pub async fn grant_seller(db: &Database, role: &str, seller: &str) -> Result<()> {
-    let client = db.client().await?;
-    client
-        .execute(sql::GRANT_SELLER, &[&role, &seller])
-        .await
-        .wrap_err_with(|| {
-            format!("cannot make {role} a seller role (does the login role exist?)")
-        })?;
-    Ok(())
-}
-
-pub async fn grant_support(db: &Database, role: &str) -> Result<()> {
-    let client = db.client().await?;
-    client
-        .execute(sql::GRANT_SUPPORT, &[&role])
-        .await
-        .wrap_err_with(|| {
-            format!("cannot make {role} a support role (does the login role exist?)")
-        })?;
-    Ok(())
+pub async fn current(db: &Database) -> Result<Identity> {
+    store::current(&db.client().await?).await
 }

@@ -6,4 +6,5 @@ pub mod audit;
 pub mod history;
 pub mod identity;
 pub mod import;
+pub mod roles;
 pub mod rollback;

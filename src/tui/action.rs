@@ -9,9 +9,11 @@ use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
 use crate::domain::audit::AuditEntry;
-use crate::domain::history::{HistoryFilter, ImportSummary};
-use crate::domain::import::{ImportOutcome, ProfileKind, Progress};
-use crate::domain::rollback::{ConflictMode, PlanItem, Preview, RollbackOutcome, Section};
+use crate::domain::history::{HistoryFilter, ImportState, ImportSummary};
+use crate::domain::import::{ImportError, ImportOutcome, ProfileKind, Progress};
+use crate::domain::rollback::{
+    ConflictMode, PlanItem, Preview, RollbackError, RollbackOutcome, RollbackRefused, Section,
+};
 
 /// Identifies one request; replies carry it back.
 pub type ReqId = u64;
@@ -161,18 +163,60 @@ impl Failure {
             connection: false,
         }
     }
+
+    /// An unexpected error as the console shows it.
+    pub fn from_report(e: &color_eyre::Report) -> Self {
+        Self {
+            message: format!("{e:#}"),
+            connection: crate::db::is_connection_lost(e),
+        }
+    }
+}
+
+/// How the console shows an import that did not run.
+impl From<ImportError> for Failure {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::SellerBusy { .. } => Failure::new(e.to_string()),
+            ImportError::Failed(report) => Failure::from_report(&report),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct RollbackFailure {
     pub failure: Failure,
-    /// Refused by the rules (plan changed, blocked, not eligible, busy):
-    /// nothing was changed.
-    pub refused: bool,
     /// Refused because the plan changed: preview again.
     pub plan_changed: bool,
     /// Blocked: the conflicting listings.
     pub conflicts: Vec<PlanItem>,
+}
+
+/// How the console shows a rollback that did not happen.
+impl From<RollbackError> for RollbackFailure {
+    fn from(e: RollbackError) -> Self {
+        match e {
+            RollbackError::Refused(r) => RollbackFailure {
+                failure: Failure::new(r.message()),
+                plan_changed: matches!(r, RollbackRefused::PlanChanged { .. }),
+                conflicts: match r {
+                    RollbackRefused::Blocked { conflicts, .. } => conflicts,
+                    _ => Vec::new(),
+                },
+            },
+            RollbackError::Failed(report) => Failure::from_report(&report).into(),
+        }
+    }
+}
+
+impl From<Failure> for RollbackFailure {
+    fn from(failure: Failure) -> Self {
+        RollbackFailure {
+            failure,
+            plan_changed: false,
+            conflicts: Vec::new(),
+        }
+    }
 }
 
 /// One row of the history table: only what the table shows (the full
@@ -187,7 +231,10 @@ pub struct HistoryRow {
     pub updated: i64,
     pub unchanged: i64,
     pub rejected: i64,
-    pub status: String,
+    pub status: ImportState,
+    /// Completed, but its before-images were pruned: no longer rollbackable.
+    pub pruned: bool,
+    /// `actor (database role)`.
     pub actor: String,
     pub rolled_back_at: Option<DateTime<Utc>>,
     pub rolled_back_by: Option<String>,
@@ -204,8 +251,9 @@ impl From<&ImportSummary> for HistoryRow {
             updated: s.updated,
             unchanged: s.unchanged,
             rejected: s.rejected,
-            status: s.status.clone(),
-            actor: s.actor.clone(),
+            status: s.status,
+            pruned: s.pruned_at.is_some(),
+            actor: crate::domain::actor::with_role(&s.actor, &s.db_role),
             rolled_back_at: s.rolled_back_at,
             rolled_back_by: s.rolled_back_by.clone(),
         }
@@ -237,7 +285,7 @@ impl From<&AuditEntry> for AuditRow {
         Self {
             id: e.id,
             at: e.at,
-            actor: e.actor.clone(),
+            actor: crate::domain::actor::with_role(&e.actor, &e.db_role),
             action: e.action.clone(),
             seller: e.seller_id.clone(),
             import_id: e.import_id,

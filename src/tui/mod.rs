@@ -1,4 +1,4 @@
-//! The console (SPEC §6): import history, import detail, the rollback
+//! The console: import history, import detail, the rollback
 //! confirmation popup with its diff preview, the new-import form, the audit
 //! log and the help overlay, in ratatui.
 //!
@@ -56,10 +56,7 @@ pub async fn run(db: Database, files_dir: PathBuf) -> Result<()> {
     if let Err(e) = crate::domain::history::recover_abandoned(&db).await {
         tracing::warn!(error = %format!("{e:#}"), "cannot recover abandoned imports");
     }
-    let identity = match db.client().await {
-        Ok(client) => crate::domain::identity::current(&**client).await.ok(),
-        Err(_) => None,
-    };
+    let identity = crate::domain::identity::current(&db).await.ok();
     let mut guard = TerminalGuard::enter().wrap_err("cannot set up the terminal")?;
     let result = event_loop(&mut guard.terminal, db, files_dir, identity).await;
     drop(guard);
@@ -83,7 +80,7 @@ async fn event_loop(
         size.width,
         size.height,
         Theme::from_env(),
-        db.target.dbname().to_string(),
+        db.target.location(),
     );
     state.identity = identity;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::domain::history::ImportState;
 use crate::domain::identity::Identity;
 use crate::domain::import::{ImportOutcome, ProfileKind, Progress};
 use crate::domain::rollback::{ConflictMode, PlanItem, Preview, RollbackOutcome, Section};
@@ -21,16 +22,14 @@ pub const PLAN_PAGE: i64 = 100;
 /// Rollbacks touching more listings than this ask for the import id.
 pub const LARGE_ROLLBACK: i64 = 1000;
 
-/// The profile choices of the import form (`None`: detect from the header).
-pub const PROFILES: [Option<ProfileKind>; 7] = [
-    None,
-    Some(ProfileKind::Native),
-    Some(ProfileKind::Ebay),
-    Some(ProfileKind::Etsy),
-    Some(ProfileKind::Shopify),
-    Some(ProfileKind::Woocommerce),
-    Some(ProfileKind::Magento),
-];
+/// The profile choices of the import form (`None`: detect from the header),
+/// from the profile registry.
+pub static PROFILES: std::sync::LazyLock<Vec<Option<ProfileKind>>> =
+    std::sync::LazyLock::new(|| {
+        std::iter::once(None)
+            .chain(ProfileKind::all().iter().copied().map(Some))
+            .collect()
+    });
 
 pub fn profile_name(p: Option<ProfileKind>) -> &'static str {
     p.map(|k| k.name()).unwrap_or("auto")
@@ -201,7 +200,7 @@ impl ListNav {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     pub seller: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<ImportState>,
     pub file: Option<String>,
 }
 
@@ -236,7 +235,7 @@ impl Filter {
                 f.seller = (!v.is_empty()).then(|| v.to_string());
             } else if let Some(v) = lower.strip_prefix("status:") {
                 if !v.is_empty() {
-                    f.status = Some(parse_status(v)?.to_string());
+                    f.status = Some(parse_status(v)?);
                 }
             } else if let Some(v) = lower.strip_prefix("file:") {
                 let v = &word[word.len() - v.len()..];
@@ -254,21 +253,18 @@ impl Filter {
     }
 }
 
-pub const STATUSES: [&str; 4] = ["completed", "failed", "rolled_back", "running"];
-
 /// `rolled-back`, `rolled back`, `rolled`, `rb` → `rolled_back`.
-pub fn parse_status(s: &str) -> Result<&'static str, String> {
+pub fn parse_status(s: &str) -> Result<ImportState, String> {
     let s = s.to_ascii_lowercase().replace(['-', ' '], "_");
     if s == "rb" {
-        return Ok("rolled_back");
+        return Ok(ImportState::RolledBack);
     }
-    let matches: Vec<&str> = STATUSES
-        .iter()
-        .copied()
-        .filter(|st| st.starts_with(&s) || st.replace('_', "") == s)
+    let matches: Vec<ImportState> = ImportState::ALL
+        .into_iter()
+        .filter(|st| st.as_str().starts_with(&s) || st.as_str().replace('_', "") == s)
         .collect();
     match matches.as_slice() {
-        [one] => Ok(one),
+        [one] => Ok(*one),
         _ => Err(format!(
             "unknown status {:?}: use completed, failed, rolled_back or running",
             crate::text::sanitize(&s)

@@ -5,6 +5,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::domain::history::HistoryFilter;
+use crate::domain::history::ImportState;
 use crate::domain::import::ImportStatus;
 use crate::domain::rollback::{ConflictMode, Ineligible, Section};
 
@@ -464,7 +465,7 @@ fn load_history(state: &mut State, append: bool) -> Vec<Effect> {
         req,
         filter: HistoryFilter {
             seller: h.filter.seller.clone(),
-            status: h.filter.status.clone(),
+            status: h.filter.status,
             file_contains: h.filter.file.clone(),
             before_id,
             limit: PAGE,
@@ -535,15 +536,15 @@ fn on_history(
 /// The reason an import cannot be rolled back, when its row alone says so.
 pub fn local_ineligibility(row: &HistoryRow) -> Option<String> {
     let id = row.id;
-    let why = match row.status.as_str() {
-        "running" => Ineligible::StillRunning { id },
-        "failed" => Ineligible::Failed { id },
-        "rolled_back" => Ineligible::AlreadyRolledBack {
+    let why = match row.status {
+        ImportState::Running => Ineligible::StillRunning { id },
+        ImportState::Failed => Ineligible::Failed { id },
+        ImportState::RolledBack => Ineligible::AlreadyRolledBack {
             id,
             at: row.rolled_back_at,
             by: row.rolled_back_by.clone(),
         },
-        _ => return None,
+        ImportState::Completed => return None,
     };
     Some(why.to_string())
 }
@@ -1283,7 +1284,7 @@ fn on_rollback_done(
     match result {
         Ok(outcome) => {
             if let Some(row) = state.history.rows.iter_mut().find(|r| r.id == id) {
-                row.status = "rolled_back".into();
+                row.status = ImportState::RolledBack;
             }
             let mut effects = Vec::new();
             if let Some(d) = state.detail.as_mut().filter(|d| d.id == id) {

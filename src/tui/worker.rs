@@ -15,8 +15,8 @@ use super::action::{Action, AuditRow, DetailData, Effect, Failure, HistoryRow, R
 use super::complete;
 use crate::db::Database;
 use crate::domain::actor::Actor;
-use crate::domain::import::{self, ImportRefused, ImportRequest, MapOptions, Progress};
-use crate::domain::rollback::{self, RollbackRefused, RollbackRequest};
+use crate::domain::import::{self, ImportRequest, MapOptions, Progress};
+use crate::domain::rollback::{self, RollbackError, RollbackRequest};
 use crate::domain::{audit, history};
 
 /// How often import progress is sent to the screen at most.
@@ -76,13 +76,10 @@ impl Worker {
         let db = &self.db;
         match effect {
             Effect::LoadHistory { req, filter } => {
-                let result = async {
-                    let client = db.client().await?;
-                    let rows = history::list(&**client, &filter).await?;
-                    Ok::<_, Report>(rows.iter().map(HistoryRow::from).collect())
-                }
-                .await
-                .map_err(|e| failure(&e));
+                let result = history::list(db, &filter)
+                    .await
+                    .map(|rows| rows.iter().map(HistoryRow::from).collect())
+                    .map_err(|e| failure(&e));
                 Action::HistoryLoaded { req, result }
             }
             Effect::CheckEligibility { req, id } => Action::EligibilityChecked {
@@ -92,11 +89,10 @@ impl Worker {
             },
             Effect::LoadDetail { req, id } => {
                 let result = async {
-                    let client = db.client().await?;
-                    let Some(import) = history::get(&**client, id).await? else {
+                    let Some(import) = history::get(db, id).await? else {
                         return Ok(None);
                     };
-                    let audit = audit::for_import(&**client, id, 20).await?;
+                    let audit = audit::for_import(db, id, 20).await?;
                     Ok::<_, Report>(Some(Box::new(DetailData { import, audit })))
                 }
                 .await
@@ -104,13 +100,10 @@ impl Worker {
                 Action::DetailLoaded { req, result }
             }
             Effect::LoadAudit { req, before, limit } => {
-                let result = async {
-                    let client = db.client().await?;
-                    let rows = audit::list(&**client, before, limit).await?;
-                    Ok::<_, Report>(rows.iter().map(AuditRow::from).collect())
-                }
-                .await
-                .map_err(|e| failure(&e));
+                let result = audit::list(db, before, limit)
+                    .await
+                    .map(|rows| rows.iter().map(AuditRow::from).collect())
+                    .map_err(|e| failure(&e));
                 Action::AuditLoaded { req, result }
             }
             Effect::RollbackCheck { req, id } => Action::RollbackChecked {
@@ -119,14 +112,17 @@ impl Worker {
             },
             Effect::RollbackPreview { req, id } => {
                 let result = async {
-                    let preview = match rollback::preview(db, id).await? {
+                    let preview = match rollback::preview(db, id).await {
                         Ok(p) => p,
-                        Err(why) => return Ok(Err(why.to_string())),
+                        Err(RollbackError::Refused(why)) => {
+                            return Ok(Err(why.message().to_string()));
+                        }
+                        Err(RollbackError::Failed(e)) => return Err(e),
                     };
                     // Recorded like `rollback --preview`; not fatal if refused.
                     let client = db.client().await?;
                     if let Err(e) = audit::append(
-                        &**client,
+                        &client,
                         &self.actor.label(),
                         audit::action::ROLLBACK_PREVIEWED,
                         Some(&preview.seller),
@@ -182,23 +178,7 @@ impl Worker {
                 )
                 .await
                 .map(Box::new)
-                .map_err(|e| match e.downcast_ref::<RollbackRefused>() {
-                    Some(r) => RollbackFailure {
-                        failure: Failure::new(r.message()),
-                        refused: true,
-                        plan_changed: matches!(r, RollbackRefused::PlanChanged { .. }),
-                        conflicts: match r {
-                            RollbackRefused::Blocked { conflicts, .. } => conflicts.clone(),
-                            _ => Vec::new(),
-                        },
-                    },
-                    None => RollbackFailure {
-                        failure: failure(&e),
-                        refused: false,
-                        plan_changed: false,
-                        conflicts: Vec::new(),
-                    },
-                });
+                .map_err(RollbackFailure::from);
                 Action::RollbackDone { req, result }
             }
             Effect::Complete { req, input } => {
@@ -221,37 +201,22 @@ impl Worker {
                 let result = import::run(db, request, Some(self.progress(req)))
                     .await
                     .map(Box::new)
-                    .map_err(|e| match e.downcast_ref::<ImportRefused>() {
-                        Some(r) => Failure::new(r.to_string()),
-                        None => failure(&e),
-                    });
+                    .map_err(Failure::from);
                 Action::ImportDone { req, result }
             }
             Effect::Ping { req } => {
-                let result = async {
-                    let client = db.client().await?;
-                    client.query_one("SELECT 1", &[]).await?;
-                    Ok::<_, Report>(())
-                }
-                .await
-                .map_err(|e| failure(&e));
+                let result = db.ping().await.map_err(|e| failure(&e));
                 Action::Pong { req, result }
             }
         }
     }
 
     async fn eligibility(&self, id: i64) -> Result<Result<(), String>, Failure> {
-        async {
-            let client = self.db.client().await?;
-            Ok::<_, Report>(
-                rollback::eligibility(&**client, id)
-                    .await?
-                    .map(|_| ())
-                    .map_err(|why| why.to_string()),
-            )
+        match rollback::eligibility(&self.db, id).await {
+            Ok(_) => Ok(Ok(())),
+            Err(RollbackError::Refused(why)) => Ok(Err(why.message().to_string())),
+            Err(RollbackError::Failed(e)) => Err(failure(&e)),
         }
-        .await
-        .map_err(|e| failure(&e))
     }
 
     /// Progress from the import's thread: at most five updates a second,
@@ -305,12 +270,7 @@ pub fn fail(effect: &Effect, f: Failure) -> Action {
         },
         Effect::RollbackExecute { req, .. } => Action::RollbackDone {
             req: *req,
-            result: Err(RollbackFailure {
-                failure: f,
-                refused: false,
-                plan_changed: false,
-                conflicts: Vec::new(),
-            }),
+            result: Err(f.into()),
         },
         Effect::Complete { req, input } => Action::Completed {
             req: *req,
@@ -334,26 +294,5 @@ pub fn fail(effect: &Effect, f: Failure) -> Action {
 /// An error as the console shows it, and whether it means the database
 /// connection is gone (then the console reconnects).
 pub fn failure(e: &Report) -> Failure {
-    let connection = e.chain().any(|c| {
-        if c.downcast_ref::<deadpool_postgres::PoolError>().is_some() {
-            return true;
-        }
-        if let Some(pe) = c.downcast_ref::<tokio_postgres::Error>() {
-            if pe.is_closed() {
-                return true;
-            }
-            if let Some(db) = pe.as_db_error() {
-                let code = db.code().code();
-                // Connection exception, operator intervention (shutdown).
-                return code.starts_with("08") || code.starts_with("57P");
-            }
-            let text = pe.to_string();
-            return text.contains("connect") || text.contains("connection");
-        }
-        false
-    });
-    Failure {
-        message: format!("{e:#}"),
-        connection,
-    }
+    Failure::from_report(e)
 }

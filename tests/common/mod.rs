@@ -105,7 +105,7 @@ async fn prepare_template(
         client
             .batch_execute(&format!("CREATE DATABASE {}", quote_ident(template)))
             .await?;
-        let db = Database::open(target_for(admin, admin_url, cluster, template)?).await?;
+        let db = Database::open(target_for(admin_url, cluster, template)?).await?;
         migrate::migrate(&db).await?;
         db.pool.close();
         client
@@ -146,24 +146,13 @@ async fn drop_stale_test_databases(client: &tokio_postgres::Client) -> color_eyr
 }
 
 fn target_for(
-    admin: &Config,
     admin_url: &str,
     cluster: Option<Cluster>,
     dbname: &str,
 ) -> color_eyre::Result<Target> {
     match cluster {
         Some(c) => Target::embedded_database(c, dbname),
-        None => {
-            let mut cfg = admin.clone();
-            cfg.dbname(dbname);
-            let url = admin_url.replacen("/postgres", &format!("/{dbname}"), 1);
-            Ok(Target {
-                source: Source::Flag,
-                config: cfg,
-                url,
-                cluster: None,
-            })
-        }
+        None => Target::from_url(admin_url, Source::Flag)?.with_dbname(dbname),
     }
 }
 
@@ -207,13 +196,7 @@ impl TestDb {
             ))
             .await
             .expect("create test database");
-        let target = target_for(
-            &server.admin,
-            &server.admin_url,
-            server.cluster.clone(),
-            &name,
-        )
-        .expect("target");
+        let target = target_for(&server.admin_url, server.cluster.clone(), &name).expect("target");
         let db = Database::open(target).await.expect("open test database");
         TestDb { db, name }
     }
@@ -286,6 +269,8 @@ pub fn run_cli(database_url: &str, args: &[&str], stdin: Option<&str>) -> CliRun
         .arg(database_url)
         .args(args)
         .env_remove("DATABASE_URL")
+        // Never the machine's own /etc/importdesk/config.toml.
+        .env(importdesk::config::SYSTEM_CONFIG_ENV, "")
         .env("IMPORTDESK_DATA_DIR", test_data_dir().join("files"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

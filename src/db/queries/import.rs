@@ -1,102 +1,136 @@
-//! SQL of the import: history row, staging table, COPY, duplicate check and
-//! the set-based merge into `listings`.
+//! SQL of the import: the history row, the staging table and its COPY, the
+//! duplicate check, and the set-based merge into `listings`.
 
-/// Data columns of `listings` an import can write, in staging/COPY order
-/// (after `line` and `sku`).
-pub const DATA_COLUMNS: [&str; 10] = [
-    "title",
-    "description",
-    "price",
-    "currency",
-    "quantity",
-    "status",
-    "condition",
-    "category",
-    "listing_number",
-    "end_date",
-];
+use chrono::{DateTime, Utc};
+use color_eyre::eyre::{Context, Result};
+use futures_util::SinkExt;
+use serde::Serialize;
+use tokio_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
+
+use super::listing::{self, Field};
+use crate::db::{Conn, Transaction};
+
+/// An import's counts. Rows read = created + updated + unchanged + rejected.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Counts {
+    /// Listing records read (every data record except ignored non-listing rows).
+    pub rows_read: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+    /// Rows that are not listings by the profile's rules (Shopify image rows...).
+    pub ignored: u64,
+}
+
+/// What the history row says about an import when it starts.
+pub struct NewImport<'a> {
+    pub seller: &'a str,
+    pub file_name: &'a str,
+    pub file_size: Option<i64>,
+    pub profile: &'a str,
+    pub options: serde_json::Value,
+    pub actor: &'a str,
+    pub os_user: &'a str,
+    pub client_addr: Option<&'a str>,
+}
+
+/// What the history row records when an import ends, completed or failed.
+pub struct ImportReport<'a> {
+    pub sha256: Option<&'a str>,
+    pub counts: Counts,
+    pub unknown_columns: &'a [String],
+    /// The kept row errors, as JSON.
+    pub errors: serde_json::Value,
+    pub error_summary: Option<&'a str>,
+}
+
+/// The import running for a seller, to name it when the seller's lock is taken.
+#[derive(Debug, Clone)]
+pub struct RunningImport {
+    pub id: i64,
+    pub actor: String,
+    pub started_at: DateTime<Utc>,
+}
+
+/// A key that appears on more than one line: one entry per line.
+pub struct DuplicateLine {
+    pub line: i64,
+    pub sku: String,
+    /// Every line the key is on, this one included.
+    pub lines: Vec<i64>,
+}
+
+/// A listing an import would update, with its changed fields as [old, new].
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FieldChanges {
+    pub sku: String,
+    pub changes: serde_json::Value,
+}
 
 /// Records the import as `running` (checks the caller may act for the seller).
-pub const INSERT_IMPORT: &str = "SELECT import_audit.begin_import($1, $2, $3, $4, $5, $6, $7, $8)";
+const BEGIN_IMPORT: &str = "SELECT import_audit.begin_import($1, $2, $3, $4, $5, $6, $7, $8) AS id";
 
 /// Ties the import to this transaction and tags it: the triggers trust the
 /// tag only here.
-pub const ATTACH_TRANSACTION: &str = "SELECT import_audit.attach_import($1, $2)";
-
-pub const CREATE_STAGING: &str = "CREATE TEMP TABLE import_staging (
-        line           bigint NOT NULL,
-        sku            text   NOT NULL,
-        title          text,
-        description    text,
-        price          numeric,
-        currency       text,
-        quantity       integer,
-        status         text,
-        condition      text,
-        category       text,
-        listing_number text,
-        end_date       timestamptz
-     ) ON COMMIT DROP";
-
-pub const COPY_STAGING: &str =
-    "COPY import_staging (line, sku, title, description, price, currency, quantity,
-        status, condition, category, listing_number, end_date) FROM STDIN";
+const ATTACH_TRANSACTION: &str = "SELECT import_audit.attach_import($1, $2)";
 
 /// Temp tables are never auto-analysed; the merge's join plan needs counts.
-pub const ANALYZE_STAGING: &str = "ANALYZE import_staging (sku)";
+const ANALYZE_STAGING: &str = "ANALYZE import_staging (sku)";
 
-/// Keys that appear on more than one line: (sku, lines), first $1 of them.
-pub const DUPLICATE_KEYS: &str = "SELECT sku, array_agg(line ORDER BY line) AS lines
-       FROM import_staging
-      GROUP BY sku HAVING count(*) > 1
-      ORDER BY min(line)
-      LIMIT $1";
-
-pub const COUNT_DUPLICATE_ROWS: &str = "SELECT coalesce(sum(n), 0)::bigint FROM (
+const COUNT_DUPLICATE_ROWS: &str = "SELECT coalesce(sum(n), 0)::bigint AS rows FROM (
         SELECT count(*) AS n FROM import_staging GROUP BY sku HAVING count(*) > 1) d";
 
 /// Lines of all duplicated keys (for --skip-invalid: every copy is rejected).
-pub const DUPLICATE_LINES: &str = "SELECT s.line, s.sku, d.lines FROM import_staging s
+const DUPLICATE_LINES: &str = "SELECT s.line, s.sku, d.lines FROM import_staging s
        JOIN (SELECT sku, array_agg(line ORDER BY line) AS lines FROM import_staging
               GROUP BY sku HAVING count(*) > 1) d USING (sku)
       ORDER BY s.line";
 
-pub const DELETE_DUPLICATES: &str = "DELETE FROM import_staging WHERE sku IN (
+const DELETE_DUPLICATES: &str = "DELETE FROM import_staging WHERE sku IN (
         SELECT sku FROM import_staging GROUP BY sku HAVING count(*) > 1)";
 
-pub const COUNT_STAGED: &str = "SELECT count(*) FROM import_staging";
+const COUNT_STAGED: &str = "SELECT count(*) AS rows FROM import_staging";
 
-/// An empty status or currency keeps the current one on update (status is
-/// NOT NULL and means `active` for a new listing; a currency may come from a
-/// price symbol on some rows only).
-fn staged_value(column: &str) -> String {
-    if column == "status" || column == "currency" {
-        format!("coalesce(s.{column}, l.{column})")
+/// The value an update writes: the staged one, or for a field whose empty
+/// value keeps the current one, that.
+fn staged_value(field: Field) -> String {
+    let c = field.name();
+    if field.spec().empty_keeps_current {
+        format!("coalesce(s.{c}, l.{c})")
     } else {
-        format!("s.{column}")
+        format!("s.{c}")
     }
 }
 
-/// Updates listings whose provided columns really change; returns one row per
-/// updated listing (counted by the caller). `$1` is the seller.
-pub fn update_changed(columns: &[&str]) -> String {
-    let set: Vec<String> = columns
+/// `(l.a, l.b) IS DISTINCT FROM (s.a, s.b)`: the listing really changes.
+fn changes_condition(fields: &[Field]) -> String {
+    let current: Vec<String> = fields.iter().map(|f| format!("l.{}", f.name())).collect();
+    let staged: Vec<String> = fields.iter().map(|f| staged_value(*f)).collect();
+    format!(
+        "({}) IS DISTINCT FROM ({})",
+        current.join(", "),
+        staged.join(", ")
+    )
+}
+
+/// Updates listings whose provided columns really change; counts them. `$1`
+/// is the seller.
+fn update_changed_sql(fields: &[Field]) -> String {
+    let set: Vec<String> = fields
         .iter()
-        .map(|c| format!("{c} = {}", staged_value(c)))
+        .map(|f| format!("{} = {}", f.name(), staged_value(*f)))
         .collect();
-    let current: Vec<String> = columns.iter().map(|c| format!("l.{c}")).collect();
-    let staged: Vec<String> = columns.iter().map(|c| staged_value(c)).collect();
     format!(
         "WITH changed AS (
             UPDATE listings l SET {}, updated_at = now()
               FROM import_staging s
-             WHERE l.seller_id = $1 AND l.sku = s.sku
-               AND ({}) IS DISTINCT FROM ({})
+             WHERE l.seller_id = $1 AND l.sku = s.sku AND {}
             RETURNING 1)
-         SELECT count(*) FROM changed",
+         SELECT count(*) AS rows FROM changed",
         set.join(", "),
-        current.join(", "),
-        staged.join(", ")
+        changes_condition(fields)
     )
 }
 
@@ -106,80 +140,281 @@ pub fn update_changed(columns: &[&str]) -> String {
 /// table, but the INSERT below fills that very table as it runs, so each scan
 /// reads every row inserted so far (quadratic: minutes for 200,000 rows,
 /// reproduced after a rollback emptied the table and autovacuum truncated it).
-pub const LISTINGS_HAS_NO_PAGES: &str = "SELECT pg_relation_size('public.listings') = 0";
+const LISTINGS_HAS_NO_PAGES: &str = "SELECT pg_relation_size('public.listings') = 0 AS empty";
 /// For the insert into an empty table: no nested loop (nothing to probe).
-pub const NO_NESTED_LOOPS: &str = "SET LOCAL enable_nestloop = off";
-pub const DEFAULT_NESTED_LOOPS: &str = "RESET enable_nestloop";
+const NO_NESTED_LOOPS: &str = "SET LOCAL enable_nestloop = off";
+const DEFAULT_NESTED_LOOPS: &str = "RESET enable_nestloop";
 
-/// Inserts the staged keys the seller does not have yet.
-pub fn insert_new(columns: &[&str]) -> String {
-    let values: Vec<String> = columns
+/// Inserts the staged keys the seller does not have yet; counts them.
+fn insert_new_sql(fields: &[Field]) -> String {
+    let list: String = fields.iter().map(|f| format!(", {}", f.name())).collect();
+    let values: String = fields
         .iter()
-        .map(|c| {
-            if *c == "status" {
-                "coalesce(s.status, 'active')".to_string()
-            } else {
-                format!("s.{c}")
-            }
+        .map(|f| match f.spec().default_on_insert {
+            Some(default) => format!(", coalesce(s.{}, {default})", f.name()),
+            None => format!(", s.{}", f.name()),
         })
         .collect();
-    let list = if columns.is_empty() {
-        String::new()
-    } else {
-        format!(", {}", columns.join(", "))
-    };
-    let vals = if values.is_empty() {
-        String::new()
-    } else {
-        format!(", {}", values.join(", "))
-    };
     format!(
         "WITH created AS (
             INSERT INTO listings (seller_id, sku{list})
-            SELECT $1, s.sku{vals}
+            SELECT $1, s.sku{values}
               FROM import_staging s
              WHERE NOT EXISTS (SELECT 1 FROM listings l WHERE l.seller_id = $1 AND l.sku = s.sku)
             RETURNING 1)
-         SELECT count(*) FROM created"
+         SELECT count(*) AS rows FROM created"
     )
 }
 
 /// What an update would change, field by field (dry run): (sku, {field: [old, new]}).
-pub fn preview_changes(columns: &[&str]) -> String {
-    let pairs: Vec<String> = columns
+fn preview_changes_sql(fields: &[Field]) -> String {
+    let pairs: Vec<String> = fields
         .iter()
-        .map(|c| {
-            let staged = staged_value(c);
+        .map(|f| {
+            let c = f.name();
+            let staged = staged_value(*f);
             format!(
                 "'{c}', CASE WHEN l.{c} IS DISTINCT FROM {staged} \
                  THEN jsonb_build_array(l.{c}::text, ({staged})::text) END"
             )
         })
         .collect();
-    let current: Vec<String> = columns.iter().map(|c| format!("l.{c}")).collect();
-    let staged: Vec<String> = columns.iter().map(|c| staged_value(c)).collect();
     format!(
-        "SELECT s.sku, jsonb_strip_nulls(jsonb_build_object({}))
+        "SELECT s.sku, jsonb_strip_nulls(jsonb_build_object({})) AS changes
            FROM import_staging s
            JOIN listings l ON l.seller_id = $1 AND l.sku = s.sku
-          WHERE ({}) IS DISTINCT FROM ({})
+          WHERE {}
           ORDER BY s.sku
           LIMIT $2",
         pairs.join(", "),
-        current.join(", "),
-        staged.join(", ")
+        changes_condition(fields)
     )
 }
 
-pub const COMPLETE_IMPORT: &str =
+const COMPLETE_IMPORT: &str =
     "SELECT import_audit.complete_import($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
-pub const FAIL_IMPORT: &str = "SELECT import_audit.fail_import($1, $2, $3, $4, $5, $6, $7, $8)";
+const FAIL_IMPORT: &str = "SELECT import_audit.fail_import($1, $2, $3, $4, $5, $6, $7, $8)";
 
-/// The running import of a seller, to name it when the seller's lock is taken.
-pub const RUNNING_FOR_SELLER: &str = "SELECT id, actor, started_at FROM import_audit.imports
+const RUNNING_FOR_SELLER: &str = "SELECT id, actor, started_at FROM import_audit.imports
       WHERE seller_id = $1 AND status = 'running' ORDER BY id DESC LIMIT 1";
 
 /// Analyses the change log when this transaction wrote a large share of it
 /// (migrations/V6__log_statistics.sql). `$1` rows written to the log.
-pub const REFRESH_LOG_STATISTICS: &str = "SELECT import_audit.refresh_log_statistics($1)";
+const REFRESH_LOG_STATISTICS: &str = "SELECT import_audit.refresh_log_statistics($1)";
+
+pub async fn running_for_seller(conn: &impl Conn, seller: &str) -> Result<Option<RunningImport>> {
+    let Some(r) = conn.pg().query_opt(RUNNING_FOR_SELLER, &[&seller]).await? else {
+        return Ok(None);
+    };
+    Ok(Some(RunningImport {
+        id: r.try_get("id")?,
+        actor: r.try_get("actor")?,
+        started_at: r.try_get("started_at")?,
+    }))
+}
+
+/// Inserts the history row as `running`; returns the import's id.
+pub async fn begin(conn: &impl Conn, new: &NewImport<'_>) -> Result<i64> {
+    let row = conn
+        .pg()
+        .query_one(
+            BEGIN_IMPORT,
+            &[
+                &new.seller,
+                &new.file_name,
+                &new.file_size,
+                &new.profile,
+                &new.options,
+                &new.actor,
+                &new.os_user,
+                &new.client_addr,
+            ],
+        )
+        .await
+        .wrap_err("cannot record the import in the history")?;
+    Ok(row.try_get("id")?)
+}
+
+/// Ties the import to `tx` and creates the staging table in it.
+pub async fn prepare_staging(
+    tx: &Transaction<'_>,
+    import_id: Option<i64>,
+    actor: &str,
+) -> Result<()> {
+    if let Some(id) = import_id {
+        tx.pg().query(ATTACH_TRANSACTION, &[&id, &actor]).await?;
+    }
+    tx.pg().batch_execute(&listing::create_staging()).await?;
+    Ok(())
+}
+
+/// A COPY into the staging table in progress; dropped before
+/// [`StagingCopy::finish`], it is aborted.
+pub struct StagingCopy {
+    sink: std::pin::Pin<Box<tokio_postgres::CopyInSink<bytes::Bytes>>>,
+}
+
+pub async fn copy_into_staging(tx: &Transaction<'_>) -> Result<StagingCopy> {
+    let sink = tx.inner().copy_in(&listing::copy_staging()).await?;
+    Ok(StagingCopy {
+        sink: Box::pin(sink),
+    })
+}
+
+impl StagingCopy {
+    /// Sends COPY text rows (see `domain::import::copy_text`).
+    pub async fn send(&mut self, rows: String) -> Result<()> {
+        self.sink
+            .send(bytes::Bytes::from(rows))
+            .await
+            .wrap_err("sending rows to PostgreSQL failed")
+    }
+
+    /// Ends the COPY and analyses the staging table; returns the rows copied.
+    pub async fn finish(mut self, tx: &Transaction<'_>) -> Result<u64> {
+        let rows = self
+            .sink
+            .as_mut()
+            .finish()
+            .await
+            .wrap_err("loading rows into PostgreSQL failed")?;
+        tx.pg().batch_execute(ANALYZE_STAGING).await?;
+        Ok(rows)
+    }
+}
+
+async fn count(
+    conn: &impl Conn,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<i64> {
+    Ok(conn.pg().query_one(sql, params).await?.try_get("rows")?)
+}
+
+/// Staged rows whose key is on more than one line.
+pub async fn count_duplicate_rows(tx: &Transaction<'_>) -> Result<i64> {
+    count(tx, COUNT_DUPLICATE_ROWS, &[]).await
+}
+
+pub async fn duplicate_lines(tx: &Transaction<'_>) -> Result<Vec<DuplicateLine>> {
+    let rows = tx.pg().query(DUPLICATE_LINES, &[]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DuplicateLine {
+                line: r.try_get("line")?,
+                sku: r.try_get("sku")?,
+                lines: r.try_get("lines")?,
+            })
+        })
+        .collect()
+}
+
+/// Removes every staged copy of a duplicated key (`--skip-invalid`).
+pub async fn delete_duplicates(tx: &Transaction<'_>) -> Result<()> {
+    tx.pg().execute(DELETE_DUPLICATES, &[]).await?;
+    Ok(())
+}
+
+pub async fn count_staged(tx: &Transaction<'_>) -> Result<i64> {
+    count(tx, COUNT_STAGED, &[]).await
+}
+
+/// The first `limit` listings the merge would update, field by field.
+pub async fn preview_changes(
+    tx: &Transaction<'_>,
+    seller: &str,
+    fields: &[Field],
+    limit: i64,
+) -> Result<Vec<FieldChanges>> {
+    let rows = tx
+        .pg()
+        .query(&preview_changes_sql(fields), &[&seller, &limit])
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(FieldChanges {
+                sku: r.try_get("sku")?,
+                changes: r.try_get("changes")?,
+            })
+        })
+        .collect()
+}
+
+/// Updates the seller's listings whose provided `fields` really change;
+/// returns how many.
+pub async fn update_changed(tx: &Transaction<'_>, seller: &str, fields: &[Field]) -> Result<i64> {
+    if fields.is_empty() {
+        return Ok(0);
+    }
+    count(tx, &update_changed_sql(fields), &[&seller]).await
+}
+
+/// Inserts the staged keys the seller does not have yet; returns how many.
+pub async fn insert_new(tx: &Transaction<'_>, seller: &str, fields: &[Field]) -> Result<i64> {
+    let empty_table: bool = tx
+        .pg()
+        .query_one(LISTINGS_HAS_NO_PAGES, &[])
+        .await?
+        .try_get("empty")?;
+    if empty_table {
+        tx.pg().batch_execute(NO_NESTED_LOOPS).await?;
+    }
+    let created = count(tx, &insert_new_sql(fields), &[&seller]).await?;
+    if empty_table {
+        tx.pg().batch_execute(DEFAULT_NESTED_LOOPS).await?;
+    }
+    Ok(created)
+}
+
+/// Analyses the change log when this transaction wrote `rows` to it and
+/// that is a large share of it.
+pub async fn refresh_log_statistics(tx: &Transaction<'_>, rows: i64) -> Result<()> {
+    tx.pg().query_one(REFRESH_LOG_STATISTICS, &[&rows]).await?;
+    Ok(())
+}
+
+/// Marks the import `completed` with its report, in the import's transaction.
+pub async fn complete(tx: &Transaction<'_>, id: i64, report: &ImportReport<'_>) -> Result<()> {
+    write_report(tx, COMPLETE_IMPORT, id, report, true).await
+}
+
+/// Marks the import `failed` with its report (outside the import's
+/// transaction, which rolled back).
+pub async fn fail(conn: &impl Conn, id: i64, report: &ImportReport<'_>) -> Result<()> {
+    write_report(conn, FAIL_IMPORT, id, report, false).await
+}
+
+/// Runs `sql` (`complete_import` or `fail_import`) with the report; only an
+/// applied import has created, updated and unchanged counts.
+async fn write_report(
+    conn: &impl Conn,
+    sql: &str,
+    id: i64,
+    report: &ImportReport<'_>,
+    applied: bool,
+) -> Result<()> {
+    let c = &report.counts;
+    let [rows, created, updated, unchanged, rejected, ignored] = [
+        c.rows_read,
+        c.created,
+        c.updated,
+        c.unchanged,
+        c.rejected,
+        c.ignored,
+    ]
+    .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &report.sha256, &rows];
+    if applied {
+        params.extend([&created as &(dyn ToSql + Sync), &updated, &unchanged]);
+    }
+    params.extend([
+        &rejected as &(dyn ToSql + Sync),
+        &ignored,
+        &report.unknown_columns,
+        &report.errors,
+        &report.error_summary,
+    ]);
+    conn.pg().query(sql, &params).await?;
+    Ok(())
+}

@@ -5,14 +5,20 @@
 //! after-image: equal means nobody changed it since, so it can be reverted;
 //! different (or gone) means it was changed afterwards, so it is skipped.
 
-use super::import::DATA_COLUMNS;
+use color_eyre::eyre::Result;
+use tokio_postgres::GenericClient;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use super::history::ImportState;
+use super::listing::Field;
+use crate::db::{Conn, Transaction, quote_ident};
 
 /// Columns a restore writes back: the data columns and both timestamps
 /// (the key stays).
 fn restored_columns() -> Vec<&'static str> {
-    DATA_COLUMNS
-        .iter()
-        .copied()
+    Field::data()
+        .map(Field::name)
         .chain(["created_at", "updated_at"])
         .collect()
 }
@@ -26,18 +32,18 @@ fn listing_columns() -> Vec<&'static str> {
 }
 
 /// The newest import of the seller that is still applied or running, other than $1.
-pub const NEWER_APPLIED: &str = "SELECT id, status FROM import_audit.imports
+const NEWER_APPLIED: &str = "SELECT id, status FROM import_audit.imports
       WHERE seller_id = $1 AND id > $2 AND status IN ('completed', 'running')
       ORDER BY id DESC LIMIT 1";
 
-pub const LAST_APPLIED: &str = "SELECT id FROM import_audit.imports
+const LAST_APPLIED: &str = "SELECT id FROM import_audit.imports
       WHERE seller_id = $1 AND status = 'completed' ORDER BY id DESC LIMIT 1";
 
 /// Foreign keys from other tables that reference `listings`:
 /// (referencing table, its columns, the referenced listing columns).
-pub const REFERENCING_KEYS: &str = "SELECT c.conrelid::regclass::text,
-            array_agg(fa.attname::text ORDER BY k.ord),
-            array_agg(pa.attname::text ORDER BY k.ord)
+const REFERENCING_KEYS: &str = "SELECT c.conrelid::regclass::text AS referencing,
+            array_agg(fa.attname::text ORDER BY k.ord) AS fk_columns,
+            array_agg(pa.attname::text ORDER BY k.ord) AS pk_columns
        FROM pg_constraint c
        CROSS JOIN LATERAL unnest(c.conkey, c.confkey) WITH ORDINALITY AS k(fk, pk, ord)
        JOIN pg_attribute fa ON fa.attrelid = c.conrelid AND fa.attnum = k.fk
@@ -45,13 +51,8 @@ pub const REFERENCING_KEYS: &str = "SELECT c.conrelid::regclass::text,
       WHERE c.contype = 'f' AND c.confrelid = 'public.listings'::regclass
       GROUP BY c.oid, c.conrelid";
 
-/// Quotes an identifier taken from the catalog.
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 /// `EXISTS` over every referencing table, for the created listing `a`; or `false`.
-pub fn referenced_expr(fks: &[(String, Vec<String>, Vec<String>)]) -> String {
+fn referenced_expr(fks: &[(String, Vec<String>, Vec<String>)]) -> String {
     if fks.is_empty() {
         return "false".to_string();
     }
@@ -61,7 +62,7 @@ pub fn referenced_expr(fks: &[(String, Vec<String>, Vec<String>)]) -> String {
             let cond: Vec<String> = fk_cols
                 .iter()
                 .zip(pk_cols)
-                .map(|(f, p)| format!("f.{} = a.{}", ident(f), ident(p)))
+                .map(|(f, p)| format!("f.{} = a.{}", quote_ident(f), quote_ident(p)))
                 .collect();
             // `table` is regclass output: already quoted where needed.
             format!(
@@ -84,7 +85,7 @@ fn row_of(alias: &str) -> String {
 /// One row per listing the import touched: sku, what the import did
 /// ('I'/'U'), the action ('delete'/'restore'/'skip') and the skip reason
 /// ('edited'/'deleted'/'referenced'). `$1` is the import id.
-pub fn classify(referenced: &str) -> String {
+fn classify(referenced: &str) -> String {
     classify_rows(
         referenced,
         "import_audit.log_listings a",
@@ -113,7 +114,8 @@ fn classify_rows(referenced: &str, from: &str, filter: &str) -> String {
 
 /// The import's row in the history, for the plan: seller, change-log
 /// position at commit, created and updated counts.
-pub const PLAN_BASE: &str = "SELECT seller_id, coalesce(last_change_id, 0), created, updated
+const PLAN_BASE: &str =
+    "SELECT seller_id, coalesce(last_change_id, 0) AS last_change_id, created, updated
        FROM import_audit.imports WHERE id = $1";
 
 /// The plan restricted to the listings that can differ from "delete what the
@@ -129,7 +131,7 @@ pub const PLAN_BASE: &str = "SELECT seller_id, coalesce(last_change_id, 0), crea
 /// skipped because of another change, also in the tail. (The execution
 /// compares every listing anyway.) Without this, previewing the next import
 /// down the chain would re-examine every listing the rolled-back one touched.
-pub fn candidates(referenced: &str) -> String {
+fn candidates(referenced: &str) -> String {
     let keys = format!(
         "(SELECT t.sku FROM import_audit.log_listings t
            CROSS JOIN (SELECT coalesce(array_agg(id), '{{}}') AS ids FROM import_audit.imports
@@ -151,28 +153,30 @@ pub fn candidates(referenced: &str) -> String {
 /// Skipped listings of a plan, by what the import did and why, and an
 /// order-independent hash of (reason, key): with the import's own counts this
 /// is the plan's fingerprint.
-pub fn skip_summary(plan_source: &str) -> String {
+fn skip_summary(plan_source: &str) -> String {
     format!(
-        "SELECT count(*) FILTER (WHERE import_op = 'I'),
-                count(*) FILTER (WHERE import_op = 'U'),
-                count(*) FILTER (WHERE reason = 'edited'),
-                count(*) FILTER (WHERE reason = 'deleted'),
-                count(*) FILTER (WHERE reason = 'referenced'),
-                coalesce(sum(hashtextextended(reason || ':' || sku, 7)::numeric), 0)::text
+        "SELECT count(*) FILTER (WHERE import_op = 'I') AS skipped_created,
+                count(*) FILTER (WHERE import_op = 'U') AS skipped_updated,
+                count(*) FILTER (WHERE reason = 'edited') AS edited,
+                count(*) FILTER (WHERE reason = 'deleted') AS deleted,
+                count(*) FILTER (WHERE reason = 'referenced') AS referenced,
+                coalesce(sum(hashtextextended(reason || ':' || sku, 7)::numeric), 0)::text AS hash
            FROM ({plan_source}) p WHERE p.action = 'skip'"
     )
 }
 
 /// Deletions and restores the executed plan holds.
-pub const PLAN_ACTIONS: &str = "SELECT count(*) FILTER (WHERE action = 'delete'),
-            count(*) FILTER (WHERE action = 'restore')
+const PLAN_ACTIONS: &str = "SELECT count(*) FILTER (WHERE action = 'delete') AS deletions,
+            count(*) FILTER (WHERE action = 'restore') AS restores
        FROM rollback_plan";
 
 /// A page of skipped listings in key order after `$4`, `$5` rows, with the
 /// latest change after the import (who, when, what). `$1..$3` as in `candidates`.
-pub fn page_skipped(referenced: &str) -> String {
+fn page_skipped(referenced: &str) -> String {
     format!(
-        "SELECT p.sku, p.reason, later.audit_actor, later.audit_at, later.audit_op::text
+        "SELECT p.sku, p.reason, later.audit_actor AS changed_by, later.audit_at AS changed_at,
+                CASE later.audit_op WHEN 'I' THEN 'insert' WHEN 'U' THEN 'update'
+                     WHEN 'D' THEN 'delete' WHEN 'T' THEN 'truncate' END AS change
            FROM ({candidates}) p
            LEFT JOIN LATERAL (
                 SELECT x.audit_actor, x.audit_at, x.audit_op
@@ -190,7 +194,7 @@ pub fn page_skipped(referenced: &str) -> String {
 /// A page of listings to delete (`$6` = 'I') or restore (`$6` = 'U') in key
 /// order after `$4`, `$5` rows, with for restores the per-field diff
 /// current -> restored. Walks the import's rows through its key-ordered index.
-pub fn page_reverted(referenced: &str) -> String {
+fn page_reverted(referenced: &str) -> String {
     let diff_pairs: Vec<String> = restored_columns()
         .iter()
         .map(|c| {
@@ -202,7 +206,7 @@ pub fn page_reverted(referenced: &str) -> String {
         .collect();
     format!(
         "SELECT a.sku,
-                CASE WHEN a.audit_op = 'U' THEN jsonb_strip_nulls(jsonb_build_object({diff})) END
+                CASE WHEN a.audit_op = 'U' THEN jsonb_strip_nulls(jsonb_build_object({diff})) END AS diff
            FROM import_audit.log_listings a
            LEFT JOIN listings l ON a.audit_op = 'U' AND l.seller_id = $2 AND l.sku = a.sku
            LEFT JOIN import_audit.log_listings b
@@ -219,27 +223,29 @@ pub fn page_reverted(referenced: &str) -> String {
 }
 
 /// Ties the rollback to this transaction and tags it for the triggers.
-pub const ATTACH_ROLLBACK: &str = "SELECT import_audit.attach_rollback($1, $2)";
+const ATTACH_ROLLBACK: &str = "SELECT import_audit.attach_rollback($1, $2)";
 
-pub fn create_plan(referenced: &str) -> String {
+fn create_plan(referenced: &str) -> String {
     format!(
         "CREATE TEMP TABLE rollback_plan ON COMMIT DROP AS {}",
         classify(referenced)
     )
 }
 
-pub const PLAN_SOURCE: &str = "SELECT * FROM rollback_plan";
+const ANALYZE_PLAN: &str = "ANALYZE rollback_plan";
 
-pub const SKIPPED_IN_PLAN: &str = "SELECT sku, reason FROM rollback_plan WHERE action = 'skip'
+const PLAN_SOURCE: &str = "SELECT * FROM rollback_plan";
+
+const SKIPPED_IN_PLAN: &str = "SELECT sku, reason FROM rollback_plan WHERE action = 'skip'
       ORDER BY sku LIMIT $1";
 
-pub const DELETE_CREATED: &str = "WITH gone AS (
+const DELETE_CREATED: &str = "WITH gone AS (
         DELETE FROM listings l USING rollback_plan p
          WHERE p.action = 'delete' AND l.seller_id = $1 AND l.sku = p.sku
         RETURNING 1)
-     SELECT count(*) FROM gone";
+     SELECT count(*) AS rows FROM gone";
 
-pub fn restore_updated() -> String {
+fn restore_updated() -> String {
     let set: Vec<String> = restored_columns()
         .iter()
         .map(|c| format!("{c} = b.{c}"))
@@ -253,9 +259,291 @@ pub fn restore_updated() -> String {
                AND b.sku = p.sku AND b.seller_id = $1
              WHERE p.action = 'restore' AND l.seller_id = $1 AND l.sku = p.sku
             RETURNING 1)
-         SELECT count(*) FROM restored",
+         SELECT count(*) AS rows FROM restored",
         set.join(", ")
     )
 }
 
-pub const MARK_ROLLED_BACK: &str = "SELECT import_audit.mark_rolled_back($1, $2, $3, $4, $5)";
+const MARK_ROLLED_BACK: &str = "SELECT import_audit.mark_rolled_back($1, $2, $3, $4, $5) AS marked";
+
+/// The newest import of the seller after `import_id` that is still applied
+/// or running, with its state.
+pub async fn newer_applied(
+    conn: &impl Conn,
+    seller: &str,
+    import_id: i64,
+) -> Result<Option<(i64, ImportState)>> {
+    let row = conn
+        .pg()
+        .query_opt(NEWER_APPLIED, &[&seller, &import_id])
+        .await?;
+    Ok(match row {
+        Some(r) => Some((r.try_get("id")?, r.try_get("status")?)),
+        None => None,
+    })
+}
+
+/// The seller's newest applied import.
+pub async fn last_applied(conn: &impl Conn, seller: &str) -> Result<Option<i64>> {
+    let row = conn.pg().query_opt(LAST_APPLIED, &[&seller]).await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get("id")?),
+        None => None,
+    })
+}
+
+/// The SQL condition "a created listing is referenced by another table's
+/// row", made from the catalog's foreign keys (read once per plan).
+pub struct References(String);
+
+pub async fn references(conn: &impl Conn) -> Result<References> {
+    let rows = conn.pg().query(REFERENCING_KEYS, &[]).await?;
+    let fks = rows
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("referencing")?,
+                r.try_get("fk_columns")?,
+                r.try_get("pk_columns")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+    Ok(References(referenced_expr(&fks)))
+}
+
+/// The import's facts a plan starts from.
+pub struct PlanBase {
+    pub seller: String,
+    /// The change log's position when the import committed.
+    pub last_change_id: i64,
+    pub created: i64,
+    pub updated: i64,
+}
+
+pub async fn plan_base(conn: &impl Conn, import_id: i64) -> Result<PlanBase> {
+    let r = conn.pg().query_one(PLAN_BASE, &[&import_id]).await?;
+    Ok(PlanBase {
+        seller: r.try_get("seller_id")?,
+        last_change_id: r.try_get("last_change_id")?,
+        created: r.try_get("created")?,
+        updated: r.try_get("updated")?,
+    })
+}
+
+/// The skipped listings of a plan: by what the import did, by reason, and
+/// an order-independent hash of (reason, key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkipSummary {
+    pub skipped_created: i64,
+    pub skipped_updated: i64,
+    pub edited: i64,
+    pub deleted: i64,
+    pub referenced: i64,
+    pub hash: String,
+}
+
+impl SkipSummary {
+    fn from_row(r: &Row) -> Result<Self, tokio_postgres::Error> {
+        Ok(Self {
+            skipped_created: r.try_get("skipped_created")?,
+            skipped_updated: r.try_get("skipped_updated")?,
+            edited: r.try_get("edited")?,
+            deleted: r.try_get("deleted")?,
+            referenced: r.try_get("referenced")?,
+            hash: r.try_get("hash")?,
+        })
+    }
+}
+
+/// The skip summary of the plan, computed from the listings changed after
+/// the import only (see `candidates`): a preview that locks nothing.
+pub async fn preview_skips(
+    conn: &impl Conn,
+    refs: &References,
+    import_id: i64,
+    base: &PlanBase,
+) -> Result<SkipSummary> {
+    let r = conn
+        .pg()
+        .query_one(
+            &skip_summary(&candidates(&refs.0)),
+            &[&import_id, &base.seller, &base.last_change_id],
+        )
+        .await?;
+    Ok(SkipSummary::from_row(&r)?)
+}
+
+/// A skipped listing with the latest change after the import, if captured.
+pub struct SkippedListing {
+    pub sku: String,
+    /// edited, deleted, referenced
+    pub reason: Option<String>,
+    pub changed_by: Option<String>,
+    pub changed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// insert, update, delete, truncate
+    pub change: Option<String>,
+}
+
+/// A listing the rollback deletes or restores; restores carry the
+/// per-field diff current -> restored.
+pub struct RevertedListing {
+    pub sku: String,
+    pub diff: Option<serde_json::Value>,
+}
+
+/// Where a page of the plan starts and how long it is.
+pub struct PageAt<'a> {
+    pub import_id: i64,
+    pub base: &'a PlanBase,
+    pub after_sku: Option<&'a str>,
+    pub limit: i64,
+}
+
+impl PageAt<'_> {
+    fn params(&self) -> [&(dyn ToSql + Sync); 5] {
+        [
+            &self.import_id,
+            &self.base.seller,
+            &self.base.last_change_id,
+            &self.after_sku,
+            &self.limit,
+        ]
+    }
+}
+
+/// A page of skipped listings in key order.
+pub async fn page_of_skips(
+    conn: &impl Conn,
+    refs: &References,
+    at: &PageAt<'_>,
+) -> Result<Vec<SkippedListing>> {
+    let rows = conn
+        .pg()
+        .query(&page_skipped(&refs.0), &at.params())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SkippedListing {
+                sku: r.try_get("sku")?,
+                reason: r.try_get("reason")?,
+                changed_by: r.try_get("changed_by")?,
+                changed_at: r.try_get("changed_at")?,
+                change: r.try_get("change")?,
+            })
+        })
+        .collect()
+}
+
+/// A page of the listings the import created (`created`: deleted by the
+/// rollback) or updated (restored), in key order.
+pub async fn page_of_reverts(
+    conn: &impl Conn,
+    refs: &References,
+    at: &PageAt<'_>,
+    created: bool,
+) -> Result<Vec<RevertedListing>> {
+    let op = if created { "I" } else { "U" };
+    let mut params = at.params().to_vec();
+    params.push(&op);
+    let rows = conn.pg().query(&page_reverted(&refs.0), &params).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RevertedListing {
+                sku: r.try_get("sku")?,
+                diff: r.try_get("diff")?,
+            })
+        })
+        .collect()
+}
+
+/// The plan inside the executing transaction: how many listings it
+/// deletes and restores, and its skips.
+pub struct ExecutedPlan {
+    pub deletions: i64,
+    pub restores: i64,
+    pub skips: SkipSummary,
+}
+
+/// Tags `tx` as the rollback of `import_id` and classifies every listing
+/// the import touched into the transaction's `rollback_plan` table.
+pub async fn plan_in(tx: &Transaction<'_>, import_id: i64, actor: &str) -> Result<ExecutedPlan> {
+    tx.pg()
+        .query(ATTACH_ROLLBACK, &[&import_id, &actor])
+        .await?;
+    let refs = references(tx).await?;
+    tx.pg()
+        .execute(&create_plan(&refs.0), &[&import_id])
+        .await?;
+    tx.pg().batch_execute(ANALYZE_PLAN).await?;
+    let actions = tx.pg().query_one(PLAN_ACTIONS, &[]).await?;
+    let skips = tx.pg().query_one(&skip_summary(PLAN_SOURCE), &[]).await?;
+    Ok(ExecutedPlan {
+        deletions: actions.try_get("deletions")?,
+        restores: actions.try_get("restores")?,
+        skips: SkipSummary::from_row(&skips)?,
+    })
+}
+
+/// The first `limit` skipped listings of the executing plan: (sku, reason).
+pub async fn skipped_in_plan(
+    tx: &Transaction<'_>,
+    limit: i64,
+) -> Result<Vec<(String, Option<String>)>> {
+    let rows = tx.pg().query(SKIPPED_IN_PLAN, &[&limit]).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("sku")?, r.try_get("reason")?)))
+        .collect()
+}
+
+/// Deletes the listings the plan deletes; returns how many.
+pub async fn delete_created(tx: &Transaction<'_>, seller: &str) -> Result<i64> {
+    Ok(tx
+        .pg()
+        .query_one(DELETE_CREATED, &[&seller])
+        .await?
+        .try_get("rows")?)
+}
+
+/// Restores the before-images of the listings the plan restores; returns how many.
+pub async fn restore_updated_listings(
+    tx: &Transaction<'_>,
+    seller: &str,
+    import_id: i64,
+) -> Result<i64> {
+    Ok(tx
+        .pg()
+        .query_one(&restore_updated(), &[&seller, &import_id])
+        .await?
+        .try_get("rows")?)
+}
+
+/// What the history row records about an executed rollback.
+pub struct RollbackReport<'a> {
+    pub actor: &'a str,
+    pub restored: i64,
+    pub deleted: i64,
+    pub skipped: i64,
+}
+
+/// Marks the import rolled back; false when it was not `completed` any more.
+pub async fn mark_rolled_back(
+    tx: &Transaction<'_>,
+    import_id: i64,
+    report: &RollbackReport<'_>,
+) -> Result<bool> {
+    let marked: i64 = tx
+        .pg()
+        .query_one(
+            MARK_ROLLED_BACK,
+            &[
+                &import_id,
+                &report.actor,
+                &report.restored,
+                &report.deleted,
+                &report.skipped,
+            ],
+        )
+        .await?
+        .try_get("marked")?;
+    Ok(marked == 1)
+}

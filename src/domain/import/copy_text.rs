@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::profile::ListingRow;
+use super::profile::{Field, ListingRow};
 
 fn push_escaped(out: &mut String, value: &str) {
     for c in value.chars() {
@@ -25,21 +25,13 @@ fn push_opt(out: &mut String, value: Option<&str>) {
     }
 }
 
-/// Appends one staging row: line, sku, then the data columns in
-/// `queries::import::DATA_COLUMNS` order.
+/// Appends one staging row: the line, then every field in the order of the
+/// listing field table (the staging table's and the COPY's order).
 pub fn push_row(out: &mut String, line: u64, row: &ListingRow) {
-    let _ = write!(out, "{line}\t");
-    push_escaped(out, &row.sku);
-    push_opt(out, row.title.as_deref());
-    push_opt(out, row.description.as_deref());
-    push_opt(out, row.price.as_deref());
-    push_opt(out, row.currency.as_deref());
-    push_opt(out, row.quantity.map(|q| q.to_string()).as_deref());
-    push_opt(out, row.status.as_deref());
-    push_opt(out, row.condition.as_deref());
-    push_opt(out, row.category.as_deref());
-    push_opt(out, row.listing_number.as_deref());
-    push_opt(out, row.end_date.map(|d| d.to_rfc3339()).as_deref());
+    let _ = write!(out, "{line}");
+    for field in Field::all() {
+        push_opt(out, row.value(field).as_deref());
+    }
     out.push('\n');
 }
 

@@ -1,11 +1,13 @@
-//! Importing a listing CSV file (SPEC §3): streamed, validated,
-//! all-or-nothing, captured by the audit triggers, recorded in the history.
+//! Importing a listing CSV file: streamed, validated, all-or-nothing,
+//! captured by the audit triggers, recorded in the history.
 //!
-//! Flow: a parser thread reads and maps records and encodes the valid ones as
-//! COPY text; the async side streams them into a temporary staging table in
-//! one transaction tagged with the import id, then merges the staging table
-//! into `listings` with two set-based statements (update what really changed,
-//! insert what is new). Memory is bounded by the channel between the two.
+//! Flow: a parser thread (`parse`) reads and maps records (`reader`,
+//! `profile`) and encodes the valid ones as COPY text (`copy_text`); the
+//! pipeline (`pipeline`) streams them into a temporary staging table in one
+//! transaction tagged with the import id, checks them, merges the staging
+//! table into `listings` with two set-based statements (update what really
+//! changed, insert what is new) and records the result. Memory is bounded by
+//! the channel between the two sides.
 
 pub mod copy_text;
 mod parse;
@@ -20,6 +22,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use crate::db::queries::import::{Counts, FieldChanges};
 pub use pipeline::run;
 pub use profile::{MapOptions, ProfileKind};
 
@@ -40,18 +43,6 @@ pub struct ImportRequest {
     pub actor: Actor,
     /// Where `--skip-invalid` writes its rejects CSV.
     pub rejects_dir: PathBuf,
-}
-
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
-pub struct Counts {
-    /// Listing records read (every data record except ignored non-listing rows).
-    pub rows_read: u64,
-    pub created: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-    pub rejected: u64,
-    /// Rows that are not listings by the profile's rules (Shopify image rows...).
-    pub ignored: u64,
 }
 
 /// One rejected row (or a problem with the whole file, without a line).
@@ -86,13 +77,6 @@ pub enum ImportStatus {
     Failed,
     /// `--dry-run`: what would change; nothing changed.
     DryRun,
-}
-
-/// A listing an import would update, with its changed fields as [old, new].
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct FieldChanges {
-    pub sku: String,
-    pub changes: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -149,19 +133,30 @@ impl Progress {
 /// Called from the import's worker thread; must be cheap.
 pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
 
-/// Refusals before anything starts (exit 1 in the CLI).
+/// Why an import did not run at all (a file rejected by validation is not
+/// an error: it is an outcome with status `failed`). Nothing was changed.
 #[derive(Debug)]
-pub enum ImportRefused {
+pub enum ImportError {
+    /// Refused: another import or rollback of the seller is running.
     SellerBusy {
         seller: String,
+        /// The running import, in words, when it is an import.
         running: Option<String>,
     },
+    /// Anything else (the database, the connection, the file system).
+    Failed(color_eyre::Report),
 }
 
-impl std::fmt::Display for ImportRefused {
+impl From<color_eyre::Report> for ImportError {
+    fn from(e: color_eyre::Report) -> Self {
+        ImportError::Failed(e)
+    }
+}
+
+impl std::fmt::Display for ImportError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ImportRefused::SellerBusy { seller, running } => {
+            ImportError::SellerBusy { seller, running } => {
                 write!(
                     f,
                     "another import or rollback for seller {} is in progress",
@@ -172,8 +167,9 @@ impl std::fmt::Display for ImportRefused {
                 }
                 write!(f, "; try again when it has finished")
             }
+            ImportError::Failed(e) => write!(f, "{e:#}"),
         }
     }
 }
 
-impl std::error::Error for ImportRefused {}
+impl std::error::Error for ImportError {}

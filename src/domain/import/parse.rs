@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use super::profile::{MapOptions, Mapping, ProfileKind, RowOutcome};
+use super::profile::{Field, MapOptions, Mapping, ProfileKind, RowOutcome};
 use super::reader::{CsvFile, FileError};
 use super::rejects::RejectsWriter;
 use super::{KEPT_ERRORS, Phase, Progress, ProgressFn, RowError, copy_text};
@@ -30,9 +30,9 @@ pub(super) struct HeaderInfo {
     pub key: String,
     pub unknown_columns: Vec<String>,
     pub size: u64,
-    /// The listing columns this file provides: an update never clears a
+    /// The listing fields this file provides: an update never clears a
     /// column the file does not have.
-    pub columns: Vec<&'static str>,
+    pub columns: Vec<Field>,
 }
 
 pub(super) enum Event {
@@ -248,11 +248,9 @@ pub(super) fn parse_file(
 
 /// Currency is always offered: it may come from a price's symbol or
 /// `--currency`, and an absent one never clears the current value.
-fn provided_columns(mapping: &Mapping) -> Vec<&'static str> {
-    crate::db::queries::import::DATA_COLUMNS
-        .iter()
-        .copied()
-        .filter(|c| *c == "currency" || mapping.columns().iter().any(|(f, _)| f.name() == *c))
+fn provided_columns(mapping: &Mapping) -> Vec<Field> {
+    Field::data()
+        .filter(|f| *f == Field::Currency || mapping.columns().iter().any(|(c, _)| c == f))
         .collect()
 }
 

@@ -1,16 +1,18 @@
-//! Executing a rollback: one transaction under the seller's lock; row locks;
-//! the plan re-computed inside the transaction and compared with the one the
-//! user confirmed; created listings deleted, before-images restored; the
-//! import marked rolled back; one audit-log entry. All or nothing.
+//! Executing a rollback: one transaction under the seller's lock, with one
+//! snapshot for the plan and the changes (no up-front row locks, see
+//! docs/rollback.md); the plan re-computed inside it and compared with the
+//! one the user confirmed; created listings deleted, before-images restored;
+//! the import marked rolled back; one audit-log entry. All or nothing.
 
-use color_eyre::eyre::{Context, Result};
+use color_eyre::eyre::{Context, eyre};
 use serde::Serialize;
 use serde_json::json;
 
-use super::plan::{counts_from, eligibility, referenced_condition};
-use super::{ConflictMode, PlanCounts, PlanItem, RollbackRefused, Section};
-use crate::db::Database;
-use crate::db::queries::{locks, rollback as sql};
+use super::plan::{counts_from, eligibility_on};
+use super::{ConflictMode, PlanCounts, PlanItem, RollbackError, RollbackRefused, Section};
+use crate::db::queries::import::refresh_log_statistics;
+use crate::db::queries::rollback::{self as store, RollbackReport};
+use crate::db::{Database, LockAttempt, SellerLock, is_serialization_failure};
 use crate::domain::actor::Actor;
 use crate::domain::audit::{self, action};
 
@@ -19,18 +21,6 @@ const LISTED_SKIPS: i64 = 1000;
 
 /// Attempts when concurrent edits keep invalidating the plan's snapshot.
 const MAX_ATTEMPTS: usize = 3;
-
-fn is_serialization_failure<T>(result: &Result<T>) -> bool {
-    result.as_ref().err().is_some_and(|e| {
-        e.chain().any(|c| {
-            c.downcast_ref::<tokio_postgres::Error>()
-                .and_then(|e| e.code())
-                .is_some_and(|code| {
-                    *code == tokio_postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
-                })
-        })
-    })
-}
 
 #[derive(Debug, Clone)]
 pub struct RollbackRequest {
@@ -55,119 +45,114 @@ pub struct RollbackOutcome {
     pub duration_seconds: f64,
 }
 
-pub async fn execute(db: &Database, req: RollbackRequest) -> Result<RollbackOutcome> {
+/// Rolls back `req.import_id`. A refusal is recorded in the audit log.
+pub async fn execute(
+    db: &Database,
+    req: RollbackRequest,
+) -> Result<RollbackOutcome, RollbackError> {
     let started = std::time::Instant::now();
-    let mut client = db.connect_dedicated().await?;
-    let seller = {
-        match eligibility(&client, req.import_id).await? {
-            Ok(import) => import.seller_id,
-            Err(why) => {
-                let refused = RollbackRefused::Ineligible {
-                    message: why.to_string(),
-                    detail: why,
-                };
-                record_refusal(&client, &req, None, &refused).await;
-                return Err(refused.into());
-            }
-        }
-    };
-    let locked: bool = client
-        .query_one(locks::TRY_LOCK_SELLER, &[&locks::LOCK_CLASS, &seller])
-        .await?
-        .get(0);
-    if !locked {
-        let refused = RollbackRefused::Busy {
-            message: format!(
-                "another import or rollback for seller {} is in progress; try again when it has finished",
-                crate::text::sanitize(&seller)
-            ),
-            seller: seller.clone(),
-        };
-        record_refusal(&client, &req, Some(&seller), &refused).await;
-        return Err(refused.into());
-    }
-    let mut result = run_locked(&mut client, &req, &seller, started).await;
-    // A listing changed by someone else between the plan's snapshot and its
-    // DELETE/UPDATE aborts the transaction (repeatable read): plan again.
-    for _ in 1..MAX_ATTEMPTS {
-        if !is_serialization_failure(&result) {
-            break;
-        }
-        tracing::info!(
-            import = req.import_id,
-            "a listing changed during the rollback; planning again"
-        );
-        result = run_locked(&mut client, &req, &seller, started).await;
-    }
-    if is_serialization_failure(&result) {
-        result = result.wrap_err(format!(
-            "listings of import #{} kept changing while the rollback ran ({MAX_ATTEMPTS} attempts); \
-             nothing was changed — try again",
-            req.import_id
-        ));
-    }
-    let _ = client
-        .query_one(locks::UNLOCK_SELLER, &[&locks::LOCK_CLASS, &seller])
-        .await;
-    if let Err(e) = &result
-        && let Some(refused) = e.downcast_ref::<RollbackRefused>()
-    {
-        record_refusal(&client, &req, Some(&seller), refused).await;
+    let mut seller = None;
+    let result = execute_locked(db, &req, &mut seller, started).await;
+    if let Err(RollbackError::Refused(refused)) = &result {
+        record_refusal(db, &req, seller.as_deref(), refused).await;
     }
     result
 }
 
+/// Checks eligibility, takes the seller's lock (sets `seller` once the
+/// import is known to be eligible) and runs the rollback under it.
+async fn execute_locked(
+    db: &Database,
+    req: &RollbackRequest,
+    seller: &mut Option<String>,
+    started: std::time::Instant,
+) -> Result<RollbackOutcome, RollbackError> {
+    let session = db.session().await?;
+    let import = eligibility_on(&session, req.import_id).await?;
+    *seller = Some(import.seller_id.clone());
+    let mut lock = match session.lock_seller(&import.seller_id).await? {
+        LockAttempt::Held(lock) => lock,
+        LockAttempt::Busy(_) => {
+            return Err(RollbackRefused::Busy {
+                message: format!(
+                    "another import or rollback for seller {} is in progress; try again when it has finished",
+                    crate::text::sanitize(&import.seller_id)
+                ),
+                seller: import.seller_id,
+            }
+            .into());
+        }
+    };
+    let mut attempt = 1;
+    let result = loop {
+        match run_locked(&mut lock, req, started).await {
+            // A listing changed by someone else between the plan's snapshot
+            // and its DELETE/UPDATE aborts the transaction: plan again.
+            Err(RollbackError::Failed(e)) if is_serialization_failure(&e) => {
+                if attempt == MAX_ATTEMPTS {
+                    break Err(e
+                        .wrap_err(format!(
+                            "listings of import #{} kept changing while the rollback ran \
+                             ({MAX_ATTEMPTS} attempts); nothing was changed — try again",
+                            req.import_id
+                        ))
+                        .into());
+                }
+                attempt += 1;
+                tracing::info!(
+                    import = req.import_id,
+                    "a listing changed during the rollback; planning again"
+                );
+            }
+            other => break other,
+        }
+    };
+    lock.release().await;
+    result
+}
+
 async fn record_refusal(
-    client: &tokio_postgres::Client,
+    db: &Database,
     req: &RollbackRequest,
     seller: Option<&str>,
     refused: &RollbackRefused,
 ) {
-    let _ = audit::append(
-        client,
-        &req.actor.label(),
-        action::ROLLBACK_REFUSED,
-        seller,
-        Some(req.import_id),
-        serde_json::to_value(refused).unwrap_or_else(|_| json!({ "message": refused.message() })),
-    )
-    .await;
+    let details =
+        serde_json::to_value(refused).unwrap_or_else(|_| json!({ "message": refused.message() }));
+    let recorded = async {
+        let client = db.client().await?;
+        audit::append(
+            &client,
+            &req.actor.label(),
+            action::ROLLBACK_REFUSED,
+            seller,
+            Some(req.import_id),
+            details,
+        )
+        .await
+    };
+    if let Err(e) = recorded.await {
+        tracing::warn!(error = %e, "cannot record the rollback's refusal");
+    }
 }
 
 async fn run_locked(
-    client: &mut tokio_postgres::Client,
+    lock: &mut SellerLock,
     req: &RollbackRequest,
-    seller: &str,
     started: std::time::Instant,
-) -> Result<RollbackOutcome> {
+) -> Result<RollbackOutcome, RollbackError> {
     let id = req.import_id;
+    let seller = lock.seller().to_string();
+    let actor = req.actor.label();
     // One snapshot for the plan and the changes: a listing edited after it
     // cannot be deleted or overwritten (the statement fails with a
     // serialization error instead, and the caller plans again). Cheaper than
     // locking every touched row up front, and just as safe.
-    let tx = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .start()
-        .await?;
+    let tx = lock.snapshot_transaction().await?;
     // Re-check under the lock: another console may have won the race.
-    if let Err(why) = eligibility(&tx, id).await? {
-        return Err(RollbackRefused::Ineligible {
-            message: why.to_string(),
-            detail: why,
-        }
-        .into());
-    }
-    tx.query(sql::ATTACH_ROLLBACK, &[&id, &req.actor.label()])
-        .await?;
-    let referenced = referenced_condition(&tx).await?;
-    tx.execute(&sql::create_plan(&referenced), &[&id]).await?;
-    tx.batch_execute("ANALYZE rollback_plan").await?;
-    let actions = tx.query_one(sql::PLAN_ACTIONS, &[]).await?;
-    let row = tx
-        .query_one(&sql::skip_summary(sql::PLAN_SOURCE), &[])
-        .await?;
-    let (counts, fingerprint) = counts_from(&row, actions.get(0), actions.get(1));
+    eligibility_on(&tx, id).await?;
+    let plan = store::plan_in(&tx, id, &actor).await?;
+    let (counts, fingerprint) = counts_from(&plan.skips, plan.deletions, plan.restores);
 
     if let Some(expected) = &req.expect
         && expected != &fingerprint
@@ -187,13 +172,13 @@ async fn run_locked(
         .into());
     }
 
-    let skipped_rows = tx.query(sql::SKIPPED_IN_PLAN, &[&LISTED_SKIPS]).await?;
-    let skipped_listings: Vec<PlanItem> = skipped_rows
-        .iter()
-        .map(|r| PlanItem {
-            sku: r.get(0),
+    let skipped_listings: Vec<PlanItem> = store::skipped_in_plan(&tx, LISTED_SKIPS)
+        .await?
+        .into_iter()
+        .map(|(sku, reason)| PlanItem {
+            sku,
             action: Section::Skip,
-            reason: r.get(1),
+            reason,
             changed_by: None,
             changed_at: None,
             change: None,
@@ -218,30 +203,27 @@ async fn run_locked(
         .into());
     }
 
-    let deleted: i64 = tx.query_one(sql::DELETE_CREATED, &[&seller]).await?.get(0);
-    let restored: i64 = tx
-        .query_one(&sql::restore_updated(), &[&seller, &id])
-        .await?
-        .get(0);
-    // With the rows locked the plan cannot drift; if it did, refuse.
+    let deleted = store::delete_created(&tx, &seller).await?;
+    let restored = store::restore_updated_listings(&tx, &seller, id).await?;
+    // In the plan's snapshot the counts cannot drift; if they did, refuse.
     if deleted != counts.delete || restored != counts.restore {
-        color_eyre::eyre::bail!(
+        return Err(eyre!(
             "the rollback of import #{id} changed {deleted} deletions / {restored} restores instead of \
              the planned {} / {}; it was cancelled and nothing was changed",
             counts.delete,
             counts.restore
-        );
-    }
-    let marked: i64 = tx
-        .query_one(
-            sql::MARK_ROLLED_BACK,
-            &[&id, &req.actor.label(), &restored, &deleted, &counts.skip],
         )
-        .await?
-        .get(0);
-    if marked != 1 {
-        color_eyre::eyre::bail!(
-            "import #{id} changed state during the rollback; nothing was changed"
+        .into());
+    }
+    let report = RollbackReport {
+        actor: &actor,
+        restored,
+        deleted,
+        skipped: counts.skip,
+    };
+    if !store::mark_rolled_back(&tx, id, &report).await? {
+        return Err(
+            eyre!("import #{id} changed state during the rollback; nothing was changed").into(),
         );
     }
     let skipped_keys: Vec<serde_json::Value> = skipped_listings
@@ -250,9 +232,9 @@ async fn run_locked(
         .collect();
     audit::append(
         &tx,
-        &req.actor.label(),
+        &actor,
         action::ROLLBACK_EXECUTED,
-        Some(seller),
+        Some(&seller),
         Some(id),
         json!({
             "restored": restored,
@@ -266,17 +248,13 @@ async fn run_locked(
     )
     .await?;
     // The before-image of each deleted row, both images of each restored one.
-    tx.query_one(
-        crate::db::queries::import::REFRESH_LOG_STATISTICS,
-        &[&(deleted + 2 * restored)],
-    )
-    .await?;
+    refresh_log_statistics(&tx, deleted + 2 * restored).await?;
     tx.commit()
         .await
         .wrap_err("committing the rollback failed; nothing was changed")?;
     Ok(RollbackOutcome {
         import_id: id,
-        seller: seller.to_string(),
+        seller,
         restored,
         deleted,
         skipped: counts.skip,

@@ -1,6 +1,6 @@
-//! Rolling back a seller's most recent import (SPEC §4): eligibility, the
-//! preview (counts, fingerprint, pages of details), and the execution in one
-//! transaction under the seller's lock.
+//! Rolling back a seller's most recent import: eligibility, the preview
+//! (counts, fingerprint, pages of details), and the execution in one
+//! transaction under the seller's lock (docs/rollback.md).
 
 mod execute;
 mod plan;
@@ -11,7 +11,8 @@ use serde::Serialize;
 pub use execute::{RollbackOutcome, RollbackRequest, execute};
 pub use plan::{eligibility, last_applied, preview, preview_page};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What to do with listings changed after the import (`--on-conflict`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ConflictMode {
     /// Roll back everything else; list the skipped listings.
@@ -182,7 +183,7 @@ impl PlanItem {
     }
 }
 
-/// A refusal of the rollback (exit 3 in the CLI).
+/// A refusal of the rollback by its rules; nothing was changed.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "refused", rename_all = "snake_case")]
 pub enum RollbackRefused {
@@ -209,6 +210,13 @@ pub enum RollbackRefused {
 }
 
 impl RollbackRefused {
+    pub fn ineligible(why: Ineligible) -> Self {
+        RollbackRefused::Ineligible {
+            message: why.to_string(),
+            detail: why,
+        }
+    }
+
     pub fn message(&self) -> &str {
         match self {
             RollbackRefused::Ineligible { message, .. }
@@ -219,10 +227,41 @@ impl RollbackRefused {
     }
 }
 
-impl std::fmt::Display for RollbackRefused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.message())
+/// Why a rollback (or its preview) did not happen. Either way nothing was
+/// changed.
+#[derive(Debug)]
+pub enum RollbackError {
+    /// Refused by the rules: not eligible, blocked, plan changed, busy.
+    Refused(RollbackRefused),
+    /// Anything else (the database, the connection).
+    Failed(color_eyre::Report),
+}
+
+impl From<color_eyre::Report> for RollbackError {
+    fn from(e: color_eyre::Report) -> Self {
+        RollbackError::Failed(e)
     }
 }
 
-impl std::error::Error for RollbackRefused {}
+impl From<RollbackRefused> for RollbackError {
+    fn from(r: RollbackRefused) -> Self {
+        RollbackError::Refused(r)
+    }
+}
+
+impl From<Ineligible> for RollbackError {
+    fn from(why: Ineligible) -> Self {
+        RollbackError::Refused(RollbackRefused::ineligible(why))
+    }
+}
+
+impl std::fmt::Display for RollbackError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RollbackError::Refused(r) => f.write_str(r.message()),
+            RollbackError::Failed(e) => write!(f, "{e:#}"),
+        }
+    }
+}
+
+impl std::error::Error for RollbackError {}

@@ -1,113 +1,69 @@
 //! Eligibility and the preview of a rollback plan.
 
 use color_eyre::eyre::Result;
-use tokio_postgres::GenericClient;
 
-use super::{Ineligible, PlanCounts, PlanItem, Preview, Section};
-use crate::db::Database;
-use crate::db::queries::rollback as sql;
-use crate::domain::history::{self, ImportSummary};
+use super::{Ineligible, PlanCounts, PlanItem, Preview, RollbackError, Section};
+use crate::db::queries::history as history_store;
+use crate::db::queries::rollback::{self as store, PageAt, SkipSummary};
+use crate::db::{Conn, Database};
+use crate::domain::history::{ImportState, ImportSummary};
 
-/// `Ok(Ok(import))` when `import_id` can be rolled back now, else the reason.
-pub async fn eligibility(
-    client: &impl GenericClient,
+/// The import when `import_id` can be rolled back now; else why not
+/// ([`RollbackError::Refused`]).
+pub async fn eligibility(db: &Database, import_id: i64) -> Result<ImportSummary, RollbackError> {
+    eligibility_on(&db.client().await?, import_id).await
+}
+
+/// [`eligibility`] on `conn` (inside the rollback's own transaction).
+pub(super) async fn eligibility_on(
+    conn: &impl Conn,
     import_id: i64,
-) -> Result<Result<ImportSummary, Ineligible>> {
-    let Some(import) = history::get(client, import_id).await? else {
-        return Ok(Err(Ineligible::NotFound { id: import_id }));
+) -> Result<ImportSummary, RollbackError> {
+    let Some(import) = history_store::get(conn, import_id).await? else {
+        return Err(Ineligible::NotFound { id: import_id }.into());
     };
     let id = import.id;
-    match import.status.as_str() {
-        "running" => return Ok(Err(Ineligible::StillRunning { id })),
-        "failed" => return Ok(Err(Ineligible::Failed { id })),
-        "rolled_back" => {
-            return Ok(Err(Ineligible::AlreadyRolledBack {
-                id,
-                at: import.rolled_back_at,
-                by: import.rolled_back_by.clone(),
-            }));
-        }
-        _ => {}
+    let why = match import.status {
+        ImportState::Running => Some(Ineligible::StillRunning { id }),
+        ImportState::Failed => Some(Ineligible::Failed { id }),
+        ImportState::RolledBack => Some(Ineligible::AlreadyRolledBack {
+            id,
+            at: import.rolled_back_at,
+            by: import.rolled_back_by.clone(),
+        }),
+        ImportState::Completed => import.pruned_at.map(|at| Ineligible::Pruned { id, at }),
+    };
+    if let Some(why) = why {
+        return Err(why.into());
     }
-    if let Some(at) = import.pruned_at {
-        return Ok(Err(Ineligible::Pruned { id, at }));
-    }
-    if let Some(row) = client
-        .query_opt(sql::NEWER_APPLIED, &[&import.seller_id, &id])
-        .await?
-    {
-        let newer: i64 = row.get(0);
-        let status: String = row.get(1);
-        return Ok(Err(if status == "running" {
+    if let Some((newer, state)) = store::newer_applied(conn, &import.seller_id, id).await? {
+        return Err(if state == ImportState::Running {
             Ineligible::NewerRunning { id, newer }
         } else {
             Ineligible::NewerApplied { id, newer }
-        }));
+        }
+        .into());
     }
-    Ok(Ok(import))
+    Ok(import)
 }
 
 /// The seller's newest applied import (for `rollback --last`).
-pub async fn last_applied(client: &impl GenericClient, seller: &str) -> Result<Option<i64>> {
-    Ok(client
-        .query_opt(sql::LAST_APPLIED, &[&seller])
-        .await?
-        .map(|r| r.get(0)))
+pub async fn last_applied(db: &Database, seller: &str) -> Result<Option<i64>> {
+    store::last_applied(&db.client().await?, seller).await
 }
 
-/// The SQL condition "a created listing is referenced by another table's row".
-pub(super) async fn referenced_condition(client: &impl GenericClient) -> Result<String> {
-    let fks: Vec<(String, Vec<String>, Vec<String>)> = client
-        .query(sql::REFERENCING_KEYS, &[])
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
-    Ok(sql::referenced_expr(&fks))
-}
-
-/// The import's facts a plan starts from.
-pub(super) struct PlanBase {
-    pub seller: String,
-    pub last_change_id: i64,
-    pub created: i64,
-    pub updated: i64,
-}
-
-pub(super) async fn plan_base(client: &impl GenericClient, import_id: i64) -> Result<PlanBase> {
-    let row = client.query_one(sql::PLAN_BASE, &[&import_id]).await?;
-    Ok(PlanBase {
-        seller: row.get(0),
-        last_change_id: row.get(1),
-        created: row.get(2),
-        updated: row.get(3),
-    })
-}
-
-/// Counts and fingerprint from the skip summary (`sql::skip_summary`) and
-/// the numbers of deletions and restores.
-pub(super) fn counts_from(
-    row: &tokio_postgres::Row,
-    delete: i64,
-    restore: i64,
-) -> (PlanCounts, String) {
-    let skipped_created: i64 = row.get(0);
-    let skipped_updated: i64 = row.get(1);
+/// Counts and fingerprint from a plan's skips and its numbers of deletions
+/// and restores.
+pub(super) fn counts_from(skips: &SkipSummary, delete: i64, restore: i64) -> (PlanCounts, String) {
     let counts = PlanCounts {
         delete,
         restore,
-        skip: skipped_created + skipped_updated,
-        skipped_edited: row.get(2),
-        skipped_deleted: row.get(3),
-        skipped_referenced: row.get(4),
+        skip: skips.skipped_created + skips.skipped_updated,
+        skipped_edited: skips.edited,
+        skipped_deleted: skips.deleted,
+        skipped_referenced: skips.referenced,
     };
-    let hash: String = row.get(5);
-    (counts, fingerprint(&counts, &hash))
-}
-
-/// (skipped among created, skipped among updated) of a skip summary row.
-pub(super) fn skipped_by_op(row: &tokio_postgres::Row) -> (i64, i64) {
-    (row.get(0), row.get(1))
+    (counts, fingerprint(&counts, &skips.hash))
 }
 
 fn fingerprint(c: &PlanCounts, hash: &str) -> String {
@@ -118,29 +74,20 @@ fn fingerprint(c: &PlanCounts, hash: &str) -> String {
 
 /// Counts and fingerprint of the plan (or why the import is not eligible).
 /// Reads only: nothing is locked while a person looks at it. Only the
-/// listings changed after the import are compared (see `sql::candidates`),
-/// so a million-row import previews in milliseconds.
-pub async fn preview(db: &Database, import_id: i64) -> Result<Result<Preview, Ineligible>> {
+/// listings changed after the import are compared, so a million-row import
+/// previews in milliseconds.
+pub async fn preview(db: &Database, import_id: i64) -> Result<Preview, RollbackError> {
     let client = db.client().await?;
-    let import = match eligibility(&**client, import_id).await? {
-        Ok(i) => i,
-        Err(why) => return Ok(Err(why)),
-    };
-    let base = plan_base(&**client, import_id).await?;
-    let referenced = referenced_condition(&**client).await?;
-    let row = client
-        .query_one(
-            &sql::skip_summary(&sql::candidates(&referenced)),
-            &[&import_id, &base.seller, &base.last_change_id],
-        )
-        .await?;
-    let (skip_created, skip_updated) = skipped_by_op(&row);
+    let import = eligibility_on(&client, import_id).await?;
+    let base = store::plan_base(&client, import_id).await?;
+    let refs = store::references(&client).await?;
+    let skips = store::preview_skips(&client, &refs, import_id, &base).await?;
     let (counts, fingerprint) = counts_from(
-        &row,
-        base.created - skip_created,
-        base.updated - skip_updated,
+        &skips,
+        base.created - skips.skipped_created,
+        base.updated - skips.skipped_updated,
     );
-    Ok(Ok(Preview {
+    Ok(Preview {
         import_id,
         seller: import.seller_id,
         file_name: import.file_name,
@@ -148,7 +95,7 @@ pub async fn preview(db: &Database, import_id: i64) -> Result<Result<Preview, In
         imported_by: import.actor,
         counts,
         fingerprint,
-    }))
+    })
 }
 
 /// One page of the plan's details for `section`, in key order after `after_sku`.
@@ -161,8 +108,15 @@ pub async fn preview_page(
     limit: i64,
 ) -> Result<Vec<PlanItem>> {
     let client = db.client().await?;
-    let base = plan_base(&**client, import_id).await?;
-    let referenced = referenced_condition(&**client).await?;
+    let mut base = store::plan_base(&client, import_id).await?;
+    base.seller = seller.to_string();
+    let refs = store::references(&client).await?;
+    let at = PageAt {
+        import_id,
+        base: &base,
+        after_sku,
+        limit,
+    };
     let item = |sku: String| PlanItem {
         sku,
         action: section,
@@ -172,47 +126,27 @@ pub async fn preview_page(
         change: None,
         diff: None,
     };
-    let common: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
-        &import_id,
-        &seller,
-        &base.last_change_id,
-        &after_sku,
-        &limit,
-    ];
-    if section == Section::Skip {
-        let rows = client
-            .query(&sql::page_skipped(&referenced), &common)
-            .await?;
-        return Ok(rows
-            .iter()
-            .map(|r| PlanItem {
-                reason: r.get(1),
-                changed_by: r.get(2),
-                changed_at: r.get(3),
-                change: r.get::<_, Option<String>>(4).map(|op| {
-                    match op.as_str() {
-                        "U" => "update",
-                        "D" => "delete",
-                        "T" => "truncate",
-                        _ => "insert",
-                    }
-                    .to_string()
-                }),
-                ..item(r.get(0))
+    Ok(match section {
+        Section::Skip => store::page_of_skips(&client, &refs, &at)
+            .await?
+            .into_iter()
+            .map(|s| PlanItem {
+                reason: s.reason,
+                changed_by: s.changed_by,
+                changed_at: s.changed_at,
+                change: s.change,
+                ..item(s.sku)
             })
-            .collect());
-    }
-    let op = if section == Section::Delete { "I" } else { "U" };
-    let mut params = common.to_vec();
-    params.push(&op);
-    let rows = client
-        .query(&sql::page_reverted(&referenced), &params)
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| PlanItem {
-            diff: r.get(1),
-            ..item(r.get(0))
-        })
-        .collect())
+            .collect(),
+        Section::Delete | Section::Restore => {
+            store::page_of_reverts(&client, &refs, &at, section == Section::Delete)
+                .await?
+                .into_iter()
+                .map(|r| PlanItem {
+                    diff: r.diff,
+                    ..item(r.sku)
+                })
+                .collect()
+        }
+    })
 }

@@ -65,7 +65,13 @@ pub fn lines(state: &State, w: usize) -> Vec<Line<'static>> {
     let i = &data.import;
     out.push(Line::from(vec![
         Span::styled(format!(" Import #{} — ", i.id), t.bold()),
-        Span::styled(text::status(&i.status).to_string(), t.status(&i.status)),
+        Span::styled(
+            match i.shown_status() {
+                "pruned" => "pruned",
+                _ => text::status(i.status),
+            },
+            t.status(i.status),
+        ),
     ]));
     out.push(field("Seller", &fit(&i.seller_id, w), w, state));
     out.push(field("File", &fit(&i.file_name, w), w, state));
@@ -187,7 +193,7 @@ fn rollback_lines(state: &State, d: &DetailView, w: usize, out: &mut Vec<Line<'s
     let t = &state.theme;
     let Some(data) = &d.data else { return };
     let i = &data.import;
-    if i.status == "rolled_back" {
+    if i.status == crate::domain::history::ImportState::RolledBack {
         let mut s = String::from("rolled back");
         if let Some(at) = &i.rolled_back_at {
             s.push_str(&format!(" {}", text::time(at)));

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::text::{self, compact, fit, pad};
+use crate::domain::history::ImportState;
 use crate::tui::action::HistoryRow;
 use crate::tui::state::{Eligibility, State};
 
@@ -107,7 +108,7 @@ fn row_line(row: &HistoryRow, c: &Columns, state: &State, selected: bool) -> Lin
     let status_style = if selected {
         Style::new()
     } else {
-        t.status(&row.status)
+        t.status(row.status)
     };
     let spans = vec![
         Span::raw(format!("{:>w$} ", row.id, w = c.id)),
@@ -124,7 +125,17 @@ fn row_line(row: &HistoryRow, c: &Columns, state: &State, selected: bool) -> Lin
             num(row.unchanged),
             num(row.rejected)
         )),
-        Span::styled(pad(text::status(&row.status), c.status), status_style),
+        Span::styled(
+            pad(
+                if row.pruned && row.status == ImportState::Completed {
+                    "pruned"
+                } else {
+                    text::status(row.status)
+                },
+                c.status,
+            ),
+            status_style,
+        ),
         Span::raw(format!(" {}", pad(&fit(&row.actor, c.actor), c.actor))),
     ];
     let line = Line::from(spans);

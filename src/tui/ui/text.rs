@@ -148,10 +148,10 @@ pub fn when(t: &DateTime<Utc>, wide: bool) -> String {
     }
 }
 
-pub fn status(s: &str) -> &str {
+pub fn status(s: crate::domain::history::ImportState) -> &'static str {
     match s {
-        "rolled_back" => "rolled back",
-        other => other,
+        crate::domain::history::ImportState::RolledBack => "rolled back",
+        other => other.as_str(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! REVERSED, headings BOLD, and diffs keep their `-`/`+` markers, so
 //! nothing is lost without colour.
 
+use crate::domain::history::ImportState;
 use ratatui::style::{Color, Modifier, Style};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,13 +98,12 @@ impl Theme {
         self.fg(Color::Green)
     }
 
-    pub fn status(&self, status: &str) -> Style {
+    pub fn status(&self, status: ImportState) -> Style {
         match status {
-            "completed" => self.ok(),
-            "failed" => self.error(),
-            "rolled_back" => self.warn(),
-            "running" => self.fg(Color::Cyan),
-            _ => self.plain(),
+            ImportState::Completed => self.ok(),
+            ImportState::Failed => self.error(),
+            ImportState::RolledBack => self.warn(),
+            ImportState::Running => self.fg(Color::Cyan),
         }
     }
 

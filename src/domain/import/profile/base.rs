@@ -1,16 +1,69 @@
-//! What every profile shares: the header, the field columns, `--key`,
-//! `--currency`, and the interface `Mapping` calls.
+//! What every profile shares: its entry in the registry ([`ProfileSpec`]),
+//! the interface `Mapping` calls ([`Profile`], with the key rule most
+//! profiles use as default methods), and [`Base`]: the header, the field
+//! columns, `--key` and `--currency`.
 
 use super::header::{Cols, Header};
-use super::row::Currencies;
-use super::{Field, MapOptions, MappingError, RowOutcome};
+use super::row::{Currencies, Row, StatusDialect};
+use super::{Field, ListingRow, MapOptions, MappingError, RowOutcome};
+
+/// One profile of the registry (`ProfileKind::spec`).
+pub(super) struct ProfileSpec {
+    /// The name `--profile` takes and the history stores.
+    pub name: &'static str,
+    /// Headers (loose form) that only this layout uses: `auto` picks the
+    /// profile with the most of them. Empty for native, the fallback.
+    pub signature: &'static [&'static str],
+    /// The columns the profile expects, for the "cannot tell" message.
+    pub expected: &'static str,
+    /// Maps the header (the profile takes its columns from `Base`).
+    pub build: BuildProfile,
+}
+
+/// A profile's constructor.
+pub(super) type BuildProfile = fn(Base, &MapOptions) -> Result<Box<dyn Profile>, MappingError>;
 
 pub(super) trait Profile: Send {
     /// Maps one record (see `Mapping::map_record`).
     fn map(&mut self, fields: &[&str], line: u64) -> RowOutcome;
-    /// The key rule in words, with the file's own header names.
-    fn key_description(&self) -> String;
+
     fn base(&self) -> &Base;
+
+    /// The key column: `--key`, else the profile's SKU column.
+    fn key_col(&self) -> Option<usize> {
+        let b = self.base();
+        b.key_override.or(b.cols.one(Field::Sku))
+    }
+
+    /// The key rule in words, with the file's own header names.
+    fn key_description(&self) -> String {
+        let b = self.base();
+        b.override_description().unwrap_or_else(|| {
+            self.key_col()
+                .map(|c| b.column_words(c))
+                .unwrap_or_default()
+        })
+    }
+
+    /// The row's key from [`Profile::key_col`]; an empty one rejects the row.
+    fn key_of(&self, row: &mut Row<'_>) -> String {
+        let col = self.key_col();
+        let empty = col.map(|c| self.base().empty_words(c)).unwrap_or_default();
+        row.key(&[col], &empty)
+    }
+
+    /// Fills every field but the key from the profile's columns; the
+    /// listing, or every problem found.
+    fn fill_and_finish(
+        &self,
+        mut row: Row<'_>,
+        mut out: ListingRow,
+        dialect: StatusDialect,
+    ) -> RowOutcome {
+        let b = self.base();
+        row.fill(&mut out, &b.cols, b.currencies(), dialect);
+        row.finish(out)
+    }
 }
 
 pub(super) struct Base {
@@ -38,6 +91,28 @@ impl Base {
     /// Maps `field` to the columns matching `aliases` (first = preferred).
     pub fn take(&mut self, field: Field, aliases: &[&str]) {
         self.cols.take(&mut self.header, field, aliases);
+    }
+
+    /// [`Base::take`] for each (field, aliases) of a profile's table.
+    pub fn take_all(&mut self, table: &[(Field, &[&str])]) {
+        for (field, aliases) in table {
+            self.take(*field, aliases);
+        }
+    }
+
+    /// Resolves `--key`, then requires a key: the `--key` column or the
+    /// profile's SKU column (`wanted` says which, for the error).
+    pub fn require_sku_key(
+        &mut self,
+        options: &MapOptions,
+        profile: &str,
+        wanted: &str,
+    ) -> Result<(), MappingError> {
+        self.resolve_key(options)?;
+        if self.key_override.is_none() && self.cols.one(Field::Sku).is_none() {
+            return Err(self.no_key_column(profile, wanted));
+        }
+        Ok(())
     }
 
     /// Resolves `--key`. Called after the profile took its columns, so the

@@ -10,148 +10,6 @@ use super::{MapOptions, MappingError, ProfileKind};
 /// At least this many distinctive headers pick a marketplace profile.
 const THRESHOLD: usize = 2;
 
-/// Distinctive headers (loose form) of each marketplace export.
-const SIGNATURES: [(ProfileKind, &[&str]); 5] = [
-    (
-        ProfileKind::Ebay,
-        &[
-            "item number",
-            "item id",
-            "itemid",
-            "custom label (sku)",
-            "custom label",
-            "customlabel",
-            "available quantity",
-            "quantity available",
-            "current price",
-            "start price",
-            "startprice",
-            "ebay category 1 name",
-            "category leaf name",
-            "listing site",
-            "site listed",
-            "variation details",
-            "sold quantity",
-            "item title",
-            "conditionid",
-        ],
-    ),
-    (
-        ProfileKind::Etsy,
-        &[
-            "currency code",
-            "materials",
-            "image1",
-            "variation 1 type",
-            "variation 1 name",
-            "variation 1 values",
-            "who made",
-            "when made",
-            "is supply",
-            "tags",
-        ],
-    ),
-    (
-        ProfileKind::Shopify,
-        &[
-            "handle",
-            "url handle",
-            "body (html)",
-            "variant sku",
-            "variant price",
-            "variant inventory qty",
-            "variant inventory tracker",
-            "variant compare at price",
-            "variant grams",
-            "option1 name",
-            "option1 value",
-            "image src",
-            "product image url",
-            "published on online store",
-            "compare-at price",
-            "inventory quantity",
-            "gift card",
-            "vendor",
-            "seo title",
-        ],
-    ),
-    (
-        ProfileKind::Woocommerce,
-        &[
-            "regular price",
-            "sale price",
-            "in stock?",
-            "is featured?",
-            "visibility in catalog",
-            "short description",
-            "tax status",
-            "tax class",
-            "backorders allowed?",
-            "sold individually?",
-            "grouped products",
-            "upsells",
-            "cross-sells",
-            "attribute 1 name",
-            "low stock amount",
-            "allow customer reviews?",
-            "date sale price starts",
-            "purchase note",
-        ],
-    ),
-    (
-        ProfileKind::Magento,
-        &[
-            "store view code",
-            "attribute set code",
-            "product type",
-            "product websites",
-            "product online",
-            "url key",
-            "tax class name",
-            "additional attributes",
-            "qty",
-            "is in stock",
-            "special price",
-            "base image",
-            "configurable variations",
-            "visibility",
-        ],
-    ),
-];
-
-/// What each profile expects, for the "cannot tell" message.
-const EXPECTED: [(&str, &str); 6] = [
-    (
-        "native",
-        "sku (required), title, description, price, currency, quantity, status, condition, \
-         category, listing_number, end_date",
-    ),
-    (
-        "ebay",
-        "Item number, Title, Custom label (SKU), Available quantity, Current price, End date \
-         (Seller Hub report) or Item ID, Custom Label, Quantity Available, Price, Item Title \
-         (File Exchange download)",
-    ),
-    (
-        "etsy",
-        "TITLE, DESCRIPTION, PRICE, CURRENCY_CODE, QUANTITY, TAGS, MATERIALS, SKU",
-    ),
-    (
-        "shopify",
-        "Handle, Title, Body (HTML), Option1 Value, Variant SKU, Variant Price, Variant \
-         Inventory Qty, Image Src (or the newer URL handle, SKU, Price, Inventory quantity)",
-    ),
-    (
-        "woocommerce",
-        "ID, Type, SKU, Name, Published, Regular price, Sale price, Stock, Categories, Parent",
-    ),
-    (
-        "magento",
-        "sku, store_view_code, attribute_set_code, product_type, name, price, qty, \
-         product_online, categories",
-    ),
-];
-
 /// How many of `kind`'s distinctive headers `header` has.
 pub(super) fn score(header: &Header, signature: &[&str]) -> usize {
     let mut n = signature.iter().filter(|s| header.has_any(&[s])).count();
@@ -163,9 +21,10 @@ pub(super) fn score(header: &Header, signature: &[&str]) -> usize {
 }
 
 pub(super) fn detect(header: &Header, options: &MapOptions) -> Result<ProfileKind, MappingError> {
-    let scores: Vec<(ProfileKind, usize)> = SIGNATURES
+    let scores: Vec<(ProfileKind, usize)> = ProfileKind::all()
         .iter()
-        .map(|(kind, sig)| (*kind, score(header, sig)))
+        .filter(|kind| !kind.spec().signature.is_empty())
+        .map(|kind| (*kind, score(header, kind.spec().signature)))
         .collect();
     let best = scores.iter().map(|&(_, s)| s).max().unwrap_or(0);
     if best >= THRESHOLD {
@@ -191,9 +50,9 @@ pub(super) fn detect(header: &Header, options: &MapOptions) -> Result<ProfileKin
     if header.has_any(&["sku"]) || options.key_column.is_some() {
         return Ok(ProfileKind::Native);
     }
-    let expected = EXPECTED
+    let expected = ProfileKind::all()
         .iter()
-        .map(|(name, cols)| format!("{name}: {cols}"))
+        .map(|kind| format!("{}: {}", kind.name(), kind.spec().expected))
         .collect::<Vec<_>>()
         .join("; ");
     Err(MappingError {

@@ -10,11 +10,40 @@
 //! a variation without a custom label is keyed by item number and variation
 //! (`110012345678/Color=Red`), as the item number alone is shared.
 
-use super::base::{Base, Profile};
+use super::base::{Base, Profile, ProfileSpec};
 use super::header::loose;
 use super::row::{Currencies, Row, no_dialect};
 use super::values::{self, MAX_CONDITION};
 use super::{Field, ListingRow, MapOptions, MappingError, RowOutcome};
+
+pub(super) const PROFILE: ProfileSpec = ProfileSpec {
+    name: "ebay",
+    signature: &[
+        "item number",
+        "item id",
+        "itemid",
+        "custom label (sku)",
+        "custom label",
+        "customlabel",
+        "available quantity",
+        "quantity available",
+        "current price",
+        "start price",
+        "startprice",
+        "ebay category 1 name",
+        "category leaf name",
+        "listing site",
+        "site listed",
+        "variation details",
+        "sold quantity",
+        "item title",
+        "conditionid",
+    ],
+    expected: "Item number, Title, Custom label (SKU), Available quantity, Current price, End date \
+               (Seller Hub report) or Item ID, Custom Label, Quantity Available, Price, Item Title \
+               (File Exchange download)",
+    build: |base, options| Ok(Box::new(Ebay::new(base, options)?)),
+};
 
 const CUSTOM_LABEL: &[&str] = &["custom label (sku)", "custom label", "customlabel", "sku"];
 const ITEM_NUMBER: &[&str] = &["item number", "item id", "itemid"];

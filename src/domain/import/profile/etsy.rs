@@ -6,9 +6,39 @@
 //! separated; such a row cannot be one listing per key (which price and
 //! quantity belong to which SKU?) and is rejected with that reason.
 
-use super::base::{Base, Profile};
+use super::base::{Base, Profile, ProfileSpec};
 use super::row::{Row, no_dialect};
 use super::{Field, ListingRow, MapOptions, MappingError, RowOutcome};
+
+pub(super) const PROFILE: ProfileSpec = ProfileSpec {
+    name: "etsy",
+    signature: &[
+        "currency code",
+        "materials",
+        "image1",
+        "variation 1 type",
+        "variation 1 name",
+        "variation 1 values",
+        "who made",
+        "when made",
+        "is supply",
+        "tags",
+    ],
+    expected: "TITLE, DESCRIPTION, PRICE, CURRENCY_CODE, QUANTITY, TAGS, MATERIALS, SKU",
+    build: |base, options| Ok(Box::new(Etsy::new(base, options)?)),
+};
+
+const COLUMNS: [(Field, &[&str]); 9] = [
+    (Field::Sku, &["sku"]),
+    (Field::Title, &["title"]),
+    (Field::Description, &["description"]),
+    (Field::Price, &["price"]),
+    (Field::Currency, &["currency code", "currency"]),
+    (Field::Quantity, &["quantity"]),
+    (Field::Status, &["state", "status"]),
+    (Field::ListingNumber, &["listing id", "listing number"]),
+    (Field::Category, &["category", "section"]),
+];
 
 pub(super) struct Etsy {
     base: Base,
@@ -16,24 +46,9 @@ pub(super) struct Etsy {
 
 impl Etsy {
     pub fn new(mut base: Base, options: &MapOptions) -> Result<Etsy, MappingError> {
-        base.take(Field::Sku, &["sku"]);
-        base.take(Field::Title, &["title"]);
-        base.take(Field::Description, &["description"]);
-        base.take(Field::Price, &["price"]);
-        base.take(Field::Currency, &["currency code", "currency"]);
-        base.take(Field::Quantity, &["quantity"]);
-        base.take(Field::Status, &["state", "status"]);
-        base.take(Field::ListingNumber, &["listing id", "listing number"]);
-        base.take(Field::Category, &["category", "section"]);
-        base.resolve_key(options)?;
-        if base.key_override.is_none() && base.cols.one(Field::Sku).is_none() {
-            return Err(base.no_key_column("etsy", "the \"SKU\" column"));
-        }
+        base.take_all(&COLUMNS);
+        base.require_sku_key(options, "etsy", "the \"SKU\" column")?;
         Ok(Etsy { base })
-    }
-
-    fn key_col(&self) -> Option<usize> {
-        self.base.key_override.or(self.base.cols.one(Field::Sku))
     }
 }
 
@@ -41,15 +56,12 @@ impl Profile for Etsy {
     fn map(&mut self, fields: &[&str], _line: u64) -> RowOutcome {
         let b = &self.base;
         let mut row = Row::new(fields, &b.header);
-        let key_col = self.key_col();
-        let empty = key_col.map(|c| b.empty_words(c)).unwrap_or_default();
-        let sku = row.key(&[key_col], &empty);
-        let mut out = ListingRow {
-            sku,
+        let out = ListingRow {
+            sku: self.key_of(&mut row),
             ..Default::default()
         };
         if b.key_override.is_none() && out.sku.contains(',') {
-            let col = key_col.expect("a SKU column");
+            let col = self.key_col().expect("a SKU column");
             row.error(
                 col,
                 format!(
@@ -61,16 +73,7 @@ impl Profile for Etsy {
                 ),
             );
         }
-        row.fill(&mut out, &b.cols, b.currencies(), no_dialect);
-        row.finish(out)
-    }
-
-    fn key_description(&self) -> String {
-        self.base.override_description().unwrap_or_else(|| {
-            self.key_col()
-                .map(|c| self.base.column_words(c))
-                .unwrap_or_default()
-        })
+        self.fill_and_finish(row, out, no_dialect)
     }
 
     fn base(&self) -> &Base {

@@ -2,6 +2,7 @@
 //! aliases; tracks which columns a profile uses so the rest can be reported.
 
 use super::{Field, MappingError};
+use crate::db::queries::listing::FIELDS;
 
 /// Trimmed, inner whitespace collapsed, lowercase: how `--key` matches.
 pub(super) fn norm(h: &str) -> String {
@@ -151,21 +152,7 @@ impl Header {
 /// Which columns feed each listing field; more than one column means
 /// fallbacks, the first non-empty value wins.
 #[derive(Default)]
-pub(super) struct Cols([Vec<usize>; 11]);
-
-pub(super) const FIELDS: [Field; 11] = [
-    Field::Sku,
-    Field::Title,
-    Field::Description,
-    Field::Price,
-    Field::Currency,
-    Field::Quantity,
-    Field::Status,
-    Field::Condition,
-    Field::Category,
-    Field::ListingNumber,
-    Field::EndDate,
-];
+pub(super) struct Cols([Vec<usize>; FIELDS.len()]);
 
 impl Cols {
     /// Adds the columns matching `aliases` to `field`.
@@ -188,9 +175,8 @@ impl Cols {
 
     /// (field, header) pairs, for `Mapping::columns`.
     pub fn describe(&self, header: &Header) -> Vec<(Field, String)> {
-        FIELDS
-            .iter()
-            .flat_map(|&f| {
+        Field::all()
+            .flat_map(|f| {
                 self.get(f)
                     .iter()
                     .map(move |&c| (f, header.name(c).to_string()))

@@ -12,9 +12,43 @@
 //!   -> inactive. qty is written with decimals ("100.0000"): whole values
 //!   are accepted.
 
-use super::base::{Base, Profile};
+use super::base::{Base, Profile, ProfileSpec};
 use super::row::Row;
 use super::{Field, ListingRow, MapOptions, MappingError, RowOutcome};
+
+pub(super) const PROFILE: ProfileSpec = ProfileSpec {
+    name: "magento",
+    signature: &[
+        "store view code",
+        "attribute set code",
+        "product type",
+        "product websites",
+        "product online",
+        "url key",
+        "tax class name",
+        "additional attributes",
+        "qty",
+        "is in stock",
+        "special price",
+        "base image",
+        "configurable variations",
+        "visibility",
+    ],
+    expected: "sku, store_view_code, attribute_set_code, product_type, name, price, qty, \
+               product_online, categories",
+    build: |base, options| Ok(Box::new(Magento::new(base, options)?)),
+};
+
+const COLUMNS: [(Field, &[&str]); 8] = [
+    (Field::Sku, &["sku"]),
+    (Field::Title, &["name"]),
+    (Field::Description, &["description", "short description"]),
+    (Field::Price, &["price"]),
+    (Field::Currency, &["currency"]),
+    (Field::Quantity, &["qty"]),
+    (Field::Status, &["product online", "status"]),
+    (Field::Category, &["categories"]),
+];
 
 pub(super) struct Magento {
     base: Base,
@@ -32,29 +66,15 @@ fn dialect(s: &str) -> Option<&'static str> {
 
 impl Magento {
     pub fn new(mut base: Base, options: &MapOptions) -> Result<Magento, MappingError> {
-        base.take(Field::Sku, &["sku"]);
-        base.take(Field::Title, &["name"]);
-        base.take(Field::Description, &["description", "short description"]);
-        base.take(Field::Price, &["price"]);
-        base.take(Field::Currency, &["currency"]);
-        base.take(Field::Quantity, &["qty"]);
-        base.take(Field::Status, &["product online", "status"]);
-        base.take(Field::Category, &["categories"]);
+        base.take_all(&COLUMNS);
         let store_view = base.header.take(&["store view code"]);
         let product_type = base.header.take(&["product type"]);
-        base.resolve_key(options)?;
-        if base.key_override.is_none() && base.cols.one(Field::Sku).is_none() {
-            return Err(base.no_key_column("magento", "the \"sku\" column"));
-        }
+        base.require_sku_key(options, "magento", "the \"sku\" column")?;
         Ok(Magento {
             base,
             store_view,
             product_type,
         })
-    }
-
-    fn key_col(&self) -> Option<usize> {
-        self.base.key_override.or(self.base.cols.one(Field::Sku))
     }
 }
 
@@ -84,23 +104,11 @@ impl Profile for Magento {
                 ),
             };
         }
-        let key_col = self.key_col();
-        let empty = key_col.map(|c| b.empty_words(c)).unwrap_or_default();
-        let sku = row.key(&[key_col], &empty);
-        let mut out = ListingRow {
-            sku,
+        let out = ListingRow {
+            sku: self.key_of(&mut row),
             ..Default::default()
         };
-        row.fill(&mut out, &b.cols, b.currencies(), dialect);
-        row.finish(out)
-    }
-
-    fn key_description(&self) -> String {
-        self.base.override_description().unwrap_or_else(|| {
-            self.key_col()
-                .map(|c| self.base.column_words(c))
-                .unwrap_or_default()
-        })
+        self.fill_and_finish(row, out, dialect)
     }
 
     fn base(&self) -> &Base {

@@ -1,5 +1,5 @@
 //! Column profiles: how a file's header maps to listing fields, and how one
-//! CSV record becomes one listing (SPEC §3).
+//! CSV record becomes one listing (docs/csv-format.md).
 //!
 //! CONTRACT used by the import pipeline (`super::pipeline`):
 //! - `Mapping::from_headers` is called once with the header row;
@@ -27,95 +27,52 @@ mod fixture_tests;
 #[cfg(test)]
 mod test_support;
 
+use clap::ValueEnum;
 use serde::Serialize;
 
-/// A listing field of the native layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Field {
-    Sku,
-    Title,
-    Description,
-    Price,
-    Currency,
-    Quantity,
-    Status,
-    Condition,
-    Category,
-    ListingNumber,
-    EndDate,
-}
+pub use crate::db::queries::listing::Field;
 
-impl Field {
-    /// The native column name of this field.
-    pub fn name(self) -> &'static str {
-        match self {
-            Field::Sku => "sku",
-            Field::Title => "title",
-            Field::Description => "description",
-            Field::Price => "price",
-            Field::Currency => "currency",
-            Field::Quantity => "quantity",
-            Field::Status => "status",
-            Field::Condition => "condition",
-            Field::Category => "category",
-            Field::ListingNumber => "listing_number",
-            Field::EndDate => "end_date",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The registry of profiles: every kind, in the order `auto` documents
+/// them. Its names are `--profile`'s values (clap), the console's choices
+/// and the history's `profile` column; what each profile is lives in its
+/// module's [`base::ProfileSpec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ProfileKind {
+    /// importdesk's own columns
     Native,
+    /// eBay Seller Hub reports and File Exchange files
     Ebay,
+    /// Etsy listing exports
     Etsy,
+    /// Shopify product exports
     Shopify,
+    /// WooCommerce product exports
     Woocommerce,
+    /// Magento 2 catalog product exports
     Magento,
 }
 
 impl ProfileKind {
+    /// Every kind (clap's list of values).
+    pub fn all() -> &'static [ProfileKind] {
+        ProfileKind::value_variants()
+    }
+
     pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    fn spec(self) -> &'static base::ProfileSpec {
         match self {
-            ProfileKind::Native => "native",
-            ProfileKind::Ebay => "ebay",
-            ProfileKind::Etsy => "etsy",
-            ProfileKind::Shopify => "shopify",
-            ProfileKind::Woocommerce => "woocommerce",
-            ProfileKind::Magento => "magento",
+            ProfileKind::Native => &native::PROFILE,
+            ProfileKind::Ebay => &ebay::PROFILE,
+            ProfileKind::Etsy => &etsy::PROFILE,
+            ProfileKind::Shopify => &shopify::PROFILE,
+            ProfileKind::Woocommerce => &woocommerce::PROFILE,
+            ProfileKind::Magento => &magento::PROFILE,
         }
     }
-
-    /// Every profile, in the order `auto` documents them.
-    pub const ALL: [ProfileKind; 6] = [
-        ProfileKind::Native,
-        ProfileKind::Ebay,
-        ProfileKind::Etsy,
-        ProfileKind::Shopify,
-        ProfileKind::Woocommerce,
-        ProfileKind::Magento,
-    ];
-
-    /// The profile called `name` (case-insensitive), if any.
-    pub fn from_name(name: &str) -> Option<ProfileKind> {
-        let name = name.trim().to_ascii_lowercase();
-        ProfileKind::ALL.into_iter().find(|k| k.name() == name)
-    }
-}
-
-/// The profile names accepted by `--profile`, plus `auto`.
-pub fn profile_names() -> &'static [&'static str] {
-    &[
-        "auto",
-        "native",
-        "ebay",
-        "etsy",
-        "shopify",
-        "woocommerce",
-        "magento",
-    ]
 }
 
 /// Options that change how records map (from the command line).
@@ -144,6 +101,26 @@ pub struct ListingRow {
     pub category: Option<String>,
     pub listing_number: Option<String>,
     pub end_date: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl ListingRow {
+    /// The value of `field` as COPY text reads it (`None`: NULL).
+    pub fn value(&self, field: Field) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow::{Borrowed, Owned};
+        match field {
+            Field::Sku => Some(Borrowed(&self.sku)),
+            Field::Title => self.title.as_deref().map(Borrowed),
+            Field::Description => self.description.as_deref().map(Borrowed),
+            Field::Price => self.price.as_deref().map(Borrowed),
+            Field::Currency => self.currency.as_deref().map(Borrowed),
+            Field::Quantity => self.quantity.map(|q| Owned(q.to_string())),
+            Field::Status => self.status.as_deref().map(Borrowed),
+            Field::Condition => self.condition.as_deref().map(Borrowed),
+            Field::Category => self.category.as_deref().map(Borrowed),
+            Field::ListingNumber => self.listing_number.as_deref().map(Borrowed),
+            Field::EndDate => self.end_date.map(|d| Owned(d.to_rfc3339())),
+        }
+    }
 }
 
 /// Why one value (or the whole row) was refused.
@@ -217,14 +194,7 @@ impl Mapping {
             })?),
         };
         let base = base::Base::new(header, default_currency);
-        let profile: Box<dyn base::Profile> = match kind {
-            ProfileKind::Native => Box::new(native::Native::new(base, options)?),
-            ProfileKind::Ebay => Box::new(ebay::Ebay::new(base, options)?),
-            ProfileKind::Etsy => Box::new(etsy::Etsy::new(base, options)?),
-            ProfileKind::Shopify => Box::new(shopify::Shopify::new(base, options)?),
-            ProfileKind::Woocommerce => Box::new(woocommerce::Woocommerce::new(base, options)?),
-            ProfileKind::Magento => Box::new(magento::Magento::new(base, options)?),
-        };
+        let profile = (kind.spec().build)(base, options)?;
         let b = profile.base();
         Ok(Mapping {
             kind,
@@ -250,5 +220,20 @@ impl Mapping {
     /// columns, listed in order of preference).
     pub fn columns(&self) -> &[(Field, String)] {
         &self.columns
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::ProfileKind;
+
+    #[test]
+    fn every_kind_has_its_spec_under_its_clap_name() {
+        for kind in ProfileKind::value_variants() {
+            let value = kind.to_possible_value().expect("a value");
+            assert_eq!(value.get_name(), kind.name());
+        }
     }
 }

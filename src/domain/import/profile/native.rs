@@ -1,31 +1,28 @@
 //! The native profile: importdesk's own columns, one listing per row.
 
-use super::base::{Base, Profile};
+use super::base::{Base, Profile, ProfileSpec};
+use super::header::loose;
 use super::row::{Row, no_dialect};
 use super::{Field, ListingRow, MapOptions, MappingError, RowOutcome};
 
-/// Native columns and their accepted spellings (matched loosely: case,
-/// whitespace and `_` do not matter).
-pub(super) const COLUMNS: [(Field, &[&str]); 11] = [
-    (Field::Sku, &["sku"]),
-    (Field::Title, &["title"]),
-    (Field::Description, &["description"]),
-    (Field::Price, &["price"]),
-    (Field::Currency, &["currency", "currency code"]),
-    (Field::Quantity, &["quantity", "qty"]),
-    (Field::Status, &["status"]),
-    (Field::Condition, &["condition"]),
-    (Field::Category, &["category"]),
+pub(super) const PROFILE: ProfileSpec = ProfileSpec {
+    name: "native",
+    signature: &[],
+    expected: "sku (required), title, description, price, currency, quantity, status, \
+               condition, category, listing_number, end_date",
+    build: |base, options| Ok(Box::new(Native::new(base, options)?)),
+};
+
+/// Spellings accepted besides each field's own column name (matched
+/// loosely: case, whitespace and `_` do not matter).
+const OTHER_SPELLINGS: [(Field, &[&str]); 4] = [
+    (Field::Currency, &["currency code"]),
+    (Field::Quantity, &["qty"]),
     (
         Field::ListingNumber,
-        &[
-            "listing number",
-            "listingnumber",
-            "listing no",
-            "listing id",
-        ],
+        &["listingnumber", "listing no", "listing id"],
     ),
-    (Field::EndDate, &["end date", "enddate"]),
+    (Field::EndDate, &["enddate"]),
 ];
 
 pub(super) struct Native {
@@ -34,42 +31,30 @@ pub(super) struct Native {
 
 impl Native {
     pub fn new(mut base: Base, options: &MapOptions) -> Result<Native, MappingError> {
-        for (field, aliases) in COLUMNS {
-            base.take(field, aliases);
+        for field in Field::all() {
+            let own = loose(field.name());
+            let others = OTHER_SPELLINGS
+                .iter()
+                .find(|(f, _)| *f == field)
+                .map_or(&[][..], |(_, s)| *s);
+            let aliases: Vec<&str> = std::iter::once(own.as_str())
+                .chain(others.iter().copied())
+                .collect();
+            base.take(field, &aliases);
         }
-        base.resolve_key(options)?;
-        if base.key_override.is_none() && base.cols.one(Field::Sku).is_none() {
-            return Err(base.no_key_column("native", "a \"sku\" column"));
-        }
+        base.require_sku_key(options, "native", "a \"sku\" column")?;
         Ok(Native { base })
-    }
-
-    fn key_col(&self) -> Option<usize> {
-        self.base.key_override.or(self.base.cols.one(Field::Sku))
     }
 }
 
 impl Profile for Native {
     fn map(&mut self, fields: &[&str], _line: u64) -> RowOutcome {
-        let b = &self.base;
-        let mut row = Row::new(fields, &b.header);
-        let key_col = self.key_col();
-        let empty = key_col.map(|c| b.empty_words(c)).unwrap_or_default();
-        let sku = row.key(&[key_col], &empty);
-        let mut out = ListingRow {
-            sku,
+        let mut row = Row::new(fields, &self.base.header);
+        let out = ListingRow {
+            sku: self.key_of(&mut row),
             ..Default::default()
         };
-        row.fill(&mut out, &b.cols, b.currencies(), no_dialect);
-        row.finish(out)
-    }
-
-    fn key_description(&self) -> String {
-        self.base.override_description().unwrap_or_else(|| {
-            self.key_col()
-                .map(|c| self.base.column_words(c))
-                .unwrap_or_default()
-        })
+        self.fill_and_finish(row, out, no_dialect)
     }
 
     fn base(&self) -> &Base {
@@ -90,7 +75,7 @@ mod tests {
         assert!(m.unknown_columns.is_empty());
         let row = listing(
             &mut m,
-            "LAMP-1, Brass lamp ,<b>Warm</b> light 💡,\"$1,234.50\",usd,3,Published,new,Home > Lighting,110012345678,May-24-27",
+            "LAMP-1, Brass lamp ,<b>Warm</b> light 💡,\"$1,234.50\",usd,4,Published,used,Home > Lamps,110087654321,May-24-27",
         );
         assert_eq!(
             row,
@@ -100,11 +85,11 @@ mod tests {
                 description: Some("<b>Warm</b> light 💡".into()),
                 price: Some("1234.50".into()),
                 currency: Some("USD".into()),
-                quantity: Some(3),
+                quantity: Some(4),
                 status: Some("active".into()),
-                condition: Some("new".into()),
-                category: Some("Home > Lighting".into()),
-                listing_number: Some("110012345678".into()),
+                condition: Some("used".into()),
+                category: Some("Home > Lamps".into()),
+                listing_number: Some("110087654321".into()),
                 end_date: Some(utc("2027-05-24T00:00:00Z")),
             }
         );

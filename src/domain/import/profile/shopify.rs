@@ -19,10 +19,38 @@
 //! Status: the Status column (active, draft, archived -> ended, unlisted ->
 //! active); when it is empty, Published (TRUE -> active, FALSE -> inactive).
 
-use super::base::{Base, Profile};
+use super::base::{Base, Profile, ProfileSpec};
 use super::row::Row;
 use super::values::{self, MAX_CATEGORY, MAX_DESCRIPTION, MAX_TITLE};
 use super::{Field, ListingRow, MapOptions, MappingError, RowOutcome};
+
+pub(super) const PROFILE: ProfileSpec = ProfileSpec {
+    name: "shopify",
+    signature: &[
+        "handle",
+        "url handle",
+        "body (html)",
+        "variant sku",
+        "variant price",
+        "variant inventory qty",
+        "variant inventory tracker",
+        "variant compare at price",
+        "variant grams",
+        "option1 name",
+        "option1 value",
+        "image src",
+        "product image url",
+        "published on online store",
+        "compare-at price",
+        "inventory quantity",
+        "gift card",
+        "vendor",
+        "seo title",
+    ],
+    expected: "Handle, Title, Body (HTML), Option1 Value, Variant SKU, Variant Price, Variant \
+               Inventory Qty, Image Src (or the newer URL handle, SKU, Price, Inventory quantity)",
+    build: |base, options| Ok(Box::new(Shopify::new(base, options)?)),
+};
 
 /// Product-level fields of the current product (its first row).
 struct Product {

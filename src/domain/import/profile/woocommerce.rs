@@ -16,9 +16,47 @@
 //!   and a value starting with `=`, `+`, `-` or `@` gets a `'` in front
 //!   (spreadsheet formula protection).
 
-use super::base::{Base, Profile};
+use super::base::{Base, Profile, ProfileSpec};
 use super::row::Row;
 use super::{Field, ListingRow, MapOptions, MappingError, RowOutcome};
+
+pub(super) const PROFILE: ProfileSpec = ProfileSpec {
+    name: "woocommerce",
+    signature: &[
+        "regular price",
+        "sale price",
+        "in stock?",
+        "is featured?",
+        "visibility in catalog",
+        "short description",
+        "tax status",
+        "tax class",
+        "backorders allowed?",
+        "sold individually?",
+        "grouped products",
+        "upsells",
+        "cross-sells",
+        "attribute 1 name",
+        "low stock amount",
+        "allow customer reviews?",
+        "date sale price starts",
+        "purchase note",
+    ],
+    expected: "ID, Type, SKU, Name, Published, Regular price, Sale price, Stock, Categories, Parent",
+    build: |base, options| Ok(Box::new(Woocommerce::new(base, options)?)),
+};
+
+const COLUMNS: [(Field, &[&str]); 9] = [
+    (Field::Sku, &["sku"]),
+    (Field::ListingNumber, &["id"]),
+    (Field::Title, &["name"]),
+    (Field::Description, &["description", "short description"]),
+    (Field::Price, &["regular price"]),
+    (Field::Currency, &["currency"]),
+    (Field::Quantity, &["stock"]),
+    (Field::Status, &["published"]),
+    (Field::Category, &["categories"]),
+];
 
 struct Parent {
     id: Option<String>,
@@ -45,31 +83,16 @@ fn dialect(s: &str) -> Option<&'static str> {
 
 impl Woocommerce {
     pub fn new(mut base: Base, options: &MapOptions) -> Result<Woocommerce, MappingError> {
-        base.take(Field::Sku, &["sku"]);
-        base.take(Field::ListingNumber, &["id"]);
-        base.take(Field::Title, &["name"]);
-        base.take(Field::Description, &["description", "short description"]);
-        base.take(Field::Price, &["regular price"]);
-        base.take(Field::Currency, &["currency"]);
-        base.take(Field::Quantity, &["stock"]);
-        base.take(Field::Status, &["published"]);
-        base.take(Field::Category, &["categories"]);
+        base.take_all(&COLUMNS);
         let kind = base.header.take(&["type"]);
         let parent = base.header.take(&["parent"]);
-        base.resolve_key(options)?;
-        if base.key_override.is_none() && base.cols.one(Field::Sku).is_none() {
-            return Err(base.no_key_column("woocommerce", "the \"SKU\" column"));
-        }
+        base.require_sku_key(options, "woocommerce", "the \"SKU\" column")?;
         Ok(Woocommerce {
             base,
             kind,
             parent,
             last_parent: None,
         })
-    }
-
-    fn key_col(&self) -> Option<usize> {
-        self.base.key_override.or(self.base.cols.one(Field::Sku))
     }
 }
 
@@ -147,11 +170,8 @@ impl Profile for Woocommerce {
                 };
             }
         }
-        let key_col = self.key_col();
-        let empty = key_col.map(|c| b.empty_words(c)).unwrap_or_default();
-        let sku = row.key(&[key_col], &empty);
         let mut out = ListingRow {
-            sku,
+            sku: self.key_of(&mut row),
             ..Default::default()
         };
         row.fill(&mut out, &b.cols, b.currencies(), dialect);
@@ -179,14 +199,6 @@ impl Profile for Woocommerce {
             }
         }
         row.finish(out)
-    }
-
-    fn key_description(&self) -> String {
-        self.base.override_description().unwrap_or_else(|| {
-            self.key_col()
-                .map(|c| self.base.column_words(c))
-                .unwrap_or_default()
-        })
     }
 
     fn base(&self) -> &Base {

@@ -1,0 +1,265 @@
+//! libpq's two files: the connection service file (`pg_service.conf`) and
+//! the password file (`.pgpass`), read the way libpq reads them.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use color_eyre::eyre::{Context, Result, bail};
+
+use super::conninfo::{KNOWN_OPTIONS, Options};
+
+/// Where a service was found, and its options.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub file: PathBuf,
+    pub options: Options,
+}
+
+/// The service files to search, in libpq's order: `PGSERVICEFILE` or
+/// `~/.pg_service.conf`, then the system one (`PGSYSCONFDIR/pg_service.conf`,
+/// Debian's libpq looks in /etc/postgresql-common).
+pub fn service_files(env: &dyn Fn(&str) -> Option<String>, home: Option<&Path>) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    match env("PGSERVICEFILE") {
+        Some(f) => files.push(PathBuf::from(f)),
+        None => {
+            if let Some(h) = home {
+                files.push(h.join(".pg_service.conf"));
+            }
+        }
+    }
+    let sysconf = env("PGSYSCONFDIR").unwrap_or_else(|| "/etc/postgresql-common".into());
+    files.push(Path::new(&sysconf).join("pg_service.conf"));
+    files
+}
+
+/// Finds `[name]` in the first file that has it.
+pub fn find_service(name: &str, files: &[PathBuf]) -> Result<Service> {
+    for file in files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(e).wrap_err_with(|| format!("cannot read {}", file.display()));
+            }
+        };
+        if let Some(options) = service_section(&text, name, file)? {
+            return Ok(Service {
+                file: file.clone(),
+                options,
+            });
+        }
+    }
+    let searched: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    bail!(
+        "definition of service \"{name}\" not found (searched {})",
+        searched.join(", ")
+    )
+}
+
+fn service_section(text: &str, name: &str, file: &Path) -> Result<Option<Options>> {
+    let mut in_section = false;
+    let mut found = None::<Options>;
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            if found.is_some() {
+                break;
+            }
+            in_section = section == name;
+            if in_section {
+                found = Some(Options::new());
+            }
+            continue;
+        }
+        if !in_section {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            bail!(
+                "syntax error in service file {}, line {}",
+                file.display(),
+                n + 1
+            );
+        };
+        let k = k.trim();
+        if k == "service" {
+            bail!(
+                "nested service specifications are not supported ({}, line {})",
+                file.display(),
+                n + 1
+            );
+        }
+        if !KNOWN_OPTIONS.contains(&k) {
+            bail!(
+                "invalid connection option \"{k}\" in service file {}, line {}",
+                file.display(),
+                n + 1
+            );
+        }
+        if let Some(opts) = found.as_mut() {
+            opts.push((k.to_string(), v.trim().to_string()));
+        }
+    }
+    Ok(found)
+}
+
+/// The password file: `passfile` option, else `PGPASSFILE`, else `~/.pgpass`.
+pub fn password_file(
+    passfile_option: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+    home: Option<&Path>,
+) -> Option<PathBuf> {
+    passfile_option
+        .map(PathBuf::from)
+        .or_else(|| env("PGPASSFILE").map(PathBuf::from))
+        .or_else(|| home.map(|h| h.join(".pgpass")))
+}
+
+/// What looking up a password gave: a password, nothing, or a file ignored
+/// because its permissions are too loose (libpq warns and goes on).
+#[derive(Debug, PartialEq, Eq)]
+pub enum PassLookup {
+    Found(String),
+    NotFound,
+    Ignored(String),
+}
+
+/// Looks up `host:port:db:user` as libpq does: the first matching line
+/// wins, `*` matches anything, a Unix-socket host matches `localhost`.
+pub fn lookup_password(file: &Path, host: &str, port: &str, db: &str, user: &str) -> PassLookup {
+    let Ok(meta) = std::fs::metadata(file) else {
+        return PassLookup::NotFound;
+    };
+    if !meta.is_file() {
+        return PassLookup::Ignored(format!(
+            "password file \"{}\" is not a plain file",
+            file.display()
+        ));
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
+        return PassLookup::Ignored(format!(
+            "password file \"{}\" has group or world access; permissions should be u=rw (0600) or less",
+            file.display()
+        ));
+    }
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return PassLookup::NotFound;
+    };
+    let host = if host.is_empty() || host.starts_with('/') || host.starts_with('@') {
+        "localhost"
+    } else {
+        host
+    };
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let fields = split_pgpass_line(line);
+        if fields.len() < 5 {
+            continue;
+        }
+        let matches = |pattern: &str, value: &str| pattern == "*" || pattern == value;
+        if matches(&fields[0], host)
+            && matches(&fields[1], port)
+            && matches(&fields[2], db)
+            && matches(&fields[3], user)
+        {
+            return PassLookup::Found(fields[4..].join(":"));
+        }
+    }
+    PassLookup::NotFound
+}
+
+/// Splits on unescaped `:`; `\:` and `\\` stand for `:` and `\`.
+fn split_pgpass_line(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    fields.last_mut().expect("one field").push(n);
+                }
+            }
+            ':' if fields.len() < 5 => fields.push(String::new()),
+            _ => fields.last_mut().expect("one field").push(c),
+        }
+    }
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str, mode: u32) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        p
+    }
+
+    #[test]
+    fn pgpass_first_match_wins_with_wildcards_and_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = write(
+            dir.path(),
+            "pgpass",
+            "# comment\ndb.example:5432:shop:bob:first\n*:*:*:bob:p\\:w\\\\x\nlocalhost:5432:*:sue:sock\n",
+            0o600,
+        );
+        assert_eq!(
+            lookup_password(&f, "db.example", "5432", "shop", "bob"),
+            PassLookup::Found("first".into())
+        );
+        assert_eq!(
+            lookup_password(&f, "other", "1", "x", "bob"),
+            PassLookup::Found("p:w\\x".into())
+        );
+        assert_eq!(
+            lookup_password(&f, "/var/run/postgresql", "5432", "shop", "sue"),
+            PassLookup::Found("sock".into())
+        );
+        assert_eq!(
+            lookup_password(&f, "db.example", "5432", "shop", "nobody"),
+            PassLookup::NotFound
+        );
+    }
+
+    #[test]
+    fn pgpass_readable_by_others_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = write(dir.path(), "pgpass", "*:*:*:*:secret\n", 0o644);
+        match lookup_password(&f, "h", "5432", "d", "u") {
+            PassLookup::Ignored(why) => assert!(why.contains("group or world access"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn service_found_in_first_file_that_has_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(dir.path(), "a.conf", "[other]\nhost=x\n", 0o644);
+        let b = write(
+            dir.path(),
+            "b.conf",
+            "# shop\n[shop]\nhost = /var/run/postgresql\ndbname=shop\n[next]\nhost=y\n",
+            0o644,
+        );
+        let s = find_service("shop", &[a.clone(), b.clone()]).unwrap();
+        assert_eq!(s.file, b);
+        assert_eq!(
+            s.options,
+            vec![
+                ("host".to_string(), "/var/run/postgresql".to_string()),
+                ("dbname".to_string(), "shop".to_string())
+            ]
+        );
+        let e = find_service("missing", &[a]).unwrap_err();
+        assert!(e.to_string().contains("\"missing\" not found"), "{e}");
+    }
+}

@@ -1,0 +1,216 @@
+//! The connections the domain holds without knowing the client library: a
+//! pooled connection or a dedicated [`Session`], the [`SellerLock`] that a
+//! session takes, and [`Transaction`]s. Every typed statement in
+//! `db::queries` runs on anything that is [`Conn`].
+
+use std::ops::{Deref, DerefMut};
+
+use color_eyre::Report;
+use color_eyre::eyre::{Context, Result};
+use tokio_postgres::GenericClient;
+use tokio_postgres::error::SqlState;
+
+use super::queries::locks;
+
+/// Anything statements run on: a pooled connection, a session, a seller
+/// lock's session, a transaction. Only the database layer looks inside.
+pub trait Conn: Send + Sync {
+    #[doc(hidden)]
+    type Pg: GenericClient + Send + Sync;
+    #[doc(hidden)]
+    fn pg(&self) -> &Self::Pg;
+}
+
+/// A connection from the pool.
+pub type Pooled = deadpool_postgres::Object;
+
+impl Conn for Pooled {
+    type Pg = tokio_postgres::Client;
+    fn pg(&self) -> &tokio_postgres::Client {
+        self
+    }
+}
+
+/// A connection of its own, outside the pool: its session state (the
+/// seller's lock) lives exactly as long as it does.
+pub struct Session {
+    client: tokio_postgres::Client,
+}
+
+impl Conn for Session {
+    type Pg = tokio_postgres::Client;
+    fn pg(&self) -> &tokio_postgres::Client {
+        &self.client
+    }
+}
+
+/// What [`Session::lock_seller`] got: the lock, or the session back when
+/// another session holds it.
+pub enum LockAttempt {
+    Held(SellerLock),
+    Busy(Session),
+}
+
+impl Session {
+    pub(super) fn new(client: tokio_postgres::Client) -> Self {
+        Self { client }
+    }
+
+    /// A read-committed transaction (PostgreSQL's default).
+    pub async fn transaction(&mut self) -> Result<Transaction<'_>> {
+        Ok(Transaction(self.client.transaction().await?))
+    }
+
+    /// A repeatable-read transaction: one snapshot for all its statements;
+    /// a row changed by someone else after it cannot be overwritten (the
+    /// statement fails, see [`is_serialization_failure`]).
+    pub async fn snapshot_transaction(&mut self) -> Result<Transaction<'_>> {
+        let tx = self
+            .client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .start()
+            .await?;
+        Ok(Transaction(tx))
+    }
+
+    /// Takes the seller's lock without waiting. Held for the session: no
+    /// other import or rollback of the seller runs until it is released.
+    pub async fn lock_seller(self, seller: &str) -> Result<LockAttempt> {
+        let locked: bool = self
+            .client
+            .query_one(locks::TRY_LOCK_SELLER, &[&locks::LOCK_CLASS, &seller])
+            .await
+            .wrap_err("cannot take the seller's lock")?
+            .get(0);
+        Ok(if locked {
+            LockAttempt::Held(SellerLock {
+                session: Some(self),
+                seller: seller.to_string(),
+            })
+        } else {
+            LockAttempt::Busy(self)
+        })
+    }
+}
+
+/// The seller's lock, holding the session it was taken on (use it through
+/// `Deref`). [`SellerLock::release`] gives the session back; a guard dropped
+/// on another path (an error, a cancelled task) releases the lock on its own
+/// and closes the session, which PostgreSQL takes as a release too.
+pub struct SellerLock {
+    session: Option<Session>,
+    seller: String,
+}
+
+impl SellerLock {
+    pub fn seller(&self) -> &str {
+        &self.seller
+    }
+
+    /// Releases the lock and returns the session. A broken connection took
+    /// the lock with it: that is a release too.
+    pub async fn release(mut self) -> Session {
+        let session = self.session.take().expect("a held lock has its session");
+        let _ = unlock(&session.client, &self.seller).await;
+        session
+    }
+}
+
+async fn unlock(client: &tokio_postgres::Client, seller: &str) -> Result<()> {
+    client
+        .query_one(locks::UNLOCK_SELLER, &[&locks::LOCK_CLASS, &seller])
+        .await?;
+    Ok(())
+}
+
+impl Drop for SellerLock {
+    fn drop(&mut self) {
+        let Some(session) = self.session.take() else {
+            return;
+        };
+        let seller = std::mem::take(&mut self.seller);
+        // Without a runtime the session simply closes, and the lock with it.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = unlock(&session.client, &seller).await;
+            });
+        }
+    }
+}
+
+impl Deref for SellerLock {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        self.session.as_ref().expect("a held lock has its session")
+    }
+}
+
+impl DerefMut for SellerLock {
+    fn deref_mut(&mut self) -> &mut Session {
+        self.session.as_mut().expect("a held lock has its session")
+    }
+}
+
+impl Conn for SellerLock {
+    type Pg = tokio_postgres::Client;
+    fn pg(&self) -> &tokio_postgres::Client {
+        &self.client
+    }
+}
+
+/// A transaction: dropped without [`Transaction::commit`], it rolls back.
+pub struct Transaction<'a>(tokio_postgres::Transaction<'a>);
+
+impl<'a> Transaction<'a> {
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.0.commit().await?)
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        Ok(self.0.rollback().await?)
+    }
+
+    pub(super) fn inner(&self) -> &tokio_postgres::Transaction<'a> {
+        &self.0
+    }
+}
+
+impl<'a> Conn for Transaction<'a> {
+    type Pg = tokio_postgres::Transaction<'a>;
+    fn pg(&self) -> &tokio_postgres::Transaction<'a> {
+        &self.0
+    }
+}
+
+/// The database error behind `e`, if any.
+fn db_errors(e: &Report) -> impl Iterator<Item = &tokio_postgres::Error> {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<tokio_postgres::Error>())
+}
+
+/// A repeatable-read transaction met a row changed after its snapshot.
+pub fn is_serialization_failure(e: &Report) -> bool {
+    db_errors(e).any(|pe| pe.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE))
+}
+
+/// The error means the connection is gone (server shut down, network lost,
+/// pool cannot connect): the console shows a banner and reconnects.
+pub fn is_connection_lost(e: &Report) -> bool {
+    let pool = e.chain().any(|c| {
+        c.downcast_ref::<deadpool_postgres::PoolError>().is_some()
+            || c.is::<super::connector::ConnectFailed>()
+    });
+    pool || db_errors(e).any(|pe| {
+        if pe.is_closed() {
+            return true;
+        }
+        if let Some(db) = pe.as_db_error() {
+            let code = db.code().code();
+            // Connection exception, operator intervention (shutdown).
+            return code.starts_with("08") || code.starts_with("57P");
+        }
+        let text = pe.to_string();
+        text.contains("connect") || text.contains("connection")
+    })
+}

@@ -1,0 +1,105 @@
+//! Who may act for which seller: granting and revoking login roles (audited)
+//! and listing them. The database enforces it; this module explains refusals.
+
+use color_eyre::eyre::{Result, eyre};
+use tokio_postgres::error::SqlState;
+
+use crate::db::Database;
+use crate::db::queries::roles as store;
+use crate::domain::audit::action;
+
+pub use crate::db::queries::roles::RoleEntry;
+
+impl RoleEntry {
+    /// What the role may do, in words (with what is wrong, if anything).
+    pub fn may(&self) -> String {
+        let seller = self.seller.as_deref().map(crate::text::sanitize);
+        match (self.support, self.seller_member, seller) {
+            _ if self.can_login.is_none() => {
+                "nothing: the role no longer exists (mapping left over)".into()
+            }
+            (true, _, _) => "support: every seller".into(),
+            (false, true, Some(s)) => format!("seller {s}"),
+            (false, true, None) => {
+                "nothing: member of importdesk_seller but mapped to no seller".into()
+            }
+            (false, false, Some(s)) => {
+                format!("nothing: mapped to seller {s} but not a member of importdesk_seller")
+            }
+            (false, false, None) if self.admin => "grants and revokes roles (ADMIN OPTION)".into(),
+            (false, false, None) => "nothing".into(),
+        }
+    }
+}
+
+pub async fn list(db: &Database) -> Result<Vec<RoleEntry>> {
+    Ok(store::list(&db.client().await?).await?)
+}
+
+pub async fn grant_seller(db: &Database, role: &str, seller: &str, actor: &str) -> Result<()> {
+    store::grant_seller(
+        &mut db.client().await?,
+        role,
+        seller,
+        actor,
+        action::SELLER_GRANTED,
+    )
+    .await
+    .map_err(|e| explain(e, role, "importdesk_seller"))
+}
+
+pub async fn grant_support(db: &Database, role: &str, actor: &str) -> Result<()> {
+    store::grant_support(
+        &mut db.client().await?,
+        role,
+        actor,
+        action::SUPPORT_GRANTED,
+    )
+    .await
+    .map_err(|e| explain(e, role, "importdesk_support"))
+}
+
+/// Offboarding a seller login; returns the seller it was mapped to.
+pub async fn revoke_seller(db: &Database, role: &str, actor: &str) -> Result<Option<String>> {
+    store::revoke_seller(&db.client().await?, role, actor)
+        .await
+        .map_err(|e| explain(e, role, "importdesk_seller"))
+}
+
+/// Returns whether the role was a support member.
+pub async fn revoke_support(db: &Database, role: &str, actor: &str) -> Result<bool> {
+    store::revoke_support(&db.client().await?, role, actor)
+        .await
+        .map_err(|e| explain(e, role, "importdesk_support"))
+}
+
+/// The database's refusal, with what to do about it.
+fn explain(e: tokio_postgres::Error, role: &str, group: &str) -> color_eyre::Report {
+    let role = crate::text::sanitize(role);
+    let msg = e
+        .as_db_error()
+        .map(|d| d.message().to_string())
+        .unwrap_or_else(|| e.to_string());
+    let hint = match e.code() {
+        Some(c) if *c == SqlState::UNDEFINED_OBJECT => format!(
+            "create the login role first (as an administrator: CREATE ROLE \"{role}\" LOGIN;)"
+        ),
+        Some(c) if *c == SqlState::INSUFFICIENT_PRIVILEGE && msg.contains("admin option") => {
+            format!(
+                "the role running this command needs ADMIN OPTION on {group}; an administrator gives it once: \
+                 GRANT {group} TO <owner role> WITH ADMIN OPTION; (see docs/operations.md)"
+            )
+        }
+        Some(c) if *c == SqlState::INSUFFICIENT_PRIVILEGE => {
+            "only the database owner (the role that ran importdesk db migrate) may grant and revoke roles"
+                .to_string()
+        }
+        _ => String::new(),
+    };
+    let msg = crate::text::sanitize(&msg);
+    if hint.is_empty() {
+        eyre!("changing role {role} failed: {msg}")
+    } else {
+        eyre!("changing role {role} failed: {msg}\n  hint: {hint}")
+    }
+}
