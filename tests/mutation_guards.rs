@@ -616,7 +616,7 @@ async fn a_rollback_tag_forged_while_that_rollback_runs_is_a_manual_edit() {
 /// Every SECURITY DEFINER function of the schema, and why a seller calling it
 /// with another seller's ids cannot act for that seller (the test below
 /// calls each one that takes an id).
-const DEFINER_FUNCTIONS: [&str; 17] = [
+const DEFINER_FUNCTIONS: [&str; 18] = [
     // Take no seller or import id: they answer for the session itself.
     "current_tag",
     "current_seller",
@@ -637,6 +637,7 @@ const DEFINER_FUNCTIONS: [&str; 17] = [
     "attach_rollback",
     "mark_rolled_back",
     "prune",
+    "prunable_rolled_back",
 ];
 
 /// Issue 18: with the seller check removed from the function that attaches
@@ -806,6 +807,10 @@ async fn a_seller_calling_definer_functions_with_another_sellers_ids_changes_not
             "require_seller('seller-b')",
         ),
         ("SELECT import_audit.prune(NULL, 'alice')", "prune"),
+        (
+            "SELECT import_audit.prunable_rolled_back()",
+            "prunable_rolled_back (every seller's import ids)",
+        ),
         (
             "SELECT import_audit.capture_log_listings()",
             "the capture trigger function",

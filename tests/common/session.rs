@@ -2,7 +2,7 @@
 //! and imports or rollbacks of the real binary held in the middle of their
 //! transaction (so another session can act while they run).
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use tokio_postgres::error::SqlState;
@@ -121,12 +121,7 @@ pub async fn wait_for_running_import(t: &TestDb) -> i64 {
 
 /// Starts `importdesk ARGS` against `url` without waiting for it.
 pub fn spawn_cli(url: &str, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_importdesk"))
-        .arg("--database-url")
-        .arg(url)
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env("IMPORTDESK_DATA_DIR", super::test_data_dir().join("files"))
+    super::cli_command(url, args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
