@@ -17,7 +17,7 @@ use common::session::{
     RowLock, assert_denied, connect_as, finish, seller_role, spawn_cli, sqlstate, url_as,
     wait_for_running_import,
 };
-use common::{TestDb, count, csv_file, import_json};
+use common::{TestDb, count, csv_file, import_json, texts};
 use serde_json::{Value, json};
 use tokio_postgres::error::SqlState;
 
@@ -856,15 +856,12 @@ async fn a_seller_calling_definer_functions_with_another_sellers_ids_changes_not
         .await,
         0
     );
-    let titles: Vec<String> = c
-        .query(
-            "SELECT title FROM listings WHERE seller_id = 'seller-b' ORDER BY sku",
-            &[],
+    assert_eq!(
+        texts(
+            &t,
+            "SELECT title FROM listings WHERE seller_id = 'seller-b' ORDER BY sku"
         )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(titles, ["one v2", "two"]);
+        .await,
+        ["one v2", "two"]
+    );
 }

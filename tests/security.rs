@@ -7,7 +7,7 @@ use common::session::{
     RowLock, assert_denied, connect_as, finish, seller_role, spawn_cli, support_role, url_as,
     wait_for_running_import,
 };
-use common::{NATIVE_HEADER, TestDb, count, csv_file, import_json};
+use common::{NATIVE_HEADER, TestDb, count, csv_file, import_json, texts};
 
 /// Login roles for one test: two sellers and a support engineer.
 struct Roles {
@@ -373,15 +373,7 @@ async fn a_seller_forging_the_tag_of_a_running_import_is_still_seen_as_a_manual_
     );
     assert_eq!(rb.code, 0, "{}", rb.stderr);
     assert_eq!(rb.json()["deleted"], 1);
-    let kept: Vec<String> = t
-        .client()
-        .await
-        .query("SELECT sku FROM listings ORDER BY sku", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let kept = texts(&t, "SELECT sku FROM listings ORDER BY sku").await;
     assert_eq!(
         kept,
         ["A-1", "A-2", "A-forged"],

@@ -324,6 +324,18 @@ pub async fn dump_listings(t: &TestDb) -> Vec<String> {
         .collect()
 }
 
+/// The first column of every row of `sql`, as text.
+pub async fn texts(t: &TestDb, sql: &str) -> Vec<String> {
+    t.client()
+        .await
+        .query(sql, &[])
+        .await
+        .expect(sql)
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
 pub async fn count(t: &TestDb, sql: &str) -> i64 {
     t.client()
         .await
