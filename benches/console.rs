@@ -29,8 +29,9 @@ use importdesk::domain::actor::Actor;
 use importdesk::domain::import::{self, ImportRequest, MapOptions};
 use importdesk::tui::action::{Action, Effect};
 use importdesk::tui::state::State;
-use importdesk::tui::ui::{self, theme::Theme};
+use importdesk::tui::theme::Theme;
 use importdesk::tui::update::update;
+use importdesk::tui::view;
 use importdesk::tui::worker::Worker;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -66,7 +67,7 @@ impl Driver {
             Action::Key(KeyEvent::new(code, KeyModifiers::NONE)),
         );
         let state = &self.state;
-        self.terminal.draw(|f| ui::render(f, state)).unwrap();
+        self.terminal.draw(|f| view::render(f, state)).unwrap();
         let took = started.elapsed();
         let mut queue: VecDeque<Effect> = effects.into();
         while let Some(e) = queue.pop_front() {
@@ -90,7 +91,7 @@ impl Driver {
         }
         // The frame with the data that arrived.
         let state = &self.state;
-        self.terminal.draw(|f| ui::render(f, state)).unwrap();
+        self.terminal.draw(|f| view::render(f, state)).unwrap();
         took
     }
 
@@ -184,14 +185,14 @@ async fn key_to_frame() {
 
     let mut d = Driver::new(&t.db);
     d.settle(Action::Init).await;
-    assert!(d.state.history.rows.len() >= 200);
+    assert!(d.state.history.list.rows.len() >= 200);
 
     // One frame.
     let mut frames = Vec::new();
     for _ in 0..500 {
         let started = Instant::now();
         let state = &d.state;
-        d.terminal.draw(|f| ui::render(f, state)).unwrap();
+        d.terminal.draw(|f| view::render(f, state)).unwrap();
         frames.push(started.elapsed());
     }
     report("render one frame (history, 80x24)", frames);
@@ -208,7 +209,7 @@ async fn key_to_frame() {
     report("history: PgDn (keyset pages of 200 as needed)", times);
     println!(
         "  history rows loaded after paging: {}",
-        d.state.history.rows.len()
+        d.state.history.list.rows.len()
     );
     let mut times = Vec::new();
     for _ in 0..200 {

@@ -11,5 +11,6 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod logging;
+pub mod private_files;
 pub mod text;
 pub mod tui;

@@ -15,9 +15,15 @@ use importdesk::tui::action::{
     Action, AuditRow, Completion, DetailData, Effect, Failure, HistoryRow, RollbackFailure,
 };
 use importdesk::tui::keys::{self, Ctx};
-use importdesk::tui::state::*;
-use importdesk::tui::ui::{self, theme::Theme};
-use importdesk::tui::update::{context, update};
+use importdesk::tui::paged::PAGE;
+use importdesk::tui::popup::rollback::plan::PLAN_PAGE;
+use importdesk::tui::screen::Screen;
+use importdesk::tui::screen::history::Eligibility;
+use importdesk::tui::screen::import::{FormField, FormPhase};
+use importdesk::tui::state::{Connection, State};
+use importdesk::tui::theme::Theme;
+use importdesk::tui::update::update;
+use importdesk::tui::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
@@ -91,7 +97,7 @@ fn rows() -> Vec<HistoryRow> {
 fn state() -> State {
     let mut s = State::new(80, 24, Theme::COLOR, "importdesk");
     let _ = update(&mut s, Action::Init);
-    let req = s.history.loading.unwrap().0;
+    let req = s.history.list.loading.unwrap().req;
     let _ = update(
         &mut s,
         Action::HistoryLoaded {
@@ -191,6 +197,22 @@ fn skip_item(sku: &str, reason: &str, by: Option<&str>) -> PlanItem {
     }
 }
 
+/// Import 1042 rolled back: `restored` listings restored, 15 deleted, the
+/// `skipped` listings kept.
+fn rolled_back(restored: i64, skipped: Vec<PlanItem>, fingerprint: String) -> RollbackOutcome {
+    RollbackOutcome {
+        import_id: 1042,
+        seller: "acme".into(),
+        restored,
+        deleted: 15,
+        skipped: skipped.len() as i64,
+        counts: counts(),
+        fingerprint,
+        skipped_listings: skipped,
+        duration_seconds: 0.25,
+    }
+}
+
 fn key(c: char) -> Action {
     Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
@@ -275,7 +297,7 @@ fn render(s: &State) -> String {
 
 fn render_terminal(s: &State) -> Terminal<TestBackend> {
     let mut t = Terminal::new(TestBackend::new(s.width, s.height)).unwrap();
-    t.draw(|f| ui::render(f, s)).unwrap();
+    t.draw(|f| view::render(f, s)).unwrap();
     t
 }
 
@@ -528,20 +550,11 @@ fn rollback_confirm_passes_the_fingerprint_and_shows_the_result() {
     // Esc cannot interrupt a running rollback.
     let _ = update(&mut s, code(KeyCode::Esc));
     assert!(s.popup.is_some());
-    let outcome = RollbackOutcome {
-        import_id: 1042,
-        seller: "acme".into(),
-        restored: 44,
-        deleted: 15,
-        skipped: 2,
-        counts: counts(),
-        fingerprint: expect,
-        skipped_listings: vec![
-            skip_item("ACME-0003", "edited", None),
-            skip_item("ACME-0152", "deleted", None),
-        ],
-        duration_seconds: 0.25,
-    };
+    let skipped = vec![
+        skip_item("ACME-0003", "edited", None),
+        skip_item("ACME-0152", "deleted", None),
+    ];
+    let outcome = rolled_back(44, skipped, expect);
     let e = update(
         &mut s,
         Action::RollbackDone {
@@ -553,7 +566,7 @@ fn rollback_confirm_passes_the_fingerprint_and_shows_the_result() {
         e.iter().any(|e| matches!(e, Effect::LoadHistory { .. })),
         "{e:?}"
     );
-    assert_eq!(s.history.rows[0].status, ImportState::RolledBack);
+    assert_eq!(s.history.list.rows[0].status, ImportState::RolledBack);
     snapshot("rollback_done", &s);
     let _ = update(&mut s, code(KeyCode::Enter));
     assert!(s.popup.is_none());
@@ -887,7 +900,7 @@ fn audit_log_screen() {
 fn help_overlay() {
     let mut s = state();
     let _ = update(&mut s, key('?'));
-    assert_eq!(context(&s), Ctx::Help);
+    assert_eq!(s.context(), Ctx::Help);
     snapshot("help", &s);
     let _ = update(&mut s, code(KeyCode::Esc));
     assert!(s.help.is_none());
@@ -898,7 +911,7 @@ fn too_small_terminal() {
     let mut s = state();
     let _ = update(&mut s, Action::Resize(60, 20));
     snapshot("too_small", &s);
-    assert_eq!(context(&s), Ctx::TooSmall);
+    assert_eq!(s.context(), Ctx::TooSmall);
     // Only quitting works.
     let _ = update(&mut s, key('i'));
     assert_eq!(s.screen, Screen::History);
@@ -1031,19 +1044,19 @@ fn the_lost_connection_is_retried_every_five_seconds() {
 #[test]
 fn navigation_keys() {
     let mut s = state();
-    assert_eq!(s.history.list.selected, 0);
+    assert_eq!(s.history.list.nav.selected, 0);
     let _ = press(&mut s, [key('j'), code(KeyCode::Down)]);
-    assert_eq!(s.history.list.selected, 2);
+    assert_eq!(s.history.list.nav.selected, 2);
     let _ = press(&mut s, [key('k')]);
-    assert_eq!(s.history.list.selected, 1);
+    assert_eq!(s.history.list.nav.selected, 1);
     let _ = press(&mut s, [key('G')]);
-    assert_eq!(s.history.list.selected, 4);
+    assert_eq!(s.history.list.nav.selected, 4);
     let _ = press(&mut s, [key('g')]);
-    assert_eq!(s.history.list.selected, 0);
+    assert_eq!(s.history.list.nav.selected, 0);
     let _ = press(&mut s, [code(KeyCode::PageDown)]);
-    assert_eq!(s.history.list.selected, 4);
+    assert_eq!(s.history.list.nav.selected, 4);
     let _ = press(&mut s, [code(KeyCode::PageUp)]);
-    assert_eq!(s.history.list.selected, 0);
+    assert_eq!(s.history.list.nav.selected, 0);
 }
 
 #[test]
@@ -1084,7 +1097,7 @@ fn paging_loads_more_with_keyset_and_drops_stale_replies() {
             result: Ok(vec![]),
         },
     );
-    assert_eq!(s.history.rows.len(), PAGE as usize);
+    assert_eq!(s.history.list.rows.len(), PAGE as usize);
     let _ = update(
         &mut s,
         Action::HistoryLoaded {
@@ -1092,15 +1105,15 @@ fn paging_loads_more_with_keyset_and_drops_stale_replies() {
             result: Ok(vec![row(1, "acme", "old.csv", "completed", [1, 0, 0, 0])]),
         },
     );
-    assert_eq!(s.history.rows.len(), PAGE as usize + 1);
-    assert!(s.history.exhausted);
+    assert_eq!(s.history.list.rows.len(), PAGE as usize + 1);
+    assert!(s.history.list.exhausted);
 }
 
 #[test]
 fn filter_keys() {
     let mut s = state();
     let _ = update(&mut s, key('/'));
-    assert_eq!(context(&s), Ctx::Filter);
+    assert_eq!(s.context(), Ctx::Filter);
     // In the filter, q is a letter...
     let e = press(&mut s, "seller:acme status:rolled q4".chars().map(key));
     assert!(e.is_empty() && !s.quit);
@@ -1192,7 +1205,7 @@ fn every_footer_hint_is_a_working_key() {
         }
     }
     assert_eq!(
-        ui::footer_text(Ctx::History),
+        view::footer_text(Ctx::History),
         "↑↓ move  Enter open  / filter  r rollback  i import  a audit  ? help  q quit"
     );
 }
@@ -1218,7 +1231,7 @@ fn only_the_visible_window_is_drawn_for_a_long_history() {
     let started = std::time::Instant::now();
     let screen = render(&s);
     let took = started.elapsed();
-    assert!(screen.contains(&format!("{}/100000", s.history.list.selected + 1)));
+    assert!(screen.contains(&format!("{}/100000", s.history.list.nav.selected + 1)));
     // Generous for debug builds; the release frame is far below 5 ms.
     assert!(took.as_millis() < 200, "a frame took {took:?}");
 }
@@ -1264,4 +1277,96 @@ fn the_rollback_popup_pages_through_a_section() {
     }
     let (after, _req) = next.expect("the next page is requested");
     assert_eq!(after.as_deref(), Some("SKU-00099"));
+}
+
+// ---------------------------------------------------------------- scrolling
+
+/// `G` on a long dry-run review shows its last line: the update scrolls by
+/// the lines and the height the view draws (it used to stop two lines
+/// short, the view's height being the body less its button line).
+#[test]
+fn the_dry_run_review_scrolls_to_its_last_line() {
+    let mut s = state();
+    let _ = press(&mut s, [key('i')]);
+    let _ = press(&mut s, "q4-acme.csv".chars().map(key));
+    let e = press(&mut s, (0..4).map(|_| code(KeyCode::Down)));
+    assert!(e.is_empty());
+    let e = update(&mut s, code(KeyCode::Enter));
+    let Some(Effect::Import { req, .. }) = e.last().cloned() else {
+        panic!("{e:?}")
+    };
+    let mut review = outcome(ImportStatus::DryRun);
+    review.changes = Some(
+        (0..30)
+            .map(|i| FieldChanges {
+                sku: format!("ACME-{i:04}"),
+                changes: json!({"price": [format!("{i}.00"), format!("{i}.50")]}),
+            })
+            .collect(),
+    );
+    let _ = update(
+        &mut s,
+        Action::ImportDone {
+            req,
+            result: Ok(Box::new(review)),
+        },
+    );
+    assert!(!render(&s).contains("+ 29.50"));
+    let _ = update(&mut s, key('G'));
+    let screen = render(&s);
+    assert!(
+        screen.contains("- 29.00") && screen.contains("+ 29.50"),
+        "{screen}"
+    );
+    // The buttons stay on the last line.
+    assert!(screen.contains("[ Cancel ]"), "{screen}");
+}
+
+/// `G` in a rollback result with many skipped listings ends on the last
+/// one with the box still full (it used to scroll past, by a length
+/// written down apart from the view, leaving the box half empty).
+#[test]
+fn the_rollback_result_scrolls_by_the_rows_it_draws() {
+    let mut s = state();
+    open_plan(&mut s, counts(), restore_items());
+    let e = press(&mut s, [code(KeyCode::Right), code(KeyCode::Enter)]);
+    let Some(Effect::RollbackExecute { req, expect, .. }) = e.last().cloned() else {
+        panic!("{e:?}")
+    };
+    let skipped: Vec<PlanItem> = (0..40)
+        .map(|i| skip_item(&format!("SKU-{i:04}"), "edited", None))
+        .collect();
+    let outcome = rolled_back(45, skipped, expect);
+    let _ = update(
+        &mut s,
+        Action::RollbackDone {
+            req,
+            result: Ok(Box::new(outcome)),
+        },
+    );
+    let shown = |s: &State| {
+        render(s)
+            .lines()
+            .filter(|l| l.contains("SKU-"))
+            .map(|l| l.split("SKU-").nth(1).unwrap()[..4].to_string())
+            .collect::<Vec<_>>()
+    };
+    let first = shown(&s);
+    assert_eq!(first.first().map(String::as_str), Some("0000"));
+    let _ = update(&mut s, key('G'));
+    let last = shown(&s);
+    assert_eq!(last.last().map(String::as_str), Some("0039"), "{last:?}");
+    assert_eq!(last.len(), first.len(), "the box is as full at the end");
+    // One more j changes nothing: this is the end; k moves at once.
+    let _ = update(&mut s, key('j'));
+    assert_eq!(shown(&s), last);
+    let _ = update(&mut s, key('k'));
+    let up = shown(&s);
+    assert_eq!(
+        (up.first(), up.last()),
+        (
+            Some(&format!("{:04}", 40 - last.len() - 1)),
+            Some(&"0038".to_string())
+        )
+    );
 }

@@ -12,9 +12,14 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use importdesk::db::Database;
 use importdesk::domain::history::ImportState;
 use importdesk::tui::action::{Action, Effect};
-use importdesk::tui::state::*;
-use importdesk::tui::ui::{self, theme::Theme};
+use importdesk::tui::popup::rollback::PopupStage;
+use importdesk::tui::popup::rollback::plan::PlanView;
+use importdesk::tui::screen::Screen;
+use importdesk::tui::screen::import::FormPhase;
+use importdesk::tui::state::{Connection, State};
+use importdesk::tui::theme::Theme;
 use importdesk::tui::update::update;
+use importdesk::tui::view;
 use importdesk::tui::worker::Worker;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -64,7 +69,7 @@ impl Driver {
 
     fn screen(&self) -> String {
         let mut t = Terminal::new(TestBackend::new(self.state.width, self.state.height)).unwrap();
-        t.draw(|f| ui::render(f, &self.state)).unwrap();
+        t.draw(|f| view::render(f, &self.state)).unwrap();
         t.backend().to_string()
     }
 
@@ -94,7 +99,7 @@ async fn import_with_dry_run_then_rollback_from_the_popup() {
 
     let mut d = Driver::new(&t.db);
     d.act(Action::Init).await;
-    assert_eq!(d.state.history.rows.len(), 1);
+    assert_eq!(d.state.history.list.rows.len(), 1);
     assert!(d.screen().contains("v1.csv"));
 
     // New import: the seller comes from the selected row.
@@ -132,8 +137,8 @@ async fn import_with_dry_run_then_rollback_from_the_popup() {
         panic!("{:?}", d.state.form.phase)
     };
     let new_id = outcome.import_id.unwrap();
-    assert_eq!(d.state.history.rows[0].id, new_id);
-    assert_eq!(d.state.history.rows[0].status, ImportState::Completed);
+    assert_eq!(d.state.history.list.rows[0].id, new_id);
+    assert_eq!(d.state.history.list.rows[0].status, ImportState::Completed);
 
     // Back to the history; the new import is selected; roll it back.
     d.key(KeyCode::Esc).await;
@@ -178,7 +183,7 @@ async fn import_with_dry_run_then_rollback_from_the_popup() {
     );
     assert!(d.screen().contains("1 restored · 1 deleted · 0 skipped"));
     d.key(KeyCode::Enter).await;
-    assert_eq!(d.state.history.rows[0].status, ImportState::RolledBack);
+    assert_eq!(d.state.history.list.rows[0].status, ImportState::RolledBack);
     let screen = d.screen();
     let row = screen
         .lines()
@@ -218,7 +223,7 @@ async fn a_plan_changed_after_the_preview_is_refused_and_previewed_again() {
     assert!(message.contains("changed since the preview"), "{message}");
     assert!(d.screen().contains("[ Preview again ]"));
     // The import is still applied.
-    assert_eq!(d.state.history.rows[0].status, ImportState::Completed);
+    assert_eq!(d.state.history.list.rows[0].status, ImportState::Completed);
 
     d.key(KeyCode::Enter).await;
     let plan = d.plan();
@@ -261,6 +266,7 @@ async fn a_plan_changed_after_the_preview_is_refused_and_previewed_again() {
     let actions: Vec<&str> = d
         .state
         .audit
+        .list
         .rows
         .iter()
         .map(|r| r.action.as_str())
@@ -312,11 +318,11 @@ async fn history_filter_and_keyset_pages_from_the_database() {
 
     let mut d = Driver::new(&t.db);
     d.act(Action::Init).await;
-    assert_eq!(d.state.history.rows.len(), 3);
+    assert_eq!(d.state.history.list.rows.len(), 3);
     d.key(KeyCode::Char('/')).await;
     d.type_text("seller:s2 other").await;
     d.key(KeyCode::Enter).await;
-    let rows = &d.state.history.rows;
+    let rows = &d.state.history.list.rows;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(
         (rows[0].seller.as_str(), rows[0].file.contains("other")),
@@ -324,7 +330,7 @@ async fn history_filter_and_keyset_pages_from_the_database() {
     );
     // Esc clears the filter.
     d.key(KeyCode::Esc).await;
-    assert_eq!(d.state.history.rows.len(), 3);
+    assert_eq!(d.state.history.list.rows.len(), 3);
 }
 
 #[tokio::test]

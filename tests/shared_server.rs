@@ -384,6 +384,8 @@ async fn a_non_owner_without_admin_option_gets_the_right_hint() {
     let c = t.client().await;
     c.batch_execute(&format!(
         "GRANT EXECUTE ON FUNCTION import_audit.grant_seller(text, text) TO {0};
+         GRANT EXECUTE ON FUNCTION import_audit.grant_seller(text, text, interval, interval) TO {0};
+         GRANT EXECUTE ON FUNCTION import_audit.require_seller_id_shape(text) TO {0};
          GRANT USAGE ON SCHEMA import_audit TO {0};
          GRANT INSERT, UPDATE ON import_audit.seller_accounts TO {0};
          GRANT importdesk_support TO {0}",

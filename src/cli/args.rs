@@ -213,7 +213,18 @@ pub enum DbCommand {
     /// Print a libpq URI for the database in use: psql "$(importdesk db url)".
     Url,
     /// Let an existing login role act as one seller (sees and rolls back only its own data).
-    GrantSeller { role: String, seller: String },
+    GrantSeller {
+        role: String,
+        seller: String,
+        /// The role's statement_timeout in this database (PostgreSQL interval, 0 leaves it alone):
+        /// a forgotten query cannot hold locks for ever.
+        #[arg(long, value_name = "INTERVAL", default_value = "10min")]
+        statement_timeout: String,
+        /// The role's idle_in_transaction_session_timeout in this database (0 leaves it alone):
+        /// a transaction left open in psql ends by itself.
+        #[arg(long, value_name = "INTERVAL", default_value = "5min")]
+        idle_in_transaction_timeout: String,
+    },
     /// Let an existing login role act as support (every seller).
     GrantSupport { role: String },
     /// Offboard a seller login: no longer a seller role, mapping removed (audited).

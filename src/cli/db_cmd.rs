@@ -8,7 +8,7 @@ use super::args::DbCommand;
 use super::output::{print_json, sanitize};
 use crate::db::{Database, Target, migrate};
 use crate::domain::actor::Actor;
-use crate::domain::roles;
+use crate::domain::roles::{self, SessionLimits};
 
 pub async fn run(target: Target, cmd: DbCommand) -> Result<Exit> {
     match cmd {
@@ -44,15 +44,38 @@ pub async fn run(target: Target, cmd: DbCommand) -> Result<Exit> {
                 }
             );
         }
-        DbCommand::GrantSeller { role, seller } => {
+        DbCommand::GrantSeller {
+            role,
+            seller,
+            statement_timeout,
+            idle_in_transaction_timeout,
+        } => {
             let db = crate::cli::open_migrated(target).await?;
-            roles::grant_seller(&db, &role, &seller, &actor()).await?;
+            let limits = SessionLimits {
+                statement_timeout,
+                idle_in_transaction_timeout,
+            };
+            let limits_set = roles::grant_seller(&db, &role, &seller, &limits, &actor()).await?;
             println!("database: {}", db.target.location());
-            println!(
-                "role {} now acts for seller {}",
-                sanitize(&role),
-                sanitize(&seller)
-            );
+            if limits_set {
+                println!(
+                    "role {} now acts for seller {} ({})",
+                    sanitize(&role),
+                    sanitize(&seller),
+                    limits.describe()
+                );
+            } else {
+                println!(
+                    "role {} now acts for seller {}",
+                    sanitize(&role),
+                    sanitize(&seller)
+                );
+                eprintln!(
+                    "note: its time bounds were not set: that needs the right to ALTER ROLE. \
+                     An administrator runs: {}",
+                    sanitize(&limits.alter_role_sql(&role, db.target.dbname()))
+                );
+            }
         }
         DbCommand::GrantSupport { role } => {
             let db = crate::cli::open_migrated(target).await?;

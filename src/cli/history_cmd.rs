@@ -90,7 +90,7 @@ pub fn print_import(i: &ImportSummary) {
     println!("  seller:    {}", sanitize(&i.seller_id));
     println!("  file:      {}", sanitize(&i.file_name));
     if let Some(sha) = &i.file_sha256 {
-        println!("  sha256:    {sha}");
+        println!("  sha256:    {}", sanitize(sha));
     }
     if let Some(size) = i.file_size {
         println!("  size:      {size} bytes");
@@ -189,7 +189,7 @@ pub async fn audit(db: &Database, args: AuditArgs) -> Result<Exit> {
             e.id,
             e.at.format("%Y-%m-%d %H:%M:%S"),
             truncate(&actor_and_role(&e.actor, &e.db_role), 30),
-            e.action,
+            truncate(&e.action, 34),
             truncate(e.seller_id.as_deref().unwrap_or("-"), 12),
             e.import_id
                 .map(|i| i.to_string())

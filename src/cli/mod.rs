@@ -71,6 +71,7 @@ impl CliError {
         match self {
             CliError::Rollback(RollbackError::Refused(_)) => Exit::RollbackRefused,
             CliError::Refused { exit, .. } => *exit,
+            CliError::Import(ImportError::InvalidSeller(_)) => Exit::Usage,
             CliError::Import(ImportError::SellerBusy { .. } | ImportError::Failed(_))
             | CliError::Rollback(RollbackError::Failed(_))
             | CliError::Other(_) => Exit::Error,
@@ -108,6 +109,8 @@ pub fn main() -> ExitCode {
             nix::sys::signal::SigHandler::SigDfl,
         );
     }
+    // Whatever importdesk creates is its owner's alone (folders 0700, files 0600).
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let _ = color_eyre::config::HookBuilder::default()
         .display_env_section(false)
         .install();
@@ -134,7 +137,7 @@ pub fn main() -> ExitCode {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(err) => {
             if json {
-                println!("{}", err.json());
+                println!("{}", output::terminal_safe_json(&err.json().to_string()));
             } else {
                 eprintln!("importdesk: {}", output::sanitize_multiline(&err.message()));
             }
@@ -185,11 +188,15 @@ async fn run(cli: Cli) -> CliResult<Exit> {
     }
     let json = wants_json(&cli);
     let target = Target::select(&selection(&cli))?;
-    let files_dir = crate::db::target::files_dir(&target, cli.data_dir.as_deref()).ok();
-    let _log_guard = files_dir.as_deref().and_then(crate::logging::init);
+    // Commands that write no files work without it; the others say why not.
+    let files_dir = crate::db::target::files_dir(&target, cli.data_dir.as_deref())
+        .map_err(|e| format!("{e:#}"));
+    let _log_guard = files_dir.as_deref().ok().and_then(crate::logging::init);
     let files = || {
-        files_dir.clone().ok_or_else(|| {
-            color_eyre::eyre::eyre!("no data directory for importdesk's files; pass --data-dir")
+        files_dir.clone().map_err(|why| {
+            color_eyre::eyre::eyre!(
+                "no data directory for importdesk's files ({why}); pass --data-dir"
+            )
         })
     };
     tracing::info!(command = ?cli.command, target = %target.url, "importdesk started");

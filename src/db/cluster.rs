@@ -8,9 +8,17 @@
 //! <data-dir>/pg/         the cluster (PGDATA) and its socket; owned by `postgres` when run as root
 //! <data-dir>/.cluster.lock  serialises start/stop between processes
 //! ```
+//!
+//! Everything importdesk creates here is private (folders 0700, files 0600;
+//! as root the data directory is 0711 so that `postgres` can reach its own
+//! folder, which nobody else can read). No link inside the data directory is
+//! ever followed, the path is made absolute first and must be one that
+//! `postgresql.conf` holds safely, and no shell ever sees it: the server is
+//! started directly, not through `pg_ctl start` (which runs `sh -c`).
 
-use std::fs::{self, File, OpenOptions};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::fs::{self, File};
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -18,6 +26,9 @@ use std::time::{Duration, Instant};
 
 use color_eyre::eyre::{Context, Result, bail, eyre};
 use nix::fcntl::{Flock, FlockArg};
+
+use crate::private_files;
+use nix::fcntl::OFlag;
 use nix::unistd::{Uid, User};
 
 /// The superuser created by `initdb` inside the private cluster.
@@ -28,6 +39,12 @@ pub const DATABASE: &str = "importdesk";
 pub const PORT: u16 = 5432;
 /// Longest Unix socket path the kernel accepts (sun_path is 108 bytes).
 const MAX_SOCKET_PATH: usize = 107;
+/// How long a command waits for another process's start or stop of the
+/// cluster (`IMPORTDESK_CLUSTER_LOCK_WAIT`, seconds) before naming it.
+const CLUSTER_LOCK_WAIT_ENV: &str = "IMPORTDESK_CLUSTER_LOCK_WAIT";
+const DEFAULT_CLUSTER_LOCK_WAIT: Duration = Duration::from_secs(120);
+/// How long a starting server may take to accept connections.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct Cluster {
@@ -43,6 +60,8 @@ pub struct Cluster {
 impl Cluster {
     /// A cluster description for `data_dir`; nothing is created yet.
     pub fn new(data_dir: PathBuf) -> Result<Self> {
+        let data_dir = private_files::absolute(&data_dir)?;
+        check_config_safe(&data_dir)?;
         let bindir = find_server_bindir()?;
         let run_as = if Uid::effective().is_root() {
             let user = User::from_name("postgres")
@@ -90,7 +109,17 @@ impl Cluster {
     }
 
     pub fn is_initialised(&self) -> bool {
-        self.pgdata().join("PG_VERSION").exists()
+        fs::symlink_metadata(self.pgdata().join("PG_VERSION")).is_ok_and(|m| m.is_file())
+    }
+
+    /// The data directory's mode: private, but as root traversable so that
+    /// `postgres` reaches its own (0700) folder inside.
+    pub fn data_dir_mode(&self) -> u32 {
+        if self.run_as.is_some() {
+            0o711
+        } else {
+            private_files::DIR_MODE
+        }
     }
 
     /// Creates the cluster if needed and starts it if it is not running.
@@ -156,7 +185,8 @@ impl Cluster {
                 socket.display()
             );
         }
-        fs::create_dir_all(&self.data_dir).wrap_err_with(|| {
+        private_files::check_ancestors(&self.data_dir)?;
+        private_files::ensure_dir(&self.data_dir, self.data_dir_mode()).wrap_err_with(|| {
             format!(
                 "cannot create the data directory {} (choose another with --data-dir)",
                 self.data_dir.display()
@@ -166,32 +196,92 @@ impl Cluster {
             check_reachable_by(&self.data_dir, user)?;
         }
         let pgdata = self.pgdata();
-        if !pgdata.exists() {
-            fs::create_dir(&pgdata)
-                .wrap_err_with(|| format!("cannot create {}", pgdata.display()))?;
+        match fs::symlink_metadata(&pgdata) {
+            Err(_) => fs::create_dir(&pgdata)
+                .wrap_err_with(|| format!("cannot create {}", pgdata.display()))?,
+            Ok(meta) if meta.file_type().is_symlink() || !meta.is_dir() => bail!(
+                "{} is not a folder but {}: importdesk never follows links in its data \
+                 directory. Remove it (or choose another --data-dir).",
+                pgdata.display(),
+                if meta.file_type().is_symlink() {
+                    "a symbolic link"
+                } else {
+                    "a file"
+                }
+            ),
+            Ok(_) => {}
         }
-        if let Some(user) = &self.run_as {
-            let meta = fs::metadata(&pgdata)?;
-            if meta.uid() != user.uid.as_raw() {
-                nix::unistd::chown(&pgdata, Some(user.uid), Some(user.gid))
+        // Change the folder through a descriptor opened without following
+        // links: what is chowned is the folder just checked, nothing else.
+        let dir = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC).bits())
+            .open(&pgdata)
+            .wrap_err_with(|| format!("cannot open {}", pgdata.display()))?;
+        let meta = dir.metadata()?;
+        let owner = self
+            .run_as
+            .as_ref()
+            .map(|u| u.uid.as_raw())
+            .unwrap_or_else(|| Uid::effective().as_raw());
+        if meta.uid() != owner {
+            if meta.uid() != Uid::effective().as_raw() {
+                bail!(
+                    "{} belongs to uid {}: importdesk does not take over another user's folder. \
+                     Remove it (or choose another --data-dir).",
+                    pgdata.display(),
+                    meta.uid()
+                );
+            }
+            if let Some(user) = &self.run_as {
+                nix::unistd::fchown(&dir, Some(user.uid), Some(user.gid))
                     .wrap_err_with(|| format!("cannot give {} to postgres", pgdata.display()))?;
             }
         }
-        fs::set_permissions(&pgdata, fs::Permissions::from_mode(0o700))
-            .wrap_err_with(|| format!("cannot set permissions on {}", pgdata.display()))?;
+        if meta.mode() & 0o7777 != 0o700 {
+            dir.set_permissions(fs::Permissions::from_mode(0o700))
+                .wrap_err_with(|| format!("cannot set permissions on {}", pgdata.display()))?;
+        }
         Ok(())
     }
 
+    /// The exclusive lock serialising start and stop. Waits a bounded time
+    /// for another process, then names it instead of hanging.
     fn lock(&self) -> Result<Flock<File>> {
         let path = self.data_dir.join(".cluster.lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .wrap_err_with(|| format!("cannot open the lock file {}", path.display()))?;
-        Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, errno)| eyre!("cannot lock {}: {errno}", path.display()))
+        let mut file = private_files::open_lock_file(&path)?;
+        let wait = std::env::var(CLUSTER_LOCK_WAIT_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64)
+            .unwrap_or(DEFAULT_CLUSTER_LOCK_WAIT);
+        let deadline = Instant::now() + wait;
+        loop {
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(lock) => return Ok(lock),
+                Err((back, nix::errno::Errno::EWOULDBLOCK)) => file = back,
+                Err((_, errno)) => bail!("cannot lock {}: {errno}", path.display()),
+            }
+            if Instant::now() >= deadline {
+                let holder = match private_files::flock_holder(&file) {
+                    Some((pid, comm, uid)) => format!(
+                        "process {pid} ({comm}{})",
+                        uid.map(|u| format!(", uid {u}")).unwrap_or_default()
+                    ),
+                    None => "another process (it could not be identified)".to_string(),
+                };
+                bail!(
+                    "the embedded database in {} is being started or stopped by {holder}: \
+                     waited {:.0} s for it ({} sets the wait). If that process hangs, end it and \
+                     try again.",
+                    self.data_dir.display(),
+                    wait.as_secs_f64(),
+                    CLUSTER_LOCK_WAIT_ENV
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn init(&self) -> Result<()> {
@@ -237,29 +327,31 @@ impl Cluster {
             conf.push_str(line);
             conf.push('\n');
         }
+        // The folder belongs to postgres when run as root: no link followed.
         let conf_path = pgdata.join("postgresql.conf");
-        let mut text = fs::read_to_string(&conf_path)?;
-        text.push_str(&conf);
-        fs::write(&conf_path, text)?;
+        let mut file = fs::OpenOptions::new()
+            .append(true)
+            .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC).bits())
+            .open(&conf_path)
+            .wrap_err_with(|| format!("cannot open {}", conf_path.display()))?;
+        file.write_all(conf.as_bytes())?;
         Ok(())
     }
 
     fn start_locked(&self) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let log = self.server_log().to_string_lossy().into_owned();
-            let out = self.pg_ctl(&["start", "-w", "-t", "60", "-l", &log])?;
-            if out.status.success() {
-                return Ok(());
-            }
+            let failure = match self.spawn_server()? {
+                None => return Ok(()),
+                Some(failure) => failure,
+            };
             // After a crash (killed postmaster) a stale postmaster.pid or orphaned
             // backends may remain for a moment; clean what is provably stale and retry.
             let removed = self.remove_stale_pid_file()?;
             if Instant::now() > deadline {
                 bail!(
-                    "the embedded PostgreSQL in {} did not start:\n{}\nServer log ({}):\n{}",
+                    "the embedded PostgreSQL in {} did not start: {failure}\nServer log ({}):\n{}",
                     self.pgdata().display(),
-                    output_text(&out),
                     self.server_log().display(),
                     tail(&self.server_log(), 15)
                 );
@@ -270,11 +362,81 @@ impl Cluster {
         }
     }
 
+    /// Starts `postgres -D <pgdata>` directly (no shell: the path is an
+    /// argument, never code), in its own session so that a hang-up of the
+    /// terminal does not stop it, with its output appended to the server log.
+    /// `None` once it accepts connections; `Some(why)` if it exited.
+    fn spawn_server(&self) -> Result<Option<String>> {
+        let log_path = self.server_log();
+        let log = fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC).bits())
+            .open(&log_path)
+            .wrap_err_with(|| format!("cannot open the server log {}", log_path.display()))?;
+        if let Some(user) = &self.run_as
+            && log.metadata()?.uid() != user.uid.as_raw()
+        {
+            nix::unistd::fchown(&log, Some(user.uid), Some(user.gid))?;
+        }
+        let mut cmd = self.server_command("postgres");
+        cmd.arg("-D")
+            .arg(self.pgdata())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        // SAFETY: setsid is async-signal-safe; nothing else runs in the child.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::unistd::setsid()
+                    .map(|_| ())
+                    .map_err(std::io::Error::from)
+            });
+        }
+        let mut child = cmd
+            .spawn()
+            .wrap_err_with(|| format!("cannot run {}", self.bindir.join("postgres").display()))?;
+        let pid = child.id() as i32;
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                return Ok(Some(format!("the server exited ({status})")));
+            }
+            if self.postmaster_ready(pid) {
+                // Reap it when it ends, so it never lingers as a zombie.
+                std::thread::spawn(move || child.wait());
+                return Ok(None);
+            }
+            if Instant::now() > deadline {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+                let _ = child.wait();
+                return Ok(Some(format!(
+                    "it did not accept connections within {} s",
+                    START_TIMEOUT.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// postmaster.pid names `pid` and says `ready` (its 8th line).
+    fn postmaster_ready(&self, pid: i32) -> bool {
+        let Ok(text) = private_files::read_no_follow(&self.pgdata().join("postmaster.pid")) else {
+            return false;
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        lines.first().and_then(|l| l.trim().parse::<i32>().ok()) == Some(pid)
+            && lines.get(7).is_some_and(|l| l.trim() == "ready")
+    }
+
     /// Removes `postmaster.pid` when the process it names is gone or is not a
     /// PostgreSQL server (the pid was reused after a crash).
     fn remove_stale_pid_file(&self) -> Result<bool> {
         let pid_file = self.pgdata().join("postmaster.pid");
-        let Ok(text) = fs::read_to_string(&pid_file) else {
+        let Ok(text) = private_files::read_no_follow(&pid_file) else {
             return Ok(false);
         };
         let Some(pid) = text
@@ -297,7 +459,7 @@ impl Cluster {
     }
 
     fn postmaster_pid(&self) -> Option<i32> {
-        let text = fs::read_to_string(self.pgdata().join("postmaster.pid")).ok()?;
+        let text = private_files::read_no_follow(&self.pgdata().join("postmaster.pid")).ok()?;
         text.lines().next()?.trim().parse().ok()
     }
 
@@ -309,10 +471,16 @@ impl Cluster {
     }
 
     fn run_server_tool(&self, tool: &str, args: &[&str]) -> Result<Output> {
-        let path = self.bindir.join(tool);
-        let mut cmd = Command::new(&path);
-        cmd.args(args)
-            .env_remove("PGDATA")
+        self.server_command(tool)
+            .args(args)
+            .output()
+            .wrap_err_with(|| format!("cannot run {}", self.bindir.join(tool).display()))
+    }
+
+    /// A server program run directly (never through a shell), as `postgres` when root.
+    fn server_command(&self, tool: &str) -> Command {
+        let mut cmd = Command::new(self.bindir.join(tool));
+        cmd.env_remove("PGDATA")
             .env("LC_ALL", "C")
             .stdin(std::process::Stdio::null());
         if let Some(user) = &self.run_as {
@@ -323,8 +491,7 @@ impl Cluster {
                 // The server must not inherit a cwd it cannot read.
                 .current_dir(self.pgdata());
         }
-        cmd.output()
-            .wrap_err_with(|| format!("cannot run {}", path.display()))
+        cmd
     }
 }
 
@@ -433,8 +600,43 @@ fn output_text(out: &Output) -> String {
     s.trim().to_string()
 }
 
+/// Refuses a data directory `postgresql.conf` cannot hold safely: the socket
+/// folder is a comma-separated, quote-aware list there (a comma or quote
+/// would split or end it), and a backslash or line break would be read as
+/// an escape or a new setting.
+fn check_config_safe(data_dir: &Path) -> Result<()> {
+    let Some(text) = data_dir.to_str() else {
+        bail!(
+            "the data directory {} is not valid UTF-8: PostgreSQL's configuration cannot name it. \
+             Choose another with --data-dir.",
+            data_dir.display()
+        );
+    };
+    if let Some(bad) = text
+        .chars()
+        .find(|c| matches!(c, '\'' | '"' | '\\' | ',') || crate::text::is_dangerous(*c))
+    {
+        bail!(
+            "the data directory \"{}\" contains {}, which PostgreSQL's configuration cannot hold \
+             safely (quotes, backslashes, commas and control characters are refused). \
+             Choose another with --data-dir.",
+            crate::text::sanitize(text),
+            match bad {
+                ',' => "a comma".to_string(),
+                '\'' | '"' => "a quote".to_string(),
+                '\\' => "a backslash".to_string(),
+                c => format!(
+                    "the character {}",
+                    crate::text::short_quote(&c.to_string(), 1)
+                ),
+            }
+        );
+    }
+    Ok(())
+}
+
 fn tail(path: &Path, lines: usize) -> String {
-    let text = fs::read_to_string(path).unwrap_or_default();
+    let text = private_files::read_no_follow(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }

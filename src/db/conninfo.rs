@@ -104,7 +104,9 @@ fn parse_uri(s: &str) -> Result<Options> {
                 out.push(("user".into(), decode(user)?));
             }
             if let Some(p) = password {
-                out.push(("password".into(), decode(p)?));
+                // An error must not quote the password.
+                let p = decode(p).map_err(|_| eyre!("invalid percent-encoding in the password"))?;
+                out.push(("password".into(), p));
             }
             &authority[at + 1..]
         }
@@ -139,7 +141,12 @@ fn parse_uri(s: &str) -> Result<Options> {
                 out.push(("sslmode".into(), "require".into()));
                 continue;
             }
-            out.push((k, decode(v)?));
+            let v = if k.contains("password") {
+                decode(v).map_err(|_| eyre!("invalid percent-encoding in the {k} parameter"))?
+            } else {
+                decode(v)?
+            };
+            out.push((k, v));
         }
     }
     Ok(out)

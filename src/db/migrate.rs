@@ -145,3 +145,34 @@ pub fn fingerprint() -> String {
     }
     hex::encode(&hasher.finalize()[..6])
 }
+
+#[cfg(test)]
+mod tests {
+    /// Versions that have shipped: a database may be at any of them.
+    /// refinery refuses to apply a file numbered below a database's current
+    /// version ("missing version"), so a new migration must be numbered
+    /// above the highest shipped one; V7 was never shipped and stays unused.
+    const SHIPPED: &[u32] = &[1, 2, 3, 4, 5, 6, 8];
+
+    #[test]
+    fn new_migrations_are_numbered_above_every_shipped_one() {
+        let highest = *SHIPPED.iter().max().unwrap();
+        for m in super::embedded::migrations::runner().get_migrations() {
+            let v = m.version() as u32;
+            assert!(
+                SHIPPED.contains(&v) || v > highest,
+                "V{v}__{} would be refused on a database at V{highest}: number it above {highest}",
+                m.name()
+            );
+        }
+        for v in SHIPPED {
+            assert!(
+                super::embedded::migrations::runner()
+                    .get_migrations()
+                    .iter()
+                    .any(|m| m.version() as u32 == *v),
+                "shipped migration V{v} is gone from migrations/"
+            );
+        }
+    }
+}

@@ -2,12 +2,14 @@
 //! pool, sessions and the seller's lock (`session`), the migrations, and
 //! every statement the domain runs with its typed records (`queries`).
 
+pub mod blocking;
 pub mod cluster;
 pub mod connector;
 pub mod conninfo;
 pub mod migrate;
 pub mod pgfiles;
 pub mod queries;
+pub mod redact;
 mod session;
 pub mod settings;
 pub mod target;
@@ -35,7 +37,9 @@ pub struct Database {
 impl Database {
     /// Connects to the target, starting (and creating) the embedded cluster
     /// and its database first when that is the target.
-    pub async fn open(target: Target) -> Result<Self> {
+    pub async fn open(mut target: Target) -> Result<Self> {
+        // No session of importdesk waits for a lock without a bound.
+        blocking::apply_lock_timeout(&mut target.config)?;
         if let Some(cluster) = target.cluster.clone() {
             tokio::task::spawn_blocking(move || cluster.ensure_running())
                 .await

@@ -79,7 +79,7 @@ impl Session {
     pub async fn lock_seller(self, seller: &str) -> Result<LockAttempt> {
         let locked: bool = self
             .client
-            .query_one(locks::TRY_LOCK_SELLER, &[&locks::LOCK_CLASS, &seller])
+            .query_one(locks::TRY_LOCK_SELLER, &[&seller])
             .await
             .wrap_err("cannot take the seller's lock")?
             .get(0);
@@ -118,9 +118,7 @@ impl SellerLock {
 }
 
 async fn unlock(client: &tokio_postgres::Client, seller: &str) -> Result<()> {
-    client
-        .query_one(locks::UNLOCK_SELLER, &[&locks::LOCK_CLASS, &seller])
-        .await?;
+    client.query_one(locks::UNLOCK_SELLER, &[&seller]).await?;
     Ok(())
 }
 

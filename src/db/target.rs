@@ -172,7 +172,8 @@ impl Target {
         }
         Ok(Self {
             source,
-            url: resolved.url(),
+            // Built without the password; redacted again should one slip in.
+            url: super::redact::connection_string(&resolved.url()),
             config,
             cluster: None,
             settings: Some(resolved),
@@ -294,12 +295,14 @@ pub fn default_data_dir() -> Result<PathBuf> {
 /// The data directory for importdesk's own files when the database is not
 /// embedded (logs, rejects).
 pub fn files_dir(target: &Target, explicit: Option<&Path>) -> Result<PathBuf> {
-    let dir = match (&target.cluster, explicit) {
-        (Some(c), _) => c.data_dir().to_path_buf(),
-        (None, Some(d)) => d.to_path_buf(),
-        (None, None) => default_data_dir()?,
+    let (dir, mode) = match (&target.cluster, explicit) {
+        (Some(c), _) => (c.data_dir().to_path_buf(), c.data_dir_mode()),
+        (None, Some(d)) => (d.to_path_buf(), crate::private_files::DIR_MODE),
+        (None, None) => (default_data_dir()?, crate::private_files::DIR_MODE),
     };
-    std::fs::create_dir_all(&dir)
+    let dir = crate::private_files::absolute(&dir)?;
+    crate::private_files::check_ancestors(&dir)?;
+    crate::private_files::ensure_dir(&dir, mode)
         .wrap_err_with(|| format!("cannot create the data directory {}", dir.display()))?;
     Ok(dir)
 }

@@ -71,7 +71,9 @@ pub async fn prune(
             who.describe()
         );
     }
-    let mut summary = store::prune(&mut client, completed_before, actor, dry_run).await?;
+    let pruned = store::prune(&mut client, completed_before, actor, dry_run).await;
+    // A lock timeout names who held the lock.
+    let mut summary = crate::db::blocking::explain(db, None, pruned).await?;
     summary["dry_run"] = dry_run.into();
     Ok(serde_json::from_value(summary)?)
 }

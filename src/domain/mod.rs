@@ -8,3 +8,4 @@ pub mod identity;
 pub mod import;
 pub mod roles;
 pub mod rollback;
+pub mod seller;

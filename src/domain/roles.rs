@@ -36,11 +36,73 @@ pub async fn list(db: &Database) -> Result<Vec<RoleEntry>> {
     Ok(store::list(&db.client().await?).await?)
 }
 
-pub async fn grant_seller(db: &Database, role: &str, seller: &str, actor: &str) -> Result<()> {
+/// The time bounds `db grant-seller` gives a seller role in the database
+/// (PostgreSQL intervals such as `10min`; `0` leaves a setting alone).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionLimits {
+    pub statement_timeout: String,
+    pub idle_in_transaction_timeout: String,
+}
+
+impl SessionLimits {
+    /// What an administrator runs when importdesk may not set them.
+    pub fn alter_role_sql(&self, role: &str, database: &str) -> String {
+        let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        [
+            ("statement_timeout", &self.statement_timeout),
+            (
+                "idle_in_transaction_session_timeout",
+                &self.idle_in_transaction_timeout,
+            ),
+        ]
+        .iter()
+        .filter(|(_, v)| v.trim() != "0")
+        .map(|(name, v)| {
+            format!(
+                "ALTER ROLE {} IN DATABASE {} SET {name} = '{}';",
+                quote(role),
+                quote(database),
+                v.replace('\'', "''")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+
+    pub fn describe(&self) -> String {
+        let show = |v: &str| {
+            if v.trim() == "0" {
+                "unchanged".to_string()
+            } else {
+                crate::text::sanitize(v).into_owned()
+            }
+        };
+        format!(
+            "statement_timeout {}, idle_in_transaction_session_timeout {}",
+            show(&self.statement_timeout),
+            show(&self.idle_in_transaction_timeout)
+        )
+    }
+}
+
+/// Makes `role` act for `seller`. Returns whether its time bounds were set
+/// (they are not when the caller may not ALTER ROLE; the grant holds).
+pub async fn grant_seller(
+    db: &Database,
+    role: &str,
+    seller: &str,
+    limits: &SessionLimits,
+    actor: &str,
+) -> Result<bool> {
+    let seller = crate::domain::seller::validate(seller)?;
     store::grant_seller(
         &mut db.client().await?,
         role,
-        seller,
+        &seller,
+        [
+            &limits.statement_timeout,
+            &limits.idle_in_transaction_timeout,
+        ],
         actor,
         action::SELLER_GRANTED,
     )

@@ -177,7 +177,9 @@ impl Failure {
 impl From<ImportError> for Failure {
     fn from(e: ImportError) -> Self {
         match e {
-            ImportError::SellerBusy { .. } => Failure::new(e.to_string()),
+            ImportError::SellerBusy { .. } | ImportError::InvalidSeller(_) => {
+                Failure::new(e.to_string())
+            }
             ImportError::Failed(report) => Failure::from_report(&report),
         }
     }

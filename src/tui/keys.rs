@@ -145,28 +145,34 @@ pub struct Binding {
     /// A sentence for the help overlay.
     pub help: &'static str,
     pub command: Command,
-    pub contexts: &'static [Ctx],
+    pub contexts: Contexts,
     pub footer: bool,
 }
 
+/// Where a binding works.
+#[derive(Debug, Clone, Copy)]
+pub enum Contexts {
+    In(&'static [Ctx]),
+    /// Everywhere but these: a new context gets the binding too.
+    AllBut(&'static [Ctx]),
+}
+
+impl Contexts {
+    pub fn contains(&self, ctx: &Ctx) -> bool {
+        match self {
+            Contexts::In(list) => list.contains(ctx),
+            Contexts::AllBut(list) => !list.contains(ctx),
+        }
+    }
+}
+
+use Contexts::{AllBut, In};
 use Ctx::*;
 
-const NON_TEXT: &[Ctx] = &[
-    History,
-    Detail,
-    Audit,
-    Form,
-    FormReview,
-    FormBusy,
-    FormDone,
-    Popup,
-    PopupBusy,
-    PopupResult,
-    Help,
-    TooSmall,
-];
-const TEXT: &[Ctx] = &[Filter, FormText];
-const SCROLLS: &[Ctx] = &[
+const TEXT_FIELDS: &[Ctx] = &[Filter, FormText];
+const TEXT: Contexts = In(TEXT_FIELDS);
+const NON_TEXT: Contexts = AllBut(TEXT_FIELDS);
+const SCROLLS: Contexts = In(&[
     History,
     Detail,
     Audit,
@@ -175,19 +181,10 @@ const SCROLLS: &[Ctx] = &[
     Popup,
     PopupResult,
     Help,
-];
-const HELP_AVAILABLE: &[Ctx] = &[
-    History,
-    Detail,
-    Audit,
-    Form,
-    FormReview,
-    FormBusy,
-    FormDone,
-    Popup,
-    PopupBusy,
-    PopupResult,
-];
+]);
+/// The help key works everywhere but in text fields (F1 there), the help
+/// itself and a too small terminal.
+const HELP_AVAILABLE: Contexts = AllBut(&[Filter, FormText, Help, TooSmall]);
 
 /// Every key binding, in footer priority order.
 pub static BINDINGS: &[Binding] = &[
@@ -226,7 +223,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "field",
         help: "previous / next field",
         command: Command::NextField,
-        contexts: &[Form, FormText],
+        contexts: In(&[Form, FormText]),
         footer: true,
     },
     Binding {
@@ -235,7 +232,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "complete",
         help: "complete the file path (next field elsewhere)",
         command: Command::Complete,
-        contexts: &[FormText, Form],
+        contexts: In(&[FormText, Form]),
         footer: true,
     },
     Binding {
@@ -244,7 +241,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "previous field",
         help: "previous field",
         command: Command::PrevField,
-        contexts: &[FormText, Form],
+        contexts: In(&[FormText, Form]),
         footer: false,
     },
     Binding {
@@ -253,7 +250,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "change",
         help: "change the profile (also h and l)",
         command: Command::Right,
-        contexts: &[Form],
+        contexts: In(&[Form]),
         footer: true,
     },
     Binding {
@@ -262,7 +259,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "toggle",
         help: "tick / untick the option",
         command: Command::Toggle,
-        contexts: &[Form],
+        contexts: In(&[Form]),
         footer: false,
     },
     // The rollback popup.
@@ -272,7 +269,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "section",
         help: "next section: delete / restore / skip",
         command: Command::NextTab,
-        contexts: &[Popup],
+        contexts: In(&[Popup]),
         footer: true,
     },
     Binding {
@@ -281,7 +278,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "previous section",
         help: "previous section",
         command: Command::PrevTab,
-        contexts: &[Popup],
+        contexts: In(&[Popup]),
         footer: false,
     },
     Binding {
@@ -290,7 +287,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "conflicts",
         help: "conflict mode: skip changed listings, or block the whole rollback",
         command: Command::ToggleMode,
-        contexts: &[Popup],
+        contexts: In(&[Popup]),
         footer: true,
     },
     Binding {
@@ -299,7 +296,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "button",
         help: "move between the buttons (Cancel is the default)",
         command: Command::Right,
-        contexts: &[Popup, FormReview],
+        contexts: In(&[Popup, FormReview]),
         footer: true,
     },
     // Enter, per context.
@@ -309,7 +306,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "open",
         help: "open the selected import",
         command: Command::Open,
-        contexts: &[History, Audit, FormDone],
+        contexts: In(&[History, Audit, FormDone]),
         footer: true,
     },
     Binding {
@@ -318,7 +315,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "apply",
         help: "apply the filter: seller:ID status:STATUS and words matching the file name",
         command: Command::Apply,
-        contexts: &[Filter],
+        contexts: In(&[Filter]),
         footer: true,
     },
     Binding {
@@ -327,7 +324,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "choose",
         help: "press the focused button / go to the next field",
         command: Command::Activate,
-        contexts: &[Form, FormText, FormReview, Popup, PopupResult],
+        contexts: In(&[Form, FormText, FormReview, Popup, PopupResult]),
         footer: true,
     },
     Binding {
@@ -336,7 +333,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "filter",
         help: "filter the history by seller, status or file name",
         command: Command::Filter,
-        contexts: &[History],
+        contexts: In(&[History]),
         footer: true,
     },
     Binding {
@@ -345,7 +342,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "rollback",
         help: "roll back the selected import (or say why it cannot be)",
         command: Command::Rollback,
-        contexts: &[History, Detail],
+        contexts: In(&[History, Detail]),
         footer: true,
     },
     Binding {
@@ -354,7 +351,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "import",
         help: "new import: file, seller, profile; dry run first",
         command: Command::NewImport,
-        contexts: &[History, Detail, Audit, FormDone],
+        contexts: In(&[History, Detail, Audit, FormDone]),
         footer: true,
     },
     Binding {
@@ -363,7 +360,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "audit",
         help: "the audit log: who did what, when",
         command: Command::AuditLog,
-        contexts: &[History, Detail],
+        contexts: In(&[History, Detail]),
         footer: true,
     },
     Binding {
@@ -372,7 +369,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "reload",
         help: "reload from the database",
         command: Command::Refresh,
-        contexts: &[History, Detail, Audit],
+        contexts: In(&[History, Detail, Audit]),
         footer: false,
     },
     Binding {
@@ -381,7 +378,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "back",
         help: "back / cancel / close",
         command: Command::Back,
-        contexts: &[
+        contexts: In(&[
             Detail,
             Audit,
             Form,
@@ -393,7 +390,7 @@ pub static BINDINGS: &[Binding] = &[
             PopupResult,
             Help,
             Filter,
-        ],
+        ]),
         footer: true,
     },
     Binding {
@@ -402,7 +399,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "clear filter",
         help: "clear the filter",
         command: Command::Back,
-        contexts: &[History],
+        contexts: In(&[History]),
         footer: false,
     },
     Binding {
@@ -454,7 +451,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "close",
         help: "close the help",
         command: Command::Back,
-        contexts: &[Help],
+        contexts: In(&[Help]),
         footer: false,
     },
     Binding {

@@ -5,7 +5,9 @@
 //! Elm style: [`update::update`] turns an [`action::Action`] into changes of
 //! [`state::State`] plus [`action::Effect`]s, and does no I/O; the
 //! [`worker::Worker`] runs effects on background tasks and sends the results
-//! back as actions over a bounded channel; [`ui::render`] draws the state.
+//! back as actions over a bounded channel; [`view::render`] draws the state.
+//! Each screen ([`screen`]) and popup ([`popup`]) is one module holding its
+//! state, its update and its view; [`keys`] is the one key table.
 //! The screen is redrawn only when an action arrives (keys, replies, and a
 //! one-second tick only while something is in progress): nothing is written
 //! to the terminal while idle.
@@ -13,9 +15,16 @@
 pub mod action;
 pub mod complete;
 pub mod keys;
+pub mod layout;
+pub mod nav;
+pub mod paged;
+pub mod popup;
+pub mod screen;
 pub mod state;
-pub mod ui;
+pub mod theme;
 pub mod update;
+pub mod view;
+pub mod widgets;
 pub mod worker;
 
 use std::io::{IsTerminal, Stdout};
@@ -35,7 +44,7 @@ use tokio::sync::mpsc;
 use crate::db::Database;
 use action::Action;
 use state::State;
-use ui::theme::Theme;
+use theme::Theme;
 
 /// Opens the console on `db` until the user quits. `files_dir` is
 /// importdesk's data directory (rejects files of imports go to
@@ -94,7 +103,10 @@ async fn event_loop(
             return Ok(());
         }
         mark_ui_thread();
-        terminal.draw(|f| ui::render(f, &state))?;
+        terminal.draw(|f| {
+            view::render(f, &state);
+            crate::text::neutralise_buffer(f.buffer_mut());
+        })?;
         let action = tokio::select! {
             a = keys.recv() => a.ok_or_else(|| eyre!("the terminal input closed"))?,
             Some(a) = replies.recv() => a,

@@ -1,9 +1,12 @@
 //! The per-seller lock: a session-level advisory lock held for the whole of
 //! an import or rollback, so two of them for one seller never interleave, and
 //! so a `running` import whose lock is free is known to have crashed.
+//!
+//! Taken only through importdesk's database functions
+//! (migrations/V12__trust_boundaries.sql): the key is random per seller and
+//! readable by the schema owner only, a role may lock only a seller it may
+//! act for, and a session holding the key without that right is stepped
+//! around. `$1` is the seller id.
 
-/// First key of importdesk's advisory locks ("ID").
-pub const LOCK_CLASS: i32 = 0x4944;
-
-pub const TRY_LOCK_SELLER: &str = "SELECT pg_try_advisory_lock($1, hashtext($2))";
-pub const UNLOCK_SELLER: &str = "SELECT pg_advisory_unlock($1, hashtext($2))";
+pub const TRY_LOCK_SELLER: &str = "SELECT import_audit.try_lock_seller($1)";
+pub const UNLOCK_SELLER: &str = "SELECT import_audit.unlock_seller($1)";

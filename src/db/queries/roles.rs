@@ -7,7 +7,11 @@ use tokio_postgres::{GenericClient, Row};
 
 use crate::db::{Conn, Pooled};
 
-const GRANT_SELLER: &str = "SELECT import_audit.grant_seller($1, $2)";
+/// `$3`, `$4`: the role's statement and idle-in-transaction timeouts
+/// (PostgreSQL intervals as text; `0` leaves a setting alone; V12). False
+/// when the caller may not ALTER ROLE (the grant happened all the same).
+const GRANT_SELLER: &str = "SELECT import_audit.grant_seller($1, $2, $3::text::interval, \
+     $4::text::interval) AS limits_set";
 const GRANT_SUPPORT: &str = "SELECT import_audit.grant_support($1)";
 const REVOKE_SELLER: &str = "SELECT import_audit.revoke_seller($1, $2) AS seller";
 const REVOKE_SUPPORT: &str = "SELECT import_audit.revoke_support($1, $2) AS was_member";
@@ -70,23 +74,36 @@ pub async fn list(conn: &impl Conn) -> Result<Vec<RoleEntry>, tokio_postgres::Er
         .collect()
 }
 
-/// `GRANT importdesk_seller` plus the mapping, and its audit entry.
+/// `GRANT importdesk_seller` plus the mapping and the role's time bounds
+/// (`statement_timeout`, `idle_in_transaction_session_timeout`), and its
+/// audit entry. Returns whether the time bounds could be set.
 pub async fn grant_seller(
     conn: &mut Pooled,
     role: &str,
     seller: &str,
+    limits: [&str; 2],
     actor: &str,
     action: &str,
-) -> Result<(), tokio_postgres::Error> {
+) -> Result<bool, tokio_postgres::Error> {
     let tx = conn.transaction().await?;
-    tx.execute(GRANT_SELLER, &[&role, &seller]).await?;
-    let details = serde_json::json!({ "role": role, "seller": seller });
+    let limits_set: bool = tx
+        .query_one(GRANT_SELLER, &[&role, &seller, &limits[0], &limits[1]])
+        .await?
+        .try_get("limits_set")?;
+    let details = serde_json::json!({
+        "role": role,
+        "seller": seller,
+        "statement_timeout": limits[0],
+        "idle_in_transaction_timeout": limits[1],
+        "timeouts_set": limits_set,
+    });
     tx.execute(
         super::audit::APPEND,
         &[&actor, &action, &Some(seller), &None::<i64>, &details],
     )
     .await?;
-    tx.commit().await
+    tx.commit().await?;
+    Ok(limits_set)
 }
 
 pub async fn grant_support(

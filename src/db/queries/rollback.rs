@@ -170,24 +170,38 @@ const PLAN_ACTIONS: &str = "SELECT count(*) FILTER (WHERE action = 'delete') AS 
             count(*) FILTER (WHERE action = 'restore') AS restores
        FROM rollback_plan";
 
+/// Skipped listings of `source` (aliased `p`) with the latest captured
+/// change after the import (change position `after`, seller `seller`):
+/// `sku, reason, changed_by, changed_at, change`. `changed_by` is
+/// `label (database role)` as `actor::with_role` writes it (one name when
+/// they agree): a label never stands in for the role.
+fn skipped_with_latest_change(source: &str, after: &str, seller: &str) -> String {
+    format!(
+        "SELECT p.sku, p.reason,
+                CASE WHEN later.audit_actor = later.audit_role THEN later.audit_role
+                     ELSE later.audit_actor || ' (' || later.audit_role || ')' END AS changed_by,
+                later.audit_at AS changed_at,
+                CASE later.audit_op WHEN 'I' THEN 'insert' WHEN 'U' THEN 'update'
+                     WHEN 'D' THEN 'delete' WHEN 'T' THEN 'truncate' END AS change
+           FROM {source} p
+           LEFT JOIN LATERAL (
+                SELECT x.audit_actor, x.audit_role, x.audit_at, x.audit_op
+                  FROM import_audit.log_listings x
+                 WHERE x.audit_change_id > {after} AND x.seller_id = {seller} AND x.sku = p.sku
+                   AND x.audit_rollback_of IS NULL
+                 ORDER BY x.audit_change_id DESC LIMIT 1) later ON true
+          WHERE p.action = 'skip'"
+    )
+}
+
 /// A page of skipped listings in key order after `$4`, `$5` rows, with the
 /// latest change after the import (who, when, what). `$1..$3` as in `candidates`.
 fn page_skipped(referenced: &str) -> String {
     format!(
-        "SELECT p.sku, p.reason, later.audit_actor AS changed_by, later.audit_at AS changed_at,
-                CASE later.audit_op WHEN 'I' THEN 'insert' WHEN 'U' THEN 'update'
-                     WHEN 'D' THEN 'delete' WHEN 'T' THEN 'truncate' END AS change
-           FROM ({candidates}) p
-           LEFT JOIN LATERAL (
-                SELECT x.audit_actor, x.audit_at, x.audit_op
-                  FROM import_audit.log_listings x
-                 WHERE x.audit_change_id > $3 AND x.seller_id = $2 AND x.sku = p.sku
-                   AND x.audit_rollback_of IS NULL
-                 ORDER BY x.audit_change_id DESC LIMIT 1) later ON true
-          WHERE p.action = 'skip' AND ($4::text IS NULL OR p.sku > $4)
+        "{skipped} AND ($4::text IS NULL OR p.sku > $4)
           ORDER BY p.sku
           LIMIT $5",
-        candidates = candidates(referenced)
+        skipped = skipped_with_latest_change(&format!("({})", candidates(referenced)), "$3", "$2")
     )
 }
 
@@ -236,8 +250,15 @@ const ANALYZE_PLAN: &str = "ANALYZE rollback_plan";
 
 const PLAN_SOURCE: &str = "SELECT * FROM rollback_plan";
 
-const SKIPPED_IN_PLAN: &str = "SELECT sku, reason FROM rollback_plan WHERE action = 'skip'
-      ORDER BY sku LIMIT $1";
+/// The executing plan's first `$1` skipped listings, with who changed them
+/// and when, as the preview names them. `$2` the import's change position,
+/// `$3` the seller.
+fn skipped_in_plan_sql() -> String {
+    format!(
+        "{} ORDER BY p.sku LIMIT $1",
+        skipped_with_latest_change("rollback_plan", "$2", "$3")
+    )
+}
 
 const DELETE_CREATED: &str = "WITH gone AS (
         DELETE FROM listings l USING rollback_plan p
@@ -411,6 +432,18 @@ impl PageAt<'_> {
     }
 }
 
+impl SkippedListing {
+    fn from_row(r: &tokio_postgres::Row) -> Result<Self> {
+        Ok(SkippedListing {
+            sku: r.try_get("sku")?,
+            reason: r.try_get("reason")?,
+            changed_by: r.try_get("changed_by")?,
+            changed_at: r.try_get("changed_at")?,
+            change: r.try_get("change")?,
+        })
+    }
+}
+
 /// A page of skipped listings in key order.
 pub async fn page_of_skips(
     conn: &impl Conn,
@@ -421,17 +454,7 @@ pub async fn page_of_skips(
         .pg()
         .query(&page_skipped(&refs.0), &at.params())
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(SkippedListing {
-                sku: r.try_get("sku")?,
-                reason: r.try_get("reason")?,
-                changed_by: r.try_get("changed_by")?,
-                changed_at: r.try_get("changed_at")?,
-                change: r.try_get("change")?,
-            })
-        })
-        .collect()
+    rows.iter().map(SkippedListing::from_row).collect()
 }
 
 /// A page of the listings the import created (`created`: deleted by the
@@ -484,15 +507,22 @@ pub async fn plan_in(tx: &Transaction<'_>, import_id: i64, actor: &str) -> Resul
     })
 }
 
-/// The first `limit` skipped listings of the executing plan: (sku, reason).
+/// The first `limit` skipped listings of the executing plan of `import_id`,
+/// with the latest change after the import, as the preview pages show them.
 pub async fn skipped_in_plan(
     tx: &Transaction<'_>,
+    import_id: i64,
     limit: i64,
-) -> Result<Vec<(String, Option<String>)>> {
-    let rows = tx.pg().query(SKIPPED_IN_PLAN, &[&limit]).await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("sku")?, r.try_get("reason")?)))
-        .collect()
+) -> Result<Vec<SkippedListing>> {
+    let base = plan_base(tx, import_id).await?;
+    let rows = tx
+        .pg()
+        .query(
+            &skipped_in_plan_sql(),
+            &[&limit, &base.last_change_id, &base.seller],
+        )
+        .await?;
+    rows.iter().map(SkippedListing::from_row).collect()
 }
 
 /// Deletes the listings the plan deletes; returns how many.

@@ -143,6 +143,8 @@ pub enum ImportError {
         /// The running import, in words, when it is an import.
         running: Option<String>,
     },
+    /// The seller id is not one (checked before anything is written).
+    InvalidSeller(crate::domain::seller::InvalidSeller),
     /// Anything else (the database, the connection, the file system).
     Failed(color_eyre::Report),
 }
@@ -167,6 +169,7 @@ impl std::fmt::Display for ImportError {
                 }
                 write!(f, "; try again when it has finished")
             }
+            ImportError::InvalidSeller(e) => write!(f, "{e}"),
             ImportError::Failed(e) => write!(f, "{e:#}"),
         }
     }

@@ -61,18 +61,33 @@ impl ParseSummary {
     fn record_error(&mut self, error: RowError) {
         self.error_count += 1;
         if self.errors.len() < KEPT_ERRORS {
-            self.errors.push(error);
+            self.errors.push(for_history(error));
         }
     }
 }
 
-fn from_file_error(e: FileError) -> RowError {
+/// How much of a value from the file a stored message may quote.
+const QUOTED_CHARS: usize = 40;
+
+/// A message as the history stores it: every value it quotes from the file
+/// cut to a short prefix, and neutralised.
+pub(super) fn for_history(error: RowError) -> RowError {
     RowError {
+        column_name: error
+            .column_name
+            .map(|n| crate::text::short_quote(&n, QUOTED_CHARS)),
+        reason: crate::text::shorten_quoted(&error.reason, QUOTED_CHARS),
+        ..error
+    }
+}
+
+fn from_file_error(e: FileError) -> RowError {
+    for_history(RowError {
         line: e.line,
         column: e.column,
         column_name: None,
         reason: e.message,
-    }
+    })
 }
 
 pub(super) fn parse_file(
@@ -94,12 +109,12 @@ pub(super) fn parse_file(
     let mut mapping = match Mapping::from_headers(&csv.headers, req.profile, &req.options) {
         Ok(m) => m,
         Err(e) => {
-            summary.file_error = Some(RowError {
+            summary.file_error = Some(for_history(RowError {
                 line: Some(1),
                 column: None,
                 column_name: None,
                 reason: e.message,
-            });
+            }));
             return summary;
         }
     };
@@ -107,7 +122,11 @@ pub(super) fn parse_file(
         kind: mapping.kind,
         detected: mapping.detected,
         key: mapping.key_description(),
-        unknown_columns: mapping.unknown_columns.clone(),
+        unknown_columns: mapping
+            .unknown_columns
+            .iter()
+            .map(|c| crate::text::short_quote(c, 2 * QUOTED_CHARS))
+            .collect(),
         size: csv.size,
         columns: provided_columns(&mapping),
     };

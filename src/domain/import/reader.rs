@@ -101,8 +101,7 @@ pub struct CsvFile {
 impl CsvFile {
     /// Opens `path`, detects the delimiter and reads the header row.
     pub fn open(path: &Path) -> Result<Self, FileError> {
-        let file = File::open(path)
-            .map_err(|e| file_error(None, None, format!("cannot open the file: {e}")))?;
+        let file = open_regular(path)?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         if size == 0 {
             return Err(file_error(
@@ -268,6 +267,48 @@ impl CsvFile {
     }
 }
 
+/// Opens `path` only if it is a regular file. Opened non-blocking and
+/// checked on the descriptor: a FIFO without a writer would block the open
+/// itself, and a FIFO, /dev/zero or /dev/urandom has no size to read to.
+fn open_regular(path: &Path) -> Result<File, FileError> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlag::O_NONBLOCK | OFlag::O_CLOEXEC).bits())
+        .open(path)
+        .map_err(|e| file_error(None, None, format!("cannot open the file: {e}")))?;
+    let kind = file.metadata().map_err(io_error)?.file_type();
+    let what = if kind.is_file() {
+        None
+    } else if kind.is_fifo() {
+        Some("a named pipe (FIFO)")
+    } else if kind.is_char_device() {
+        Some("a character device")
+    } else if kind.is_block_device() {
+        Some("a block device")
+    } else if kind.is_dir() {
+        Some("a folder")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else {
+        Some("not a regular file")
+    };
+    if let Some(what) = what {
+        return Err(file_error(
+            None,
+            None,
+            format!(
+                "this is {what}, not a regular file: importdesk imports only regular files \
+                 (save the data to a file first)"
+            ),
+        ));
+    }
+    // Reads of a regular file never block anyway; clear the flag for clarity.
+    fcntl(&file, FcntlArg::F_SETFL(OFlag::empty())).map_err(|e| io_error(e.into()))?;
+    Ok(file)
+}
+
 fn io_error(e: io::Error) -> FileError {
     file_error(None, None, format!("cannot read the file: {e}"))
 }
@@ -363,6 +404,20 @@ mod tests {
             err.message.contains("0xE9") && err.message.contains("iconv"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        for path in ["/dev/zero", "/dev/null", "/tmp"] {
+            let err = CsvFile::open(Path::new(path)).err().expect(path);
+            assert!(err.message.contains("not a regular file"), "{path}: {err}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        // No writer: opening must not block.
+        let err = CsvFile::open(&fifo).err().unwrap();
+        assert!(err.message.contains("named pipe"), "{err}");
     }
 
     #[test]

@@ -30,11 +30,11 @@ pub fn neutralise_formula(s: &str) -> String {
 
 impl RejectsWriter {
     pub fn create(path: PathBuf, delimiter: u8, headers: &[String]) -> Result<Self> {
+        // Rejected rows are a seller's data: a private folder and file, no links followed.
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+            crate::private_files::ensure_dir(dir, crate::private_files::DIR_MODE)?;
         }
-        let file = File::create(&path)
+        let file = crate::private_files::create_new(&path)
             .wrap_err_with(|| format!("cannot create the rejects file {}", path.display()))?;
         let mut writer = csv::WriterBuilder::new()
             .delimiter(delimiter)
@@ -75,7 +75,7 @@ impl RejectsWriter {
 /// file, each with its reason (duplicate keys are only known after loading).
 pub fn append_lines(rejects: &Path, source: &Path, lines: &[(u64, String)]) -> Result<()> {
     let mut csv = CsvFile::open(source).map_err(|e| color_eyre::eyre::eyre!("{e}"))?;
-    let file = std::fs::OpenOptions::new().append(true).open(rejects)?;
+    let file = crate::private_files::open_append(rejects)?;
     let mut writer = csv::WriterBuilder::new()
         .delimiter(csv.delimiter)
         .from_writer(file);

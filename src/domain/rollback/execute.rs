@@ -83,6 +83,7 @@ async fn execute_locked(
             .into());
         }
     };
+    let watch = crate::db::blocking::BlockerWatch::start(db, &*lock).await?;
     let mut attempt = 1;
     let result = loop {
         match run_locked(&mut lock, req, started).await {
@@ -106,6 +107,13 @@ async fn execute_locked(
             }
             other => break other,
         }
+    };
+    // A lock timeout names who held the lock.
+    let result = match result {
+        Err(RollbackError::Failed(e)) => crate::db::blocking::explain(db, Some(&watch), Err(e))
+            .await
+            .map_err(RollbackError::Failed),
+        other => other,
     };
     lock.release().await;
     result
@@ -172,16 +180,17 @@ async fn run_locked(
         .into());
     }
 
-    let skipped_listings: Vec<PlanItem> = store::skipped_in_plan(&tx, LISTED_SKIPS)
+    // Who changed each skipped listing and when, as the preview names them.
+    let skipped_listings: Vec<PlanItem> = store::skipped_in_plan(&tx, id, LISTED_SKIPS)
         .await?
         .into_iter()
-        .map(|(sku, reason)| PlanItem {
-            sku,
+        .map(|s| PlanItem {
+            sku: s.sku,
             action: Section::Skip,
-            reason,
-            changed_by: None,
-            changed_at: None,
-            change: None,
+            reason: s.reason,
+            changed_by: s.changed_by,
+            changed_at: s.changed_at,
+            change: s.change,
             diff: None,
         })
         .collect();

@@ -77,6 +77,18 @@ fn fingerprint(c: &PlanCounts, hash: &str) -> String {
 /// listings changed after the import are compared, so a million-row import
 /// previews in milliseconds.
 pub async fn preview(db: &Database, import_id: i64) -> Result<Preview, RollbackError> {
+    match compute_preview(db, import_id).await {
+        // A lock timeout names who held the lock.
+        Err(RollbackError::Failed(e)) => Err(RollbackError::Failed(
+            crate::db::blocking::explain(db, None, Err::<(), _>(e))
+                .await
+                .unwrap_err(),
+        )),
+        other => other,
+    }
+}
+
+async fn compute_preview(db: &Database, import_id: i64) -> Result<Preview, RollbackError> {
     let client = db.client().await?;
     let import = eligibility_on(&client, import_id).await?;
     let base = store::plan_base(&client, import_id).await?;

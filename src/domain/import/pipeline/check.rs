@@ -32,10 +32,14 @@ pub(super) async fn duplicates(
                 .filter(|l| **l != d.line)
                 .map(|l| l.to_string())
                 .collect();
-            let reason = format!(
-                "duplicate key {:?}: it also appears on line {}",
-                crate::text::sanitize(&d.sku),
-                others.join(", ")
+            // Stored in the history: the key quoted briefly, neutralised.
+            let reason = crate::text::shorten_quoted(
+                &format!(
+                    "duplicate key {:?}: it also appears on line {}",
+                    d.sku,
+                    others.join(", ")
+                ),
+                40,
             );
             (d.line as u64, reason)
         })

@@ -33,6 +33,10 @@ pub async fn run(
     req: ImportRequest,
     progress: Option<ProgressFn>,
 ) -> Result<ImportOutcome, ImportError> {
+    // Checked before anything (a history row) is written for it.
+    let mut req = req;
+    req.seller =
+        crate::domain::seller::validate(&req.seller).map_err(ImportError::InvalidSeller)?;
     let mut lock = match db.session().await?.lock_seller(&req.seller).await? {
         LockAttempt::Held(lock) => lock,
         LockAttempt::Busy(session) => {
@@ -55,7 +59,10 @@ pub async fn run(
     // Holding the seller's lock proves no other process works on its imports:
     // any still marked running were abandoned by a crash.
     history_store::fail_abandoned(&lock, &req.seller).await?;
+    let watch = crate::db::blocking::BlockerWatch::start(db, &*lock).await?;
     let result = run_locked(&mut lock, &req, progress).await;
+    // A lock timeout names who held the lock.
+    let result = crate::db::blocking::explain(db, Some(&watch), result).await;
     lock.release().await;
     Ok(result?)
 }

@@ -123,6 +123,40 @@ impl Header {
     }
 
     /// Headers no field uses, as written in the file.
+    /// The first two columns with the same name as profiles match names
+    /// (case, spaces, `_` and a leading `*` aside): which of them holds the
+    /// value would be a guess. No profile gives repeated names a meaning.
+    pub fn duplicate(&self) -> Option<(usize, usize)> {
+        let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, name) in self.loose.iter().enumerate() {
+            if name.is_empty() {
+                continue;
+            }
+            if let Some(&earlier) = first.get(name.as_str()) {
+                return Some((earlier, i));
+            }
+            first.insert(name, i);
+        }
+        None
+    }
+
+    /// Refuses a header that names one column twice, naming both.
+    pub fn refuse_duplicates(&self) -> Result<(), MappingError> {
+        match self.duplicate() {
+            None => Ok(()),
+            Some((a, b)) => Err(MappingError {
+                message: format!(
+                    "columns {} (\"{}\") and {} (\"{}\") have the same name, so which one holds \
+                     the value is ambiguous: rename or remove one of them",
+                    a + 1,
+                    crate::text::short_quote(&self.names[a], 60),
+                    b + 1,
+                    crate::text::short_quote(&self.names[b], 60)
+                ),
+            }),
+        }
+    }
+
     pub fn unknown(&self) -> Vec<String> {
         (0..self.names.len())
             .filter(|&i| !self.used[i])
@@ -204,6 +238,18 @@ mod tests {
         assert_eq!(h.take_all(&["price"]), vec![2, 3]);
         assert_eq!(h.take(&["title"]), None, "a column is used once");
         assert_eq!(h.unknown(), vec!["SKU".to_string()]);
+    }
+
+    #[test]
+    fn a_repeated_column_name_is_refused_naming_both() {
+        let h = header(&["sku", "price", "Title", " PRICE "]);
+        assert_eq!(h.duplicate(), Some((1, 3)));
+        let e = h.refuse_duplicates().unwrap_err().message;
+        assert!(
+            e.contains("columns 2 (\"price\") and 4 (\" PRICE \")"),
+            "{e}"
+        );
+        assert_eq!(header(&["sku", "", ""]).duplicate(), None);
     }
 
     #[test]

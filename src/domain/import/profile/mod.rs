@@ -183,6 +183,7 @@ impl Mapping {
         options: &MapOptions,
     ) -> Result<Mapping, MappingError> {
         let header = header::Header::new(headers);
+        header.refuse_duplicates()?;
         let (kind, detected) = match requested {
             Some(k) => (k, false),
             None => (detect::detect(&header, options)?, true),

@@ -1,50 +1,197 @@
 //! One import in full: summary, timings, errors with line numbers, and the
-//! rollback (availability, or its result with the skipped listings).
+//! rollback (availability, or its result with the skipped listings). A
+//! scrolled text: its lines are built by [`lines`], which gives the scroll
+//! its length too.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::text::{self, fit, thousands};
 use crate::domain::audit::action;
-use crate::tui::state::{DetailView, Eligibility, State};
+use crate::domain::history::ImportState;
+use crate::domain::rollback::RollbackOutcome;
+use crate::tui::action::{DetailData, Effect, Failure, ReqId};
+use crossterm::event::KeyEvent;
+
+use crate::tui::keys::{Command, Ctx};
+use crate::tui::nav;
+use crate::tui::popup::rollback::{self, skip_reason};
+use crate::tui::state::State;
+use crate::tui::widgets::text::{self, fit, thousands};
+use crate::tui::widgets::{self, error_list, labelled, labelled_wrapped};
+
+use super::history::{self, Eligibility};
+use super::{Screen, ScreenModule, audit, import};
 
 const LABEL: usize = 12;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let lines = lines(state, area.width as usize);
-    let height = area.height as usize;
-    let max = lines.len().saturating_sub(height);
-    let scroll = state
-        .detail
-        .as_ref()
-        .map(|d| d.scroll)
-        .unwrap_or(0)
-        .min(max);
-    let visible: Vec<Line> = lines.into_iter().skip(scroll).take(height).collect();
-    frame.render_widget(Paragraph::new(visible), area);
+#[derive(Debug, Clone)]
+pub struct DetailView {
+    pub id: i64,
+    pub data: Option<Box<DetailData>>,
+    pub loading: Option<ReqId>,
+    /// Set when the import does not exist.
+    pub missing: bool,
+    pub scroll: usize,
+    /// A rollback done in this session (its skipped listings with reasons).
+    pub rollback: Option<Box<RollbackOutcome>>,
+    /// The screen Esc goes back to.
+    pub back: Screen,
 }
 
+/// The detail screen.
+pub struct Detail;
+
+impl ScreenModule for Detail {
+    fn title(&self) -> &'static str {
+        "Import detail"
+    }
+
+    fn context(&self, _: &State) -> Ctx {
+        Ctx::Detail
+    }
+
+    fn command(&self, state: &mut State, _: Ctx, cmd: Command, _: &KeyEvent) -> Vec<Effect> {
+        let (len, page) = (line_count(state), state.body_height());
+        if let Some(d) = state.detail.as_mut()
+            && nav::scroll(&mut d.scroll, cmd, len, page)
+        {
+            return Vec::new();
+        }
+        match cmd {
+            Command::Back => {
+                if let Some(d) = &state.detail {
+                    state.screen = d.back;
+                }
+                Vec::new()
+            }
+            Command::Rollback => match state.detail.as_ref() {
+                Some(d) => {
+                    let id = d.id;
+                    rollback::open(state, id)
+                }
+                None => Vec::new(),
+            },
+            Command::NewImport => import::open(state),
+            Command::AuditLog => audit::open(state),
+            Command::Refresh => reload(state),
+            _ => Vec::new(),
+        }
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, state: &State) {
+        let lines = lines(state, area.width as usize);
+        let scroll = state.detail.as_ref().map(|d| d.scroll).unwrap_or(0);
+        let visible = widgets::window(lines, scroll, area.height as usize);
+        frame.render_widget(Paragraph::new(visible), area);
+    }
+
+    fn status(&self, state: &State, w: usize) -> Line<'static> {
+        let Some(d) = &state.detail else {
+            return Line::default();
+        };
+        let total = line_count(state);
+        let height = state.body_height();
+        let pos = if total > height {
+            format!(
+                "lines {}-{} of {} ",
+                d.scroll.min(total - height) + 1,
+                (d.scroll.min(total - height) + height).min(total),
+                total
+            )
+        } else {
+            String::new()
+        };
+        widgets::spread(Span::raw(""), pos, w, &state.theme)
+    }
+
+    fn reload(&self, state: &mut State) -> Vec<Effect> {
+        reload(state)
+    }
+
+    fn relayout(&self, state: &mut State) {
+        let (len, page) = (line_count(state), state.body_height());
+        if let Some(d) = state.detail.as_mut() {
+            nav::clamp(&mut d.scroll, len, page);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- update
+
+/// Shows import `id`, loading it; Esc returns to `from`.
+pub fn open(state: &mut State, id: i64, from: Screen) -> Vec<Effect> {
+    let req = state.req();
+    let rollback = state
+        .detail
+        .take()
+        .filter(|d| d.id == id)
+        .and_then(|d| d.rollback);
+    state.detail = Some(DetailView {
+        id,
+        data: None,
+        loading: Some(req),
+        missing: false,
+        scroll: 0,
+        rollback,
+        back: from,
+    });
+    state.screen = Screen::Detail;
+    vec![Effect::LoadDetail { req, id }]
+}
+
+/// Loads the shown import again (and asks again whether it can be rolled
+/// back).
+pub fn reload(state: &mut State) -> Vec<Effect> {
+    let req = state.req();
+    match state.detail.as_mut() {
+        Some(d) => {
+            d.loading = Some(req);
+            state.history.eligibility.remove(&d.id);
+            vec![Effect::LoadDetail { req, id: d.id }]
+        }
+        None => Vec::new(),
+    }
+}
+
+/// Reply to [`Effect::LoadDetail`].
+pub fn loaded(
+    state: &mut State,
+    req: ReqId,
+    result: Result<Option<Box<DetailData>>, Failure>,
+) -> Vec<Effect> {
+    let Some(d) = state.detail.as_mut().filter(|d| d.loading == Some(req)) else {
+        return Vec::new();
+    };
+    d.loading = None;
+    match result {
+        Ok(Some(data)) => {
+            d.data = Some(data);
+            d.missing = false;
+            let id = d.id;
+            return history::check_eligibility(state, id);
+        }
+        Ok(None) => d.missing = true,
+        Err(f) => state.fail(f, true),
+    }
+    Vec::new()
+}
+
+// ---------------------------------------------------------------- view
+
+/// The screen's length in lines, at the terminal's width.
 pub fn line_count(state: &State) -> usize {
     lines(state, state.width as usize).len()
 }
 
 fn field(label: &str, value: &str, w: usize, state: &State) -> Line<'static> {
-    Line::from(vec![
-        Span::styled(format!(" {:<LABEL$}", label), state.theme.bold()),
-        Span::raw(text::cut(value, w.saturating_sub(LABEL + 2))),
-    ])
+    labelled(label, value, LABEL, w, &state.theme)
 }
 
 /// Continuation lines of a long message under a label.
 fn field_wrapped(label: &str, value: &str, w: usize, state: &State) -> Vec<Line<'static>> {
-    let room = w.saturating_sub(LABEL + 2);
-    text::wrap(value, room)
-        .into_iter()
-        .enumerate()
-        .map(|(i, l)| field(if i == 0 { label } else { "" }, &l, w, state))
-        .collect()
+    labelled_wrapped(label, value, LABEL, w, &state.theme)
 }
 
 pub fn lines(state: &State, w: usize) -> Vec<Line<'static>> {
@@ -150,21 +297,12 @@ pub fn lines(state: &State, w: usize) -> Vec<Line<'static>> {
         out.extend(field_wrapped("Result", &crate::text::sanitize(s), w, state));
     }
     if let Some(errors) = i.errors.as_array().filter(|e| !e.is_empty()) {
-        out.push(Line::default());
-        out.push(Line::styled(
-            format!(
-                " Errors ({} kept, {} rows rejected)",
-                errors.len(),
-                thousands(i.rejected)
-            ),
-            t.bold(),
-        ));
-        for e in errors {
-            out.push(Line::styled(
-                format!(" {}", text::cut(&error_text(e), w.saturating_sub(2))),
-                t.error(),
-            ));
-        }
+        let heading = format!(
+            " Errors ({} kept, {} rows rejected)",
+            errors.len(),
+            thousands(i.rejected)
+        );
+        out.extend(error_list(heading, errors.iter().map(error_text), w, t));
     }
     out
 }
@@ -193,7 +331,7 @@ fn rollback_lines(state: &State, d: &DetailView, w: usize, out: &mut Vec<Line<'s
     let t = &state.theme;
     let Some(data) = &d.data else { return };
     let i = &data.import;
-    if i.status == crate::domain::history::ImportState::RolledBack {
+    if i.status == ImportState::RolledBack {
         let mut s = String::from("rolled back");
         if let Some(at) = &i.rolled_back_at {
             s.push_str(&format!(" {}", text::time(at)));
@@ -271,38 +409,4 @@ fn rollback_lines(state: &State, d: &DetailView, w: usize, out: &mut Vec<Line<'s
         _ => "checking…".to_string(),
     };
     out.extend(field_wrapped("Rollback", &text, w, state));
-}
-
-/// The skip reason as words.
-pub fn skip_reason(reason: Option<&str>) -> String {
-    match reason {
-        Some("edited") => "edited after the import".into(),
-        Some("deleted") => "deleted after the import".into(),
-        Some("referenced") => "now referenced by other rows".into(),
-        Some(other) => crate::text::sanitize(other).into_owned(),
-        None => "changed after the import".into(),
-    }
-}
-
-pub fn status(state: &State, w: usize) -> Line<'static> {
-    let Some(d) = &state.detail else {
-        return Line::default();
-    };
-    let total = line_count(state);
-    let height = super::layout::body_height(state);
-    let pos = if total > height {
-        format!(
-            "lines {}-{} of {} ",
-            d.scroll.min(total - height) + 1,
-            (d.scroll.min(total - height) + height).min(total),
-            total
-        )
-    } else {
-        String::new()
-    };
-    let gap = w.saturating_sub(text::width(&pos));
-    Line::from(vec![
-        Span::raw(" ".repeat(gap)),
-        Span::styled(pos, state.theme.dim()),
-    ])
 }

@@ -167,6 +167,14 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+/// The last component of a path (the history stores the name as given).
+pub fn base_name(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string())
+}
+
 /// A JSON value of a diff as text (`(empty)` for null).
 pub fn value(v: &serde_json::Value) -> String {
     match v {

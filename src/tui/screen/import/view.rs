@@ -1,42 +1,23 @@
-//! The new-import form: file (Tab completes), seller, profile, option; a
-//! dry run shows what would change; then Cancel (default) or Import.
+//! The import form's view: the fields, the progress of a dry run or an
+//! import, and the outcome (scrolled, with its buttons).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Paragraph};
 
-use super::text::{self, fit, thousands};
-use super::theme::Theme;
 use crate::domain::import::{ImportOutcome, ImportStatus, Phase, Progress};
-use crate::tui::state::{Button, FormField, FormPhase, PROFILES, State, TextInput, profile_name};
+use crate::tui::state::State;
+use crate::tui::widgets::input::TextInput;
+use crate::tui::widgets::text::{self, fit, thousands};
+use crate::tui::widgets::{self, Button};
+
+use super::{FormField, FormPhase, PROFILES, outcome, profile_name};
 
 const LABEL: usize = 10;
 
-/// The part of `input` that fits in `room` columns, and the cursor's column
-/// in it (the text scrolls to keep the cursor visible).
-pub fn visible_input(input: &TextInput, room: usize) -> (String, usize) {
-    let safe = crate::text::sanitize(&input.text);
-    let chars: Vec<char> = safe.chars().collect();
-    let cursor = input.cursor.min(chars.len());
-    let w = |cs: &[char]| text::width(&cs.iter().collect::<String>());
-    if w(&chars) < room {
-        return (safe.into_owned(), w(&chars[..cursor]));
-    }
-    let mut start = 0;
-    while start < cursor && w(&chars[start..cursor]) + 2 > room {
-        start += 1;
-    }
-    let prefix = if start > 0 { "…" } else { "" };
-    let rest: String = chars[start..].iter().collect();
-    let shown = format!(
-        "{prefix}{}",
-        text::cut(&rest, room.saturating_sub(prefix.len().min(1)))
-    );
-    (shown, usize::from(start > 0) + w(&chars[start..cursor]))
-}
-
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
+    let t = &state.theme;
     match &state.form.phase {
         FormPhase::Editing { error } => editing(frame, area, state, error.as_deref()),
         FormPhase::DryRunning {
@@ -61,17 +42,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             focus,
             scroll,
         } => {
-            let can_import = outcome.status == ImportStatus::DryRun;
-            let height = area.height.saturating_sub(2) as usize;
-            let lines = review_lines(outcome, area.width as usize, &state.theme, false);
-            let scroll = (*scroll).min(lines.len().saturating_sub(height));
-            let visible: Vec<Line> = lines.into_iter().skip(scroll).take(height).collect();
-            frame.render_widget(
-                Paragraph::new(visible),
-                Rect::new(area.x, area.y, area.width, height as u16),
-            );
-            let t = &state.theme;
-            let buttons = if can_import {
+            let buttons = if outcome.status == ImportStatus::DryRun {
                 let c = &outcome.counts;
                 Line::from(vec![
                     Span::raw("   "),
@@ -96,42 +67,62 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                     ),
                 ])
             };
-            frame.render_widget(
-                Paragraph::new(buttons),
-                Rect::new(
-                    area.x,
-                    area.y + area.height.saturating_sub(1),
-                    area.width,
-                    1,
-                ),
-            );
+            let buttons = Paragraph::new(buttons);
+            outcome_view(frame, area, state, outcome, false, *scroll, buttons);
         }
         FormPhase::Done { outcome, scroll } => {
-            let height = area.height.saturating_sub(2) as usize;
-            let lines = review_lines(outcome, area.width as usize, &state.theme, true);
-            let scroll = (*scroll).min(lines.len().saturating_sub(height));
-            let visible: Vec<Line> = lines.into_iter().skip(scroll).take(height).collect();
-            frame.render_widget(
-                Paragraph::new(visible),
-                Rect::new(area.x, area.y, area.width, height as u16),
-            );
             let hint = match outcome.import_id {
                 Some(id) => format!(
                     "   Enter opens import #{id} · i starts another import · Esc goes back to the history"
                 ),
                 None => "   i starts another import · Esc goes back to the history".to_string(),
             };
-            frame.render_widget(
-                Paragraph::new(text::cut(&hint, area.width as usize)).style(state.theme.dim()),
-                Rect::new(
-                    area.x,
-                    area.y + area.height.saturating_sub(1),
-                    area.width,
-                    1,
-                ),
-            );
+            let hint = Paragraph::new(text::cut(&hint, area.width as usize)).style(t.dim());
+            outcome_view(frame, area, state, outcome, true, *scroll, hint);
         }
     }
+}
+
+/// Rows of the outcome shown above its buttons or hint.
+pub fn outcome_height(state: &State) -> usize {
+    state.body_height().saturating_sub(2)
+}
+
+/// Lines of the outcome the form shows (the review or the result).
+pub fn outcome_line_count(state: &State) -> usize {
+    let (o, done) = match &state.form.phase {
+        FormPhase::Reviewed { outcome, .. } => (outcome, false),
+        FormPhase::Done { outcome, .. } => (outcome, true),
+        _ => return 0,
+    };
+    outcome::lines(o, state.width as usize, &state.theme, done).len()
+}
+
+/// The outcome from line `scroll`, and `last` on the body's last row.
+fn outcome_view(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    o: &ImportOutcome,
+    done: bool,
+    scroll: usize,
+    last: Paragraph<'static>,
+) {
+    let height = outcome_height(state);
+    let lines = outcome::lines(o, area.width as usize, &state.theme, done);
+    frame.render_widget(
+        Paragraph::new(widgets::window(lines, scroll, height)),
+        Rect::new(area.x, area.y, area.width, height as u16),
+    );
+    frame.render_widget(
+        last,
+        Rect::new(
+            area.x,
+            area.y + area.height.saturating_sub(1),
+            area.width,
+            1,
+        ),
+    );
 }
 
 fn editing(frame: &mut Frame, area: Rect, state: &State, error: Option<&str>) {
@@ -153,7 +144,7 @@ fn editing(frame: &mut Frame, area: Rect, state: &State, error: Option<&str>) {
                       input: &TextInput,
                       cursor: &mut Option<(u16, u16)>,
                       y: usize| {
-        let (shown, col) = visible_input(input, room);
+        let (shown, col) = input.visible(room);
         let focused = f.focus == field;
         if focused {
             *cursor = Some(((LABEL + 3 + col) as u16, y as u16));
@@ -348,180 +339,4 @@ fn busy(
             Rect::new(area.x, area.y + 4, area.width, area.height - 4),
         );
     }
-}
-
-fn field(label: &str, value: &str, w: usize, t: &Theme) -> Line<'static> {
-    Line::from(vec![
-        Span::styled(format!(" {:<LABEL$}", label), t.bold()),
-        Span::raw(text::cut(value, w.saturating_sub(LABEL + 2))),
-    ])
-}
-
-pub fn review_line_count(outcome: &ImportOutcome) -> usize {
-    review_lines(outcome, 200, &Theme::MONO, false).len()
-}
-
-/// An import's outcome: the dry run's "what would change", or the result.
-pub fn review_lines(o: &ImportOutcome, w: usize, t: &Theme, done: bool) -> Vec<Line<'static>> {
-    let mut out = Vec::new();
-    let (head, style) = match o.status {
-        ImportStatus::DryRun => ("Dry run: nothing was changed.".to_string(), t.bold()),
-        ImportStatus::Completed => (
-            format!(
-                "Import {}completed.",
-                o.import_id.map(|i| format!("#{i} ")).unwrap_or_default()
-            ),
-            t.ok().add_modifier(ratatui::style::Modifier::BOLD),
-        ),
-        ImportStatus::Failed => (
-            format!(
-                "{} rejected: nothing was changed.",
-                if done || o.import_id.is_some() {
-                    format!(
-                        "Import {}",
-                        o.import_id.map(|i| format!("#{i}")).unwrap_or_default()
-                    )
-                } else {
-                    "The file would be".to_string()
-                }
-            ),
-            t.error(),
-        ),
-    };
-    out.push(Line::styled(format!(" {head}"), style));
-    out.push(field("File", &fit(&o.file, w), w, t));
-    out.push(field("Seller", &fit(&o.seller, w), w, t));
-    if let Some(p) = &o.profile {
-        let mut s = fit(p, 20);
-        if o.profile_detected {
-            s.push_str(" (detected from the header)");
-        }
-        if let Some(k) = &o.key {
-            s.push_str(&format!(" · key {}", fit(k, 30)));
-        }
-        out.push(field("Profile", &s, w, t));
-    }
-    let c = &o.counts;
-    let (created, updated) = if o.status == ImportStatus::DryRun {
-        ("to create", "to update")
-    } else {
-        ("created", "updated")
-    };
-    out.push(field(
-        "Rows",
-        &format!(
-            "{} read: {} {created}, {} {updated}, {} unchanged, {} rejected",
-            thousands(c.rows_read as i64),
-            thousands(c.created as i64),
-            thousands(c.updated as i64),
-            thousands(c.unchanged as i64),
-            thousands(c.rejected as i64)
-        ),
-        w,
-        t,
-    ));
-    if c.ignored > 0 {
-        out.push(field(
-            "Ignored",
-            &format!("{} rows (not listings)", thousands(c.ignored as i64)),
-            w,
-            t,
-        ));
-    }
-    out.push(field(
-        "Time",
-        &format!(
-            "{:.2} s · {} rows/s",
-            o.duration_seconds,
-            thousands(o.rows_per_second as i64)
-        ),
-        w,
-        t,
-    ));
-    if !o.unknown_columns.is_empty() {
-        let cols: Vec<String> = o.unknown_columns.iter().map(|c| fit(c, 30)).collect();
-        out.push(field(
-            "Unknown",
-            &format!("{} (not imported)", cols.join(", ")),
-            w,
-            t,
-        ));
-    }
-    if let Some(r) = &o.rejects_file {
-        out.push(field(
-            "Rejects",
-            &text::fit_left(&r.to_string_lossy(), w.saturating_sub(LABEL + 2)),
-            w,
-            t,
-        ));
-    }
-    if let Some(s) = &o.error_summary {
-        for (i, l) in text::wrap(&crate::text::sanitize(s), w.saturating_sub(LABEL + 2))
-            .into_iter()
-            .enumerate()
-        {
-            out.push(field(if i == 0 { "Summary" } else { "" }, &l, w, t));
-        }
-    }
-    if !o.errors.is_empty() {
-        out.push(Line::default());
-        out.push(Line::styled(
-            format!(
-                " Errors ({} shown of {})",
-                o.errors.len(),
-                thousands(o.error_count as i64)
-            ),
-            t.bold(),
-        ));
-        for e in &o.errors {
-            out.push(Line::styled(
-                format!(
-                    " {}",
-                    text::cut(&crate::text::sanitize(&e.to_string()), w.saturating_sub(2))
-                ),
-                t.error(),
-            ));
-        }
-    }
-    if let Some(changes) = o.changes.as_ref().filter(|c| !c.is_empty()) {
-        out.push(Line::default());
-        out.push(Line::styled(
-            format!(
-                " Changes to existing listings (first {} of {})",
-                changes.len(),
-                thousands(c.updated as i64)
-            ),
-            t.bold(),
-        ));
-        for ch in changes {
-            out.extend(diff_lines(&ch.sku, &ch.changes, w, t));
-        }
-    }
-    out
-}
-
-/// `~ SKU` then, per changed field, a `-` line (before) and a `+` line
-/// (after), so the diff reads the same without colour.
-pub fn diff_lines(sku: &str, diff: &serde_json::Value, w: usize, t: &Theme) -> Vec<Line<'static>> {
-    let mut out = vec![Line::from(vec![
-        Span::styled("  ~ ", t.warn()),
-        Span::styled(fit(sku, w.saturating_sub(5)), t.bold()),
-    ])];
-    let fw = 14;
-    let room = w.saturating_sub(fw + 9);
-    if let Some(obj) = diff.as_object() {
-        for (field, pair) in obj {
-            let before = pair.get(0).map(text::value).unwrap_or_default();
-            let after = pair.get(1).map(text::value).unwrap_or_default();
-            out.push(Line::from(vec![
-                Span::raw(format!("      {} ", text::pad(&fit(field, fw), fw))),
-                Span::styled(format!("- {}", fit(&before, room)), t.removed()),
-            ]));
-            out.push(Line::from(vec![
-                Span::raw(format!("      {} ", " ".repeat(fw))),
-                Span::styled(format!("+ {}", fit(&after, room)), t.added()),
-            ]));
-        }
-    }
-    out
 }

@@ -1,24 +1,19 @@
-//! Rendering: a pure function of [`State`]. Rows are built only for the
-//! visible window; every untrusted string goes through [`text::fit`].
-
-pub mod audit;
-pub mod detail;
-pub mod form;
-pub mod help;
-pub mod history;
-pub mod layout;
-pub mod popup;
-pub mod text;
-pub mod theme;
+//! Rendering: a pure function of [`State`]. This draws the frame around
+//! the screens (title bar, connection banner, status line, footer) and
+//! asks the current screen, then the open popups, to draw themselves. Rows
+//! are built only for the visible window; every untrusted string goes
+//! through [`text::fit`].
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::keys::{self, Ctx};
-use super::state::{Connection, MIN_HEIGHT, MIN_WIDTH, NoticeKind, Screen, State};
-use super::update::context;
+use super::layout;
+use super::state::{Connection, MIN_HEIGHT, MIN_WIDTH, NoticeKind, State};
+use super::widgets::text;
+use super::{popup, screen};
 
 /// Draws the whole screen.
 pub fn render(frame: &mut Frame, state: &State) {
@@ -27,7 +22,7 @@ pub fn render(frame: &mut Frame, state: &State) {
         too_small(frame, area, state);
         return;
     }
-    let a = layout::areas(area, state);
+    let a = layout::areas(area, state.banner_height());
     title(frame, a.title, state);
     if let Connection::Lost {
         message, seconds, ..
@@ -43,31 +38,15 @@ pub fn render(frame: &mut Frame, state: &State) {
             a.banner,
         );
     }
-    match state.screen {
-        Screen::History => history::render(frame, a.body, state),
-        Screen::Detail => detail::render(frame, a.body, state),
-        Screen::Audit => audit::render(frame, a.body, state),
-        Screen::ImportForm => form::render(frame, a.body, state),
-    }
+    screen::current(state).render(frame, a.body, state);
     status_line(frame, a.status, state);
     footer(frame, a.footer, state);
-    if state.popup.is_some() {
-        popup::render(frame, area, state);
-    }
-    if state.help.is_some() {
-        help::render(frame, area, state);
-    }
+    popup::render(frame, area, state);
 }
 
 fn title(frame: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
-    let screen = match state.screen {
-        Screen::History => "Import history",
-        Screen::Detail => "Import detail",
-        Screen::Audit => "Audit log",
-        Screen::ImportForm => "New import",
-    };
-    let left = format!(" importdesk · {screen}");
+    let left = format!(" importdesk · {}", screen::current(state).title());
     let who = match &state.identity {
         Some(id) => format!("{} · ", id.badge()),
         None => String::new(),
@@ -87,18 +66,9 @@ fn title(frame: &mut Frame, area: Rect, state: &State) {
 fn status_line(frame: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
     let w = area.width as usize;
-    if let Some(input) = &state.filter_input {
-        let label = "Filter: ";
-        let hint = "  (seller:ID status:STATUS words)";
-        let room = w.saturating_sub(label.len() + hint.len() + 1);
-        let (shown, cursor) = form::visible_input(input, room);
-        let line = Line::from(vec![
-            Span::styled(label, t.bold()),
-            Span::raw(shown),
-            Span::styled(if w > 60 { hint } else { "" }, t.dim()),
-        ]);
-        frame.render_widget(Paragraph::new(line), area);
-        frame.set_cursor_position((area.x + (label.len() + cursor) as u16, area.y));
+    // A line being typed stays in view; else a notice; else the screen's line.
+    let screen = screen::current(state);
+    if screen.draw_input_line(frame, area, state) {
         return;
     }
     if let Some(n) = &state.notice {
@@ -114,19 +84,13 @@ fn status_line(frame: &mut Frame, area: Rect, state: &State) {
         frame.render_widget(Paragraph::new(format!(" {text}")).style(style), area);
         return;
     }
-    let line = match state.screen {
-        Screen::History => history::status(state, w),
-        Screen::Detail => detail::status(state, w),
-        Screen::Audit => audit::status(state, w),
-        Screen::ImportForm => Line::default(),
-    };
-    frame.render_widget(Paragraph::new(line), area);
+    frame.render_widget(Paragraph::new(screen.status(state, w)), area);
 }
 
 /// The keys that work here, from the key table, as many as fit.
 fn footer(frame: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
-    let ctx = context(state);
+    let ctx = state.context();
     let mut spans = Vec::new();
     let hints = keys::footer(ctx);
     // Quit is always shown, last; the others as many as fit, by priority.
@@ -167,14 +131,6 @@ fn too_small(frame: &mut Frame, area: Rect, state: &State) {
             .style(state.theme.bold()),
         rect,
     );
-}
-
-/// A bordered block with a title, in the theme's border style.
-pub fn block<'a>(title: impl Into<Line<'a>>, state: &State) -> Block<'a> {
-    Block::bordered()
-        .title(title)
-        .border_style(state.theme.border())
-        .padding(ratatui::widgets::Padding::horizontal(1))
 }
 
 /// The text the footer would show for `ctx` (for docs and tests).

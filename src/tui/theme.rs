@@ -45,33 +45,27 @@ impl Theme {
     }
 
     pub fn title_bar(&self) -> Style {
-        if self.color {
-            Style::new()
-                .fg(Color::White)
-                .bg(Color::Blue)
-                .add_modifier(Modifier::BOLD)
-        } else {
-            Style::new().add_modifier(Modifier::BOLD)
-        }
+        self.bar(Color::Blue, Modifier::BOLD)
     }
 
     pub fn banner(&self) -> Style {
+        self.bar(Color::Red, Modifier::REVERSED | Modifier::BOLD)
+    }
+
+    /// White on `bg` in colour; without colour, the `mono` modifiers.
+    fn bar(&self, bg: Color, mono: Modifier) -> Style {
         if self.color {
             Style::new()
                 .fg(Color::White)
-                .bg(Color::Red)
+                .bg(bg)
                 .add_modifier(Modifier::BOLD)
         } else {
-            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+            Style::new().add_modifier(mono)
         }
     }
 
     pub fn dim(&self) -> Style {
-        if self.color {
-            Style::new().fg(Color::DarkGray)
-        } else {
-            Style::new()
-        }
+        self.fg(Color::DarkGray)
     }
 
     pub fn key(&self) -> Style {

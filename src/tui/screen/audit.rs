@@ -1,0 +1,206 @@
+//! The audit log: who did what, when; newest first, paged by keyset like
+//! the history.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::tui::action::{AuditRow, Effect, ReqId};
+use crossterm::event::KeyEvent;
+
+use crate::tui::keys::{Command, Ctx};
+use crate::tui::nav::ListNav;
+use crate::tui::paged::{self, Keyed, PAGE, Paged, PagedList};
+use crate::tui::state::{Notice, State};
+use crate::tui::widgets;
+use crate::tui::widgets::text::{self, fit, pad};
+
+use super::{Screen, ScreenModule, detail, import};
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditView {
+    pub list: Paged<AuditRow>,
+}
+
+/// The audit log screen.
+pub struct Audit;
+
+impl ScreenModule for Audit {
+    fn title(&self) -> &'static str {
+        "Audit log"
+    }
+
+    fn context(&self, _: &State) -> Ctx {
+        Ctx::Audit
+    }
+
+    fn command(&self, state: &mut State, _: Ctx, cmd: Command, _: &KeyEvent) -> Vec<Effect> {
+        if let Some(effects) = paged::command::<Pages>(state, cmd) {
+            return effects;
+        }
+        match cmd {
+            Command::Open => {
+                let row = state.audit.list.selected();
+                match row.and_then(|r| r.import_id) {
+                    Some(id) => detail::open(state, id, Screen::Audit),
+                    None => {
+                        if row.is_some() {
+                            state.notice = Some(Notice::info("this entry is not about an import"));
+                        }
+                        Vec::new()
+                    }
+                }
+            }
+            Command::Back => {
+                state.screen = Screen::History;
+                Vec::new()
+            }
+            Command::NewImport => import::open(state),
+            Command::Refresh => open(state),
+            _ => Vec::new(),
+        }
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, state: &State) {
+        let t = &state.theme;
+        let a = &state.audit.list;
+        let w = area.width as usize;
+        let idw = a
+            .rows
+            .first()
+            .map(|r| r.id.to_string().len())
+            .unwrap_or(2)
+            .max(2);
+        let wide = w >= 110;
+        let when = if wide { 16 } else { 11 };
+        let actor = if w >= 100 { 14 } else { 10 };
+        let act = 18;
+        let seller = if w >= 100 { 10 } else { 8 };
+        let import = 6;
+        let details = w.saturating_sub(idw + when + actor + act + seller + import + 6);
+        let mut lines = Vec::with_capacity(area.height as usize);
+        lines.push(Line::styled(
+            text::cut(
+                &format!(
+                    "{:>idw$} {} {} {} {} {:>import$} {}",
+                    "id",
+                    pad("when", when),
+                    pad("actor", actor),
+                    pad("action", act),
+                    pad("seller", seller),
+                    "import",
+                    "details"
+                ),
+                w,
+            ),
+            t.header(),
+        ));
+        if a.rows.is_empty() {
+            lines.push(Line::default());
+            let msg = if a.loaded {
+                "The audit log is empty."
+            } else {
+                "Loading the audit log…"
+            };
+            lines.push(Line::styled(format!("  {msg}"), t.dim()));
+        }
+        let height = area.height.saturating_sub(1) as usize;
+        for (r, selected) in a.window(height) {
+            let action_style = if selected {
+                t.plain()
+            } else if r.action.contains("refused") || r.action.contains("failed") {
+                t.error()
+            } else if r.action.contains("rollback") {
+                t.warn()
+            } else {
+                t.plain()
+            };
+            let line = Line::from(vec![
+                Span::raw(format!("{:>idw$} ", r.id)),
+                Span::raw(format!("{} ", pad(&text::when(&r.at, wide), when))),
+                Span::raw(format!("{} ", pad(&fit(&r.actor, actor), actor))),
+                Span::styled(pad(&fit(&r.action, act), act), action_style),
+                Span::raw(format!(
+                    " {} ",
+                    pad(&fit(r.seller.as_deref().unwrap_or("-"), seller), seller)
+                )),
+                Span::raw(format!(
+                    "{:>import$} ",
+                    r.import_id.map(|i| i.to_string()).unwrap_or("-".into())
+                )),
+                Span::raw(pad(&fit(&r.summary, details), details)),
+            ]);
+            lines.push(if selected {
+                line.style(t.selected())
+            } else {
+                line
+            });
+        }
+        frame.render_widget(Paragraph::new(lines), area);
+    }
+
+    /// The selected entry's details in full width, and the position.
+    fn status(&self, state: &State, w: usize) -> Line<'static> {
+        let a = &state.audit.list;
+        let Some(r) = a.selected() else {
+            return Line::default();
+        };
+        let pos = a.position();
+        let room = w.saturating_sub(text::width(&pos) + 2);
+        let msg = format!(
+            " {}",
+            fit(
+                &format!("{} {}: {}", text::time(&r.at), r.action, r.summary),
+                room
+            )
+        );
+        widgets::spread(Span::raw(msg), pos, w, &state.theme)
+    }
+
+    fn reload(&self, state: &mut State) -> Vec<Effect> {
+        load(state, false)
+    }
+
+    fn relayout(&self, state: &mut State) {
+        paged::relayout::<Pages>(state);
+    }
+}
+
+impl Keyed for AuditRow {
+    fn key(&self) -> i64 {
+        self.id
+    }
+}
+
+// ---------------------------------------------------------------- loading
+
+/// Shows the audit log from its newest entry.
+pub fn open(state: &mut State) -> Vec<Effect> {
+    state.screen = Screen::Audit;
+    state.audit.list.nav = ListNav::default();
+    load(state, false)
+}
+
+pub struct Pages;
+
+impl PagedList for Pages {
+    type Row = AuditRow;
+
+    fn list(state: &mut State) -> &mut Paged<AuditRow> {
+        &mut state.audit.list
+    }
+
+    fn request(_: &State, req: ReqId, before: Option<i64>) -> Effect {
+        Effect::LoadAudit {
+            req,
+            before,
+            limit: PAGE,
+        }
+    }
+}
+
+/// Requests the first page (`append`: the next one).
+pub fn load(state: &mut State, append: bool) -> Vec<Effect> {
+    paged::load::<Pages>(state, append)
+}
