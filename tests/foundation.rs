@@ -167,6 +167,13 @@ async fn a_forged_import_tag_is_recorded_as_a_manual_edit() {
         .await
         .unwrap()
         .get(0);
+    // As importdesk does: the seller's lock first, on the importing session.
+    let locked: bool = importer
+        .query_one("SELECT import_audit.try_lock_seller('s1')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(locked, "the importing session takes the seller's lock");
     let import = importer.transaction().await.unwrap();
     import
         .execute(

@@ -7,7 +7,8 @@
 //! - two sellers with the same SKUs never touch each other's listings through
 //!   import, rollback and prune;
 //! - a rollback tag forged while a rollback runs is a manual edit;
-//! - every SECURITY DEFINER function refuses a seller acting for another.
+//! - every SECURITY DEFINER function refuses a seller acting for another;
+//! - only the session holding a seller's lock drives that seller's imports.
 
 mod common;
 
@@ -616,7 +617,7 @@ async fn a_rollback_tag_forged_while_that_rollback_runs_is_a_manual_edit() {
 /// Every SECURITY DEFINER function of the schema, and why a seller calling it
 /// with another seller's ids cannot act for that seller (the test below
 /// calls each one that takes an id).
-const DEFINER_FUNCTIONS: [&str; 18] = [
+const DEFINER_FUNCTIONS: [&str; 27] = [
     // Take no seller or import id: they answer for the session itself.
     "current_tag",
     "current_seller",
@@ -638,6 +639,16 @@ const DEFINER_FUNCTIONS: [&str; 18] = [
     "mark_rolled_back",
     "prune",
     "prunable_rolled_back",
+    // The per-seller lock and who may act for whom.
+    "try_lock_seller",
+    "unlock_seller",
+    "lock_blockers",
+    "seller_lock_key",
+    "lock_holders",
+    "holds_seller_lock",
+    "require_seller_lock",
+    "role_is_support",
+    "role_may_act_for",
 ];
 
 /// Issue 18: with the seller check removed from the function that attaches
@@ -745,6 +756,75 @@ async fn a_seller_calling_definer_functions_with_another_sellers_ids_changes_not
         Ok(rows) => assert!(rows.is_empty(), "alice marked bob's imports failed"),
         Err(e) => assert_denied::<()>(Err(e), "fail_abandoned('seller-b')"),
     }
+
+    // bob's import holds seller-b's lock: alice can neither take nor free it.
+    assert_denied(
+        a.query("SELECT import_audit.try_lock_seller('seller-b')", &[])
+            .await,
+        "try_lock_seller('seller-b') while bob's import holds it",
+    );
+    let freed: bool = a
+        .query_one("SELECT import_audit.unlock_seller('seller-b')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!freed, "alice freed seller-b's lock");
+    let owner = t.client().await;
+    let holders: i64 = owner
+        .query_one(
+            "SELECT count(*) FROM import_audit.lock_holders(import_audit.seller_lock_key('seller-b'))",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(holders, 1, "bob's import still holds seller-b's lock");
+    // Her own seller's lock is another lock.
+    for (sql, what) in [
+        ("SELECT import_audit.try_lock_seller('seller-a')", "takes"),
+        ("SELECT import_audit.unlock_seller('seller-a')", "frees"),
+    ] {
+        let done: bool = a.query_one(sql, &[]).await.unwrap().get(0);
+        assert!(
+            done,
+            "alice {what} seller-a's lock while seller-b's is held"
+        );
+    }
+    // Who keeps bob's import waiting is told to bob, not to alice.
+    let waiting: i32 = owner
+        .query_one(
+            "SELECT pid FROM pg_stat_activity
+              WHERE datname = current_database() AND usename = $1 AND wait_event_type = 'Lock'",
+            &[&bob],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let blockers: BTreeSet<i32> = owner
+        .query("SELECT unnest(pg_blocking_pids($1))", &[&waiting])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(!blockers.is_empty());
+    let blockers_seen_by = |rows: Vec<tokio_postgres::Row>| -> BTreeSet<i32> {
+        rows.iter().map(|r| r.get("pid")).collect()
+    };
+    let blockers_sql = "SELECT pid FROM import_audit.lock_blockers($1)";
+    let by_bob = blockers_seen_by(
+        connect_as(&t, &bob)
+            .await
+            .query(blockers_sql, &[&waiting])
+            .await
+            .unwrap(),
+    );
+    assert!(blockers.is_subset(&by_bob), "{blockers:?} {by_bob:?}");
+    let by_alice = blockers_seen_by(a.query(blockers_sql, &[&waiting]).await.unwrap());
+    assert!(
+        blockers.is_disjoint(&by_alice),
+        "alice sees who blocks bob's import: {by_alice:?}"
+    );
     lock.release().await;
     let run = finish(import);
     assert_eq!(run.code, 0, "bob's import completes: {}", run.stderr);
@@ -787,11 +867,11 @@ async fn a_seller_calling_definer_functions_with_another_sellers_ids_changes_not
     }
     for (sql, what) in [
         (
-            "SELECT import_audit.append_audit('alice', 'forged', 'seller-b', $1, '{}')",
+            "SELECT import_audit.append_audit('alice', 'rollback previewed', 'seller-b', $1, '{}')",
             "append_audit for seller-b",
         ),
         (
-            "SELECT import_audit.append_audit('alice', 'forged', NULL, $1, '{}')",
+            "SELECT import_audit.append_audit('alice', 'rollback previewed', NULL, $1, '{}')",
             "append_audit without a seller",
         ),
     ] {
@@ -818,6 +898,30 @@ async fn a_seller_calling_definer_functions_with_another_sellers_ids_changes_not
         (
             "SELECT import_audit.capture_truncate_log_listings()",
             "the truncate capture trigger function",
+        ),
+        // The lock keys are the owner's: nobody else can compute or read one.
+        (
+            "SELECT import_audit.seller_lock_key('seller-b')",
+            "seller_lock_key('seller-b')",
+        ),
+        (
+            "SELECT * FROM import_audit.seller_locks",
+            "the table of lock keys",
+        ),
+        ("SELECT * FROM import_audit.lock_holders(0)", "lock_holders"),
+        (
+            "SELECT import_audit.holds_seller_lock('seller-b')",
+            "holds_seller_lock('seller-b')",
+        ),
+        (
+            "SELECT import_audit.require_seller_lock('seller-b')",
+            "require_seller_lock('seller-b')",
+        ),
+        ("SELECT import_audit.role_is_support(0)", "role_is_support"),
+        (
+            "SELECT import_audit.role_may_act_for(
+                 (SELECT oid FROM pg_roles WHERE rolname = session_user), 'seller-b')",
+            "role_may_act_for(alice, 'seller-b')",
         ),
     ] {
         assert_denied(a.query(sql, &[]).await, what);
@@ -851,7 +955,9 @@ async fn a_seller_calling_definer_functions_with_another_sellers_ids_changes_not
     assert_eq!(
         count(
             &t,
-            "SELECT count(*) FROM import_audit.audit_log WHERE action = 'forged' OR actor = 'alice'"
+            &format!(
+                "SELECT count(*) FROM import_audit.audit_log WHERE actor = 'alice' OR db_role = '{alice}'"
+            )
         )
         .await,
         0
@@ -860,6 +966,122 @@ async fn a_seller_calling_definer_functions_with_another_sellers_ids_changes_not
         texts(
             &t,
             "SELECT title FROM listings WHERE seller_id = 'seller-b' ORDER BY sku"
+        )
+        .await,
+        ["one v2", "two"]
+    );
+}
+
+/// Only the session holding a seller's lock drives that seller's imports:
+/// a second session of the same seller role (which may act for the seller)
+/// cannot start an import, attach to or fail the running one, mark it
+/// abandoned while it runs, or attach a rollback, and cannot take the lock
+/// from importdesk's session.
+#[tokio::test]
+async fn a_session_without_the_sellers_lock_cannot_start_drive_or_roll_back_an_import() {
+    let t = TestDb::new().await;
+    let alice = seller_role(&t, "alice", "seller-a").await;
+    let alice_url = url_as(&t, &alice);
+    let import = |path: &std::path::Path| {
+        spawn_cli(
+            &alice_url,
+            &[
+                "import",
+                path.to_str().unwrap(),
+                "--seller",
+                "seller-a",
+                "--json",
+            ],
+        )
+    };
+    let (_d1, first) = csv_file(
+        "a1.csv",
+        &priced(&[("A-1", "one", "1"), ("A-2", "two", "2")]),
+    );
+    let run = finish(import(&first));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let alice_first = run.json()["import_id"].as_i64().unwrap();
+
+    // alice's second import waits mid-transaction on A-1, holding the lock.
+    let (_d2, second) = csv_file("a2.csv", &priced(&[("A-1", "one v2", "1")]));
+    let lock = RowLock::hold(&t, "seller-a", "A-1").await;
+    let running_import = import(&second);
+    let running = wait_for_running_import(&t).await;
+    lock.wait_for_waiter().await;
+
+    let mut other = connect_as(&t, &alice).await;
+    // Without the lock check, a write to the running import's row would
+    // wait for it: time out instead, as an error that is not a refusal.
+    other
+        .batch_execute("SET lock_timeout = '2s'")
+        .await
+        .unwrap();
+    let taken: bool = other
+        .query_one("SELECT import_audit.try_lock_seller('seller-a')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!taken, "a second session took the lock of a running import");
+    for (sql, what) in [
+        (
+            "SELECT import_audit.begin_import('seller-a', 'x.csv', 1, 'native', '{}', 'x', NULL, NULL)",
+            "begin_import",
+        ),
+        (
+            "SELECT import_audit.attach_import($1, 'x')",
+            "attach_import of the running import",
+        ),
+        (
+            "SELECT import_audit.fail_import($1, NULL, 0, 0, 0, '{}', '[]', 'x')",
+            "fail_import of the running import",
+        ),
+    ] {
+        let params: &[&(dyn tokio_postgres::types::ToSql + Sync)] =
+            if sql.contains("$1") { &[&running] } else { &[] };
+        assert_denied(other.query(sql, params).await, what);
+    }
+    assert_denied(
+        other
+            .query("SELECT import_audit.fail_abandoned('seller-a')", &[])
+            .await,
+        "fail_abandoned while the import runs",
+    );
+    let tx = other.transaction().await.unwrap();
+    let attached = tx
+        .query(
+            "SELECT import_audit.attach_rollback($1, 'x')",
+            &[&alice_first],
+        )
+        .await;
+    tx.rollback().await.unwrap();
+    assert_denied(attached, "attach_rollback without the lock");
+
+    lock.release().await;
+    let run = finish(running_import);
+    assert_eq!(run.code, 0, "alice's import completes: {}", run.stderr);
+    let imports: Vec<(i64, String)> = t
+        .client()
+        .await
+        .query(
+            "SELECT id, status FROM import_audit.imports ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        imports,
+        [
+            (alice_first, "completed".to_string()),
+            (running, "completed".to_string())
+        ]
+    );
+    assert_eq!(
+        texts(
+            &t,
+            "SELECT title FROM listings WHERE seller_id = 'seller-a' ORDER BY sku"
         )
         .await,
         ["one v2", "two"]
