@@ -8,7 +8,8 @@
 //!   import, rollback and prune;
 //! - a rollback tag forged while a rollback runs is a manual edit;
 //! - every SECURITY DEFINER function refuses a seller acting for another;
-//! - only the session holding a seller's lock drives that seller's imports.
+//! - only the session holding a seller's lock drives that seller's imports,
+//!   and a lock key read from pg_locks gives no right to act for its seller.
 
 mod common;
 
@@ -1085,5 +1086,183 @@ async fn a_session_without_the_sellers_lock_cannot_start_drive_or_roll_back_an_i
         )
         .await,
         ["one v2", "two"]
+    );
+}
+
+/// The key of a seller's lock shows in pg_locks while it is held. A seller
+/// who reads another seller's key there and takes the lock once it is free
+/// holds that seller's lock as far as the lock checks can tell: the seller
+/// checks alone must still refuse her, on an import its crashed process left
+/// running and on a completed one.
+#[tokio::test]
+async fn a_seller_holding_another_sellers_lock_key_still_cannot_act_for_it() {
+    let t = TestDb::new().await;
+    let alice = seller_role(&t, "alice", "seller-a").await;
+    let bob = seller_role(&t, "bob", "seller-b").await;
+    let (_d, file) = csv_file("b1.csv", &priced(&[("B-1", "one", "1")]));
+    let run = common::run_cli(
+        &url_as(&t, &bob),
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--seller",
+            "seller-b",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let completed = run.json()["import_id"].as_i64().unwrap();
+
+    // bob's importing session starts an import, then dies.
+    let b = connect_as(&t, &bob).await;
+    let locked: bool = b
+        .query_one("SELECT import_audit.try_lock_seller('seller-b')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(locked);
+    let abandoned: i64 = b
+        .query_one(
+            "SELECT import_audit.begin_import('seller-b', 'b2.csv', 1, 'native', '{}', 'bob', NULL, NULL)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let bob_pid: i32 = b
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let mut a = connect_as(&t, &alice).await;
+    let key: i64 = a
+        .query_one(
+            "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks
+              WHERE locktype = 'advisory' AND objsubid = 1 AND pid = $1",
+            &[&bob_pid],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    drop(b);
+    let mut stolen = false;
+    for _ in 0..400 {
+        stolen = a
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+            .await
+            .unwrap()
+            .get(0);
+        if stolen {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(stolen, "bob's lock was never freed");
+    // The premise: the lock checks see alice holding seller-b's lock.
+    let holders: Vec<String> = t
+        .client()
+        .await
+        .query(
+            "SELECT r.rolname::text FROM import_audit.lock_holders(import_audit.seller_lock_key('seller-b')) h
+               JOIN pg_roles r ON r.oid = h.role_oid",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(holders, [alice.clone()]);
+
+    a.batch_execute("SET lock_timeout = '2s'").await.unwrap();
+    for (sql, id, what) in [
+        (
+            "SELECT import_audit.attach_import($1, 'alice')",
+            abandoned,
+            "attach_import of bob's abandoned import",
+        ),
+        (
+            "SELECT import_audit.fail_import($1, NULL, 0, 0, 0, '{}', '[]', 'alice')",
+            abandoned,
+            "fail_import of bob's abandoned import",
+        ),
+        (
+            "SELECT import_audit.append_audit('alice', 'rollback previewed', 'seller-b', $1, '{}')",
+            completed,
+            "append_audit for bob's import",
+        ),
+    ] {
+        assert_denied(a.query(sql, &[&id]).await, what);
+    }
+    for (sql, what) in [
+        (
+            "SELECT import_audit.fail_abandoned('seller-b')",
+            "fail_abandoned('seller-b')",
+        ),
+        (
+            "SELECT import_audit.begin_import('seller-b', 'x.csv', 1, 'native', '{}', 'alice', NULL, NULL)",
+            "begin_import for seller-b",
+        ),
+    ] {
+        assert_denied(a.query(sql, &[]).await, what);
+    }
+    let tx = a.transaction().await.unwrap();
+    let attached = tx
+        .query(
+            "SELECT import_audit.attach_rollback($1, 'alice')",
+            &[&completed],
+        )
+        .await;
+    if attached.is_ok() {
+        // What the attack would go on to do.
+        tx.query(
+            "SELECT import_audit.mark_rolled_back($1, 'alice', 0, 0, 1)",
+            &[&completed],
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    } else {
+        tx.rollback().await.unwrap();
+    }
+    assert_denied(attached, "attach_rollback of bob's import");
+
+    let imports: Vec<(i64, String, bool)> = t
+        .client()
+        .await
+        .query(
+            "SELECT id, status, data_txid IS NOT NULL FROM import_audit.imports
+              WHERE seller_id = 'seller-b' ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        imports,
+        [
+            (completed, "completed".to_string(), true),
+            (abandoned, "running".to_string(), false)
+        ],
+        "bob's imports as bob left them"
+    );
+    assert_eq!(
+        count(
+            &t,
+            &format!(
+                "SELECT count(*) FROM import_audit.imports WHERE db_role = '{alice}' OR actor = 'alice'"
+            )
+        )
+        .await
+            + count(
+                &t,
+                &format!("SELECT count(*) FROM import_audit.audit_log WHERE db_role = '{alice}'")
+            )
+            .await,
+        0,
+        "nothing was written in alice's name"
     );
 }
