@@ -887,6 +887,10 @@ async fn a_seller_calling_definer_functions_with_another_sellers_ids_changes_not
             "SELECT import_audit.require_seller('seller-b')",
             "require_seller('seller-b')",
         ),
+        (
+            "SELECT import_audit.append_audit('alice', 'rollback refused', NULL, NULL, '{}')",
+            "append_audit without a seller or an import",
+        ),
         ("SELECT import_audit.prune(NULL, 'alice')", "prune"),
         (
             "SELECT import_audit.prunable_rolled_back()",
@@ -1047,6 +1051,17 @@ async fn a_session_without_the_sellers_lock_cannot_start_drive_or_roll_back_an_i
             .await,
         "fail_abandoned while the import runs",
     );
+    let completed = other
+        .query(
+            "SELECT import_audit.complete_import($1, repeat('a', 64), 0, 0, 0, 0, 0, 0, '{}', '[]', NULL)",
+            &[&running],
+        )
+        .await;
+    assert_eq!(
+        sqlstate(&completed),
+        Some(SqlState::RAISE_EXCEPTION),
+        "complete_import outside the import's transaction: {completed:?}"
+    );
     let tx = other.transaction().await.unwrap();
     let attached = tx
         .query(
@@ -1060,6 +1075,23 @@ async fn a_session_without_the_sellers_lock_cannot_start_drive_or_roll_back_an_i
     lock.release().await;
     let run = finish(running_import);
     assert_eq!(run.code, 0, "alice's import completes: {}", run.stderr);
+
+    // Both listings of the first import differ from what it wrote now (A-1
+    // by the second import, A-2 by hand): "all skipped" is the true outcome
+    // of a rollback of it, yet without one it is not marked rolled back.
+    other
+        .batch_execute("UPDATE listings SET title = 'hand edit' WHERE sku = 'A-2'")
+        .await
+        .unwrap();
+    let marked: i64 = other
+        .query_one(
+            "SELECT import_audit.mark_rolled_back($1, 'x', 0, 0, 2)",
+            &[&alice_first],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(marked, 0, "marked rolled back outside a rollback");
     let imports: Vec<(i64, String)> = t
         .client()
         .await
@@ -1085,7 +1117,7 @@ async fn a_session_without_the_sellers_lock_cannot_start_drive_or_roll_back_an_i
             "SELECT title FROM listings WHERE seller_id = 'seller-a' ORDER BY sku"
         )
         .await,
-        ["one v2", "two"]
+        ["one v2", "hand edit"]
     );
 }
 
@@ -1265,4 +1297,136 @@ async fn a_seller_holding_another_sellers_lock_key_still_cannot_act_for_it() {
         0,
         "nothing was written in alice's name"
     );
+}
+
+/// A rollback is marked done only together with the changes its own
+/// transaction made: claims of restored or deleted listings it did not
+/// touch, or of skipped listings nobody changed, are refused.
+#[tokio::test]
+async fn a_rollback_is_marked_done_only_with_the_changes_its_transaction_made() {
+    let t = TestDb::new().await;
+    let alice = seller_role(&t, "alice", "seller-a").await;
+    let (_d, file) = csv_file(
+        "a.csv",
+        &priced(&[("A-1", "one", "1"), ("A-2", "two", "2")]),
+    );
+    let id = import_json(&t, &file, "seller-a", &[], 0)["import_id"]
+        .as_i64()
+        .unwrap();
+    let mut a = connect_as(&t, &alice).await;
+    let locked: bool = a
+        .query_one("SELECT import_audit.try_lock_seller('seller-a')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(locked);
+    // (restored, deleted, skipped): the import created two listings.
+    for claim in [
+        (0_i64, 2_i64, 0_i64),
+        (2, 0, 0),
+        (1, 1, 0),
+        (0, 0, 2),
+        (0, 3, -1),
+    ] {
+        let tx = a.transaction().await.unwrap();
+        tx.execute("SELECT import_audit.attach_rollback($1, 'x')", &[&id])
+            .await
+            .unwrap();
+        let marked = tx
+            .query_one(
+                "SELECT import_audit.mark_rolled_back($1, 'x', $2, $3, $4)",
+                &[&id, &claim.0, &claim.1, &claim.2],
+            )
+            .await;
+        assert_eq!(
+            sqlstate(&marked),
+            Some(SqlState::CHECK_VIOLATION),
+            "claim {claim:?} without deleting anything: {marked:?}"
+        );
+        tx.rollback().await.unwrap();
+    }
+    // The true claim, with the deletions made: accepted.
+    let tx = a.transaction().await.unwrap();
+    tx.execute("SELECT import_audit.attach_rollback($1, 'x')", &[&id])
+        .await
+        .unwrap();
+    tx.execute("DELETE FROM listings WHERE seller_id = 'seller-a'", &[])
+        .await
+        .unwrap();
+    let marked: i64 = tx
+        .query_one(
+            "SELECT import_audit.mark_rolled_back($1, 'x', 0, 2, 0)",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(marked, 1);
+    tx.commit().await.unwrap();
+    let row = t
+        .client()
+        .await
+        .query_one(
+            "SELECT status, rollback_restored, rollback_deleted, rollback_skipped
+               FROM import_audit.imports WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            row.get::<_, String>(0),
+            row.get::<_, Option<i64>>(1),
+            row.get::<_, Option<i64>>(2),
+            row.get::<_, Option<i64>>(3)
+        ),
+        ("rolled_back".to_string(), Some(0), Some(2), Some(0))
+    );
+}
+
+/// A role in importdesk_seller mapped to no seller reads no seller's rows,
+/// and no rows without a seller either (support's entries in the audit
+/// log): its unknown seller matches nothing, not the NULL of those rows.
+#[tokio::test]
+async fn a_seller_role_without_a_mapping_reads_nothing() {
+    let t = TestDb::new().await;
+    let (_d, file) = csv_file("b.csv", &priced(&[("B-1", "one", "1")]));
+    import_json(&t, &file, "seller-b", &[], 0);
+    let nobody = common::session::login_role(&t, "nomap").await;
+    let owner = t.client().await;
+    owner
+        .batch_execute(&format!(
+            "GRANT importdesk_seller TO {nobody};
+             INSERT INTO import_audit.audit_log (actor, action, details)
+             VALUES ('support', 'before-images pruned', '{{}}')"
+        ))
+        .await
+        .unwrap();
+    for table in ["import_audit.audit_log", "import_audit.imports", "listings"] {
+        let all = count(&t, &format!("SELECT count(*) FROM {table}")).await;
+        assert!(all > 0, "{table} is empty: the test shows nothing");
+    }
+    assert!(
+        count(
+            &t,
+            "SELECT count(*) FROM import_audit.audit_log WHERE seller_id IS NULL"
+        )
+        .await
+            > 0
+    );
+    let c = connect_as(&t, &nobody).await;
+    for table in [
+        "import_audit.audit_log",
+        "import_audit.imports",
+        "import_audit.log_listings",
+        "import_audit.seller_accounts",
+        "listings",
+    ] {
+        let seen: i64 = c
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(seen, 0, "{nobody} reads {seen} rows of {table}");
+    }
 }
