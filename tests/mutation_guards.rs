@@ -1345,6 +1345,26 @@ async fn a_rollback_is_marked_done_only_with_the_changes_its_transaction_made() 
         );
         tx.rollback().await.unwrap();
     }
+    // The deletions made, but claimed as restores: refused too.
+    let tx = a.transaction().await.unwrap();
+    tx.execute("SELECT import_audit.attach_rollback($1, 'x')", &[&id])
+        .await
+        .unwrap();
+    tx.execute("DELETE FROM listings WHERE seller_id = 'seller-a'", &[])
+        .await
+        .unwrap();
+    let marked = tx
+        .query_one(
+            "SELECT import_audit.mark_rolled_back($1, 'x', 2, 0, 0)",
+            &[&id],
+        )
+        .await;
+    assert_eq!(
+        sqlstate(&marked),
+        Some(SqlState::CHECK_VIOLATION),
+        "deletions claimed as restores: {marked:?}"
+    );
+    tx.rollback().await.unwrap();
     // The true claim, with the deletions made: accepted.
     let tx = a.transaction().await.unwrap();
     tx.execute("SELECT import_audit.attach_rollback($1, 'x')", &[&id])
