@@ -1205,7 +1205,7 @@ async fn a_seller_holding_another_sellers_lock_key_still_cannot_act_for_it() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(holders, [alice.clone()]);
+    assert_eq!(holders, std::slice::from_ref(&alice));
 
     a.batch_execute("SET lock_timeout = '2s'").await.unwrap();
     for (sql, id, what) in [
