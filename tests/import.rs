@@ -231,10 +231,19 @@ async fn dry_run_reports_per_field_changes_and_changes_nothing() {
     import_json(&t, &path, "acme", &[], 0);
     let before = dump_listings(&t).await;
     let history_before = count(&t, "SELECT count(*) FROM import_audit.imports").await;
+    // Sequences are not transactional: a dry run that wrote and then rolled
+    // back would have moved the change log's position.
+    let position = "SELECT last_value FROM import_audit.change_seq";
+    let position_before = count(&t, position).await;
     let changed =
         sample().replace("19.99,USD,3", "17.50,USD,2") + "NEW-9,New,,1,USD,1,active,,,,\n";
     let (_dir2, path2) = csv_file("v2.csv", &changed);
     let out = import_json(&t, &path2, "acme", &["--dry-run"], 0);
+    assert_eq!(
+        count(&t, position).await,
+        position_before,
+        "a dry run writes nothing"
+    );
     assert_eq!(out["status"], "dry_run");
     assert_eq!(out["counts"]["created"], 1);
     assert_eq!(out["counts"]["updated"], 1);

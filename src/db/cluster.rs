@@ -37,6 +37,16 @@ pub const SUPERUSER: &str = "postgres";
 pub const DATABASE: &str = "importdesk";
 /// The socket's port number; it only names the socket file, no TCP is opened.
 pub const PORT: u16 = 5432;
+/// The private server's own settings (it serves one user on one machine;
+/// fsync and synchronous_commit stay as PostgreSQL has them). A million-row
+/// import writes over a gigabyte of WAL (listings, change log, indexes): with
+/// the default max_wal_size of 1 GB it forced checkpoints halfway, and
+/// every page touched after one was logged whole again. 256 MB of shared
+/// buffers (wal_buffers follows: 8 MB) keep the import's backend from
+/// writing out dirty pages itself. Both are ordinary single-server values;
+/// disk use for WAL can reach max_wal_size.
+const SERVER_SETTINGS: &[&str] = &["shared_buffers = 256MB", "max_wal_size = 4GB"];
+
 /// Longest Unix socket path the kernel accepts (sun_path is 108 bytes).
 const MAX_SOCKET_PATH: usize = 107;
 /// How long a command waits for another process's start or stop of the
@@ -323,7 +333,11 @@ impl Cluster {
             pgdata_str.replace('\'', "''")
         ));
         conf.push_str(&format!("port = {PORT}\n"));
-        for line in &self.extra_settings {
+        for line in SERVER_SETTINGS
+            .iter()
+            .copied()
+            .chain(self.extra_settings.iter().map(String::as_str))
+        {
             conf.push_str(line);
             conf.push('\n');
         }

@@ -54,7 +54,8 @@ impl Database {
 
     /// The pool for a target, without connecting yet (a test of a server
     /// that is not there).
-    pub fn unconnected(target: Target) -> Result<Self> {
+    pub fn unconnected(mut target: Target) -> Result<Self> {
+        target.config = with_session_settings(&target.config);
         let connector = Connector::new(&target)?;
         let manager = Manager::from_connect(
             target.config.clone(),
@@ -108,6 +109,21 @@ impl Database {
     pub async fn session(&self) -> Result<Session> {
         Ok(Session::new(self.connect_dedicated().await?))
     }
+}
+
+/// importdesk's own session settings, sent with every connection (they
+/// change nothing on the server): no JIT compilation. importdesk's
+/// statements are either key probes, where compiling costs more than the
+/// whole query (0.1 s of a 0.04 s rollback preview), or bulk statements,
+/// where it measured no gain.
+fn with_session_settings(config: &tokio_postgres::Config) -> tokio_postgres::Config {
+    let mut config = config.clone();
+    let options = match config.get_options() {
+        Some(o) if !o.trim().is_empty() => format!("{o} -c jit=off"),
+        _ => "-c jit=off".to_string(),
+    };
+    config.options(&options);
+    config
 }
 
 pub async fn connect(config: &tokio_postgres::Config, url: &str) -> Result<tokio_postgres::Client> {

@@ -93,9 +93,10 @@ impl TlsSettings {
                 .with_safe_default_protocol_versions()
                 .wrap_err("TLS set-up")?
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyCertificate(
-                    provider.signature_verification_algorithms,
-                )))
+                .with_custom_certificate_verifier(Arc::new(LenientVerifier {
+                    chain: None,
+                    algorithms: provider.signature_verification_algorithms,
+                }))
                 .with_no_client_auth();
             return Ok(MakeRustlsConnect::new(config));
         }
@@ -138,7 +139,10 @@ impl TlsSettings {
                     self.mode_name()
                 );
             }
-            return Ok(Arc::new(AnyCertificate(algorithms)));
+            return Ok(Arc::new(LenientVerifier {
+                chain: None,
+                algorithms,
+            }));
         };
         let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
             .build()
@@ -146,7 +150,10 @@ impl TlsSettings {
         Ok(if self.mode == SslMode::VerifyFull {
             webpki
         } else {
-            Arc::new(ChainOnly(webpki))
+            Arc::new(LenientVerifier {
+                chain: Some(webpki),
+                algorithms,
+            })
         })
     }
 
@@ -248,11 +255,17 @@ fn system_roots() -> Result<RootCertStore> {
     Ok(store)
 }
 
-/// verify-ca: the chain must lead to a trusted root; the name is not checked.
+/// The verifiers weaker than verify-full, as libpq has them: verify-ca (the
+/// chain must lead to a trusted root; the name is not checked) when `chain`
+/// is set, else prefer/require without a root certificate (encrypted, not
+/// authenticated). The handshake's signatures are checked either way.
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct LenientVerifier {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    algorithms: WebPkiSupportedAlgorithms,
+}
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for LenientVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -261,10 +274,10 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -278,7 +291,7 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -287,51 +300,11 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// prefer/require without a root certificate: encrypted, not authenticated
-/// (libpq's behaviour; the handshake's signatures are still checked).
-#[derive(Debug)]
-struct AnyCertificate(WebPkiSupportedAlgorithms);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_schemes()
+        self.algorithms.supported_schemes()
     }
 }
 

@@ -91,8 +91,6 @@ const DUPLICATE_LINES: &str = "SELECT s.line, s.sku, d.lines FROM import_staging
 const DELETE_DUPLICATES: &str = "DELETE FROM import_staging WHERE sku IN (
         SELECT sku FROM import_staging GROUP BY sku HAVING count(*) > 1)";
 
-const COUNT_STAGED: &str = "SELECT count(*) AS rows FROM import_staging";
-
 /// The value an update writes: the staged one, or for a field whose empty
 /// value keeps the current one, that.
 fn staged_value(field: Field) -> String {
@@ -166,6 +164,23 @@ fn insert_new_sql(fields: &[Field]) -> String {
     )
 }
 
+/// What the merge would do, without doing it (dry run): staged keys the
+/// seller does not have (created) and listings whose provided columns would
+/// really change (updated). One join, no writes. `$1` is the seller.
+fn count_changes_sql(fields: &[Field]) -> String {
+    let changed = if fields.is_empty() {
+        "false".to_string()
+    } else {
+        changes_condition(fields)
+    };
+    format!(
+        "SELECT count(*) FILTER (WHERE l.sku IS NULL) AS created,
+                count(*) FILTER (WHERE l.sku IS NOT NULL AND {changed}) AS updated
+           FROM import_staging s
+           LEFT JOIN listings l ON l.seller_id = $1 AND l.sku = s.sku"
+    )
+}
+
 /// What an update would change, field by field (dry run): (sku, {field: [old, new]}).
 fn preview_changes_sql(fields: &[Field]) -> String {
     let pairs: Vec<String> = fields
@@ -236,12 +251,20 @@ pub async fn begin(conn: &impl Conn, new: &NewImport<'_>) -> Result<i64> {
     Ok(row.try_get("id")?)
 }
 
+/// Memory for the import's joins and the capture's transition tables, in
+/// this transaction only (the server's setting is untouched): at the
+/// default 4 MB the merge's hash join of a 300,000-row re-import ran in 16
+/// batches through temporary files, and its UPDATE took 4.9 s of CPU
+/// instead of 2.6 s.
+pub const WORK_MEM: &str = "SET LOCAL work_mem = '64MB'";
+
 /// Ties the import to `tx` and creates the staging table in it.
 pub async fn prepare_staging(
     tx: &Transaction<'_>,
     import_id: Option<i64>,
     actor: &str,
 ) -> Result<()> {
+    tx.pg().batch_execute(WORK_MEM).await?;
     if let Some(id) = import_id {
         tx.pg().query(ATTACH_TRANSACTION, &[&id, &actor]).await?;
     }
@@ -310,14 +333,10 @@ pub async fn duplicate_lines(tx: &Transaction<'_>) -> Result<Vec<DuplicateLine>>
         .collect()
 }
 
-/// Removes every staged copy of a duplicated key (`--skip-invalid`).
-pub async fn delete_duplicates(tx: &Transaction<'_>) -> Result<()> {
-    tx.pg().execute(DELETE_DUPLICATES, &[]).await?;
-    Ok(())
-}
-
-pub async fn count_staged(tx: &Transaction<'_>) -> Result<i64> {
-    count(tx, COUNT_STAGED, &[]).await
+/// Removes every staged copy of a duplicated key (`--skip-invalid`);
+/// returns how many rows.
+pub async fn delete_duplicates(tx: &Transaction<'_>) -> Result<u64> {
+    Ok(tx.pg().execute(DELETE_DUPLICATES, &[]).await?)
 }
 
 /// The first `limit` listings the merge would update, field by field.
@@ -339,6 +358,19 @@ pub async fn preview_changes(
             })
         })
         .collect()
+}
+
+/// What the merge would create and update (dry run), without writing.
+pub async fn count_changes(
+    tx: &Transaction<'_>,
+    seller: &str,
+    fields: &[Field],
+) -> Result<(i64, i64)> {
+    let r = tx
+        .pg()
+        .query_one(&count_changes_sql(fields), &[&seller])
+        .await?;
+    Ok((r.try_get("created")?, r.try_get("updated")?))
 }
 
 /// Updates the seller's listings whose provided `fields` really change;

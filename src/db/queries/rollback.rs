@@ -88,12 +88,22 @@ fn row_of(alias: &str) -> String {
 fn classify(referenced: &str) -> String {
     classify_rows(
         referenced,
-        "import_audit.log_listings a",
+        "import_audit.log_listings a
+           LEFT JOIN listings l ON l.seller_id = a.seller_id AND l.sku = a.sku",
         "a.audit_import_id = $1 AND a.audit_image = 'N'",
     )
 }
 
-/// The classification over the after-images `a` that `from` and `filter` select.
+/// The current listing of the after-image `a`, probed by its key whatever
+/// the planner believes about the sizes involved: right after an import,
+/// before statistics know the new seller or the new import, it would
+/// otherwise scan the seller's listings once per row (seconds for a few
+/// thousand rows). `LIMIT 1` keeps the subquery from being flattened.
+const PROBE_LISTING: &str = "LEFT JOIN LATERAL (
+            SELECT * FROM listings l WHERE l.seller_id = a.seller_id AND l.sku = a.sku LIMIT 1) l ON true";
+
+/// The classification of the after-images `a` and their listings `l` that
+/// `from` joins and `filter` selects.
 fn classify_rows(referenced: &str, from: &str, filter: &str) -> String {
     let changed = format!("{} IS DISTINCT FROM {}", row_of("l"), row_of("a"));
     format!(
@@ -107,7 +117,6 @@ fn classify_rows(referenced: &str, from: &str, filter: &str) -> String {
                      WHEN {changed} THEN 'edited'
                      WHEN a.audit_op = 'I' AND {referenced} THEN 'referenced' END AS reason
            FROM {from}
-           LEFT JOIN listings l ON l.seller_id = a.seller_id AND l.sku = a.sku
           WHERE {filter}"
     )
 }
@@ -119,36 +128,43 @@ const PLAN_BASE: &str =
        FROM import_audit.imports WHERE id = $1";
 
 /// The plan restricted to the listings that can differ from "delete what the
-/// import created, restore what it updated": those changed after the import
-/// (the log's tail after `$3`, the import's position) and, when other tables
-/// reference listings, the created ones that are referenced. Every other
-/// listing still equals the import's after-image. `$1` import, `$2` seller.
+/// import created, restore what it updated": those changed by hand after the
+/// import (the seller's log rows after `$3`, the import's position, written
+/// by no import and no rollback) and, when other tables reference listings,
+/// the created ones that are referenced. Every other listing still equals
+/// the import's after-image. `$1` import, `$2` seller. The join starts from
+/// those keys (an import writes one after-image per key), so the plan does
+/// not depend on statistics that may not know the import yet.
 ///
-/// The tail leaves out the rows of later imports that were rolled back, and
-/// of their rollbacks: a rollback that restored a listing put back exactly
-/// the value it had before that later import, and whatever changed it in
-/// between is in the tail on its own; a listing that rollback skipped was
-/// skipped because of another change, also in the tail. (The execution
-/// compares every listing anyway.) Without this, previewing the next import
-/// down the chain would re-examine every listing the rolled-back one touched.
+/// Rows of imports and rollbacks after `$3` do not matter: the seller's later
+/// imports were all rolled back (else this import is not eligible), and a
+/// rollback that restored a listing put back exactly the value it had before
+/// that later import; a listing that rollback skipped was skipped because of
+/// a hand edit, which is in the tail on its own. (The execution compares
+/// every listing anyway.) The tail is read through the seller's hand-edit
+/// index, so neither the size of later imports nor other sellers' changes
+/// make the preview slower.
 fn candidates(referenced: &str) -> String {
     let keys = format!(
         "(SELECT t.sku FROM import_audit.log_listings t
-           CROSS JOIN (SELECT coalesce(array_agg(id), '{{}}') AS ids FROM import_audit.imports
-                        WHERE seller_id = $2 AND id > $1 AND status = 'rolled_back') undone
-           WHERE t.audit_change_id > $3 AND t.seller_id = $2
-             AND (t.audit_import_id IS NULL OR t.audit_import_id <> ALL (undone.ids))
-             AND (t.audit_rollback_of IS NULL OR t.audit_rollback_of <> ALL (undone.ids))
+           WHERE {HAND_EDIT} AND t.seller_id = $2 AND t.audit_change_id > $3
           UNION
           SELECT a.sku FROM import_audit.log_listings a
            WHERE {referenced} AND a.audit_import_id = $1 AND a.audit_image = 'N'
              AND a.audit_op = 'I' AND a.seller_id = $2) k
-         JOIN import_audit.log_listings a
-           ON a.audit_import_id = $1 AND a.audit_image = 'N' AND a.audit_op IN ('I', 'U')
-          AND a.seller_id = $2 AND a.sku = k.sku"
+         CROSS JOIN LATERAL (
+            SELECT * FROM import_audit.log_listings a
+             WHERE a.audit_import_id = $1 AND a.audit_image = 'N' AND a.audit_op IN ('I', 'U')
+               AND a.seller_id = $2 AND a.sku = k.sku
+             LIMIT 1) a
+         {PROBE_LISTING}"
     );
     classify_rows(referenced, &keys, "true")
 }
+
+/// A log row `t` written by no import and no rollback (the predicate of the
+/// hand-edit index, migrations/V11__import_performance.sql).
+const HAND_EDIT: &str = "t.audit_import_id IS NULL AND t.audit_rollback_of IS NULL";
 
 /// Skipped listings of a plan, by what the import did and why, and an
 /// order-independent hash of (reason, key): with the import's own counts this
@@ -170,8 +186,9 @@ const PLAN_ACTIONS: &str = "SELECT count(*) FILTER (WHERE action = 'delete') AS 
             count(*) FILTER (WHERE action = 'restore') AS restores
        FROM rollback_plan";
 
-/// Skipped listings of `source` (aliased `p`) with the latest captured
-/// change after the import (change position `after`, seller `seller`):
+/// Skipped listings of `source` (aliased `p`) with the latest hand edit
+/// after the import (later imports were rolled back: only hand edits
+/// matter) (change position `after`, seller `seller`):
 /// `sku, reason, changed_by, changed_at, change`. `changed_by` is
 /// `label (database role)` as `actor::with_role` writes it (one name when
 /// they agree): a label never stands in for the role.
@@ -185,17 +202,17 @@ fn skipped_with_latest_change(source: &str, after: &str, seller: &str) -> String
                      WHEN 'D' THEN 'delete' WHEN 'T' THEN 'truncate' END AS change
            FROM {source} p
            LEFT JOIN LATERAL (
-                SELECT x.audit_actor, x.audit_role, x.audit_at, x.audit_op
-                  FROM import_audit.log_listings x
-                 WHERE x.audit_change_id > {after} AND x.seller_id = {seller} AND x.sku = p.sku
-                   AND x.audit_rollback_of IS NULL
-                 ORDER BY x.audit_change_id DESC LIMIT 1) later ON true
+                SELECT t.audit_actor, t.audit_role, t.audit_at, t.audit_op
+                  FROM import_audit.log_listings t
+                 WHERE {HAND_EDIT} AND t.audit_change_id > {after} AND t.seller_id = {seller}
+                   AND t.sku = p.sku
+                 ORDER BY t.audit_change_id DESC LIMIT 1) later ON true
           WHERE p.action = 'skip'"
     )
 }
 
 /// A page of skipped listings in key order after `$4`, `$5` rows, with the
-/// latest change after the import (who, when, what). `$1..$3` as in `candidates`.
+/// latest hand edit after the import (who, when, what). `$1..$3` as in `candidates`.
 fn page_skipped(referenced: &str) -> String {
     format!(
         "{skipped} AND ($4::text IS NULL OR p.sku > $4)
@@ -222,10 +239,13 @@ fn page_reverted(referenced: &str) -> String {
         "SELECT a.sku,
                 CASE WHEN a.audit_op = 'U' THEN jsonb_strip_nulls(jsonb_build_object({diff})) END AS diff
            FROM import_audit.log_listings a
-           LEFT JOIN listings l ON a.audit_op = 'U' AND l.seller_id = $2 AND l.sku = a.sku
-           LEFT JOIN import_audit.log_listings b
-                  ON a.audit_op = 'U' AND b.audit_import_id = $1 AND b.audit_image = 'O'
-                 AND b.audit_op = 'U' AND b.seller_id = $2 AND b.sku = a.sku
+           LEFT JOIN LATERAL (
+                SELECT * FROM listings l
+                 WHERE a.audit_op = 'U' AND l.seller_id = $2 AND l.sku = a.sku LIMIT 1) l ON true
+           LEFT JOIN LATERAL (
+                SELECT * FROM import_audit.log_listings b
+                 WHERE a.audit_op = 'U' AND b.audit_import_id = $1 AND b.audit_image = 'O'
+                   AND b.audit_op = 'U' AND b.seller_id = $2 AND b.sku = a.sku LIMIT 1) b ON true
           WHERE a.audit_import_id = $1 AND a.audit_image = 'N' AND a.seller_id = $2
             AND a.audit_op = $6::text::\"char\" AND ($4::text IS NULL OR a.sku > $4)
             AND NOT EXISTS (SELECT 1 FROM ({candidates}) c WHERE c.action = 'skip' AND c.sku = a.sku)
@@ -260,13 +280,37 @@ fn skipped_in_plan_sql() -> String {
     )
 }
 
-const DELETE_CREATED: &str = "WITH gone AS (
-        DELETE FROM listings l USING rollback_plan p
-         WHERE p.action = 'delete' AND l.seller_id = $1 AND l.sku = p.sku
-        RETURNING 1)
-     SELECT count(*) AS rows FROM gone";
+/// The import's after-image `a` of the listing `l` still holds: nobody
+/// changed it since (the rule that makes a listing deletable or restorable).
+fn unchanged_since(referenced: &str) -> String {
+    format!(
+        "{} IS NOT DISTINCT FROM {} AND NOT (a.audit_op = 'I' AND {referenced})",
+        row_of("l"),
+        row_of("a")
+    )
+}
 
-fn restore_updated() -> String {
+/// Deletes the listings the import created that still equal its
+/// after-image and no other row references; counts them. `$1` seller, `$2`
+/// import. Driven by the import's own rows and compared there: every
+/// listing it deletes is checked, whatever the plan said, and both sides
+/// are probed by key, so no plan choice can make it quadratic.
+fn delete_unchanged(referenced: &str) -> String {
+    format!(
+        "WITH gone AS (
+            DELETE FROM listings l USING import_audit.log_listings a
+             WHERE a.audit_import_id = $2 AND a.audit_image = 'N' AND a.audit_op = 'I'
+               AND a.seller_id = $1 AND l.seller_id = $1 AND l.sku = a.sku
+               AND {}
+            RETURNING 1)
+         SELECT count(*) AS rows FROM gone",
+        unchanged_since(referenced)
+    )
+}
+
+/// Restores the before-image `b` of the listings the import updated that
+/// still equal its after-image `a`; counts them. `$1` seller, `$2` import.
+fn restore_unchanged(referenced: &str) -> String {
     let set: Vec<String> = restored_columns()
         .iter()
         .map(|c| format!("{c} = b.{c}"))
@@ -274,14 +318,17 @@ fn restore_updated() -> String {
     format!(
         "WITH restored AS (
             UPDATE listings l SET {}
-              FROM rollback_plan p
+              FROM import_audit.log_listings a
               JOIN import_audit.log_listings b
                 ON b.audit_import_id = $2 AND b.audit_image = 'O' AND b.audit_op = 'U'
-               AND b.sku = p.sku AND b.seller_id = $1
-             WHERE p.action = 'restore' AND l.seller_id = $1 AND l.sku = p.sku
+               AND b.seller_id = $1 AND b.sku = a.sku
+             WHERE a.audit_import_id = $2 AND a.audit_image = 'N' AND a.audit_op = 'U'
+               AND a.seller_id = $1 AND l.seller_id = $1 AND l.sku = a.sku
+               AND {}
             RETURNING 1)
          SELECT count(*) AS rows FROM restored",
-        set.join(", ")
+        set.join(", "),
+        unchanged_since(referenced)
     )
 }
 
@@ -487,13 +534,24 @@ pub struct ExecutedPlan {
     pub skips: SkipSummary,
 }
 
-/// Tags `tx` as the rollback of `import_id` and classifies every listing
-/// the import touched into the transaction's `rollback_plan` table.
-pub async fn plan_in(tx: &Transaction<'_>, import_id: i64, actor: &str) -> Result<ExecutedPlan> {
+/// Tags `tx` as the rollback of `import_id`: the triggers capture its
+/// changes as the rollback's. Gives its joins the import's memory.
+pub async fn attach(tx: &Transaction<'_>, import_id: i64, actor: &str) -> Result<()> {
+    tx.pg().batch_execute(super::import::WORK_MEM).await?;
     tx.pg()
         .query(ATTACH_ROLLBACK, &[&import_id, &actor])
         .await?;
-    let refs = references(tx).await?;
+    Ok(())
+}
+
+/// Classifies every listing the import touched into the transaction's
+/// `rollback_plan` table (the full comparison, for when the listings
+/// changed after the import are not all in the change log).
+pub async fn plan_in(
+    tx: &Transaction<'_>,
+    refs: &References,
+    import_id: i64,
+) -> Result<ExecutedPlan> {
     tx.pg()
         .execute(&create_plan(&refs.0), &[&import_id])
         .await?;
@@ -525,26 +583,48 @@ pub async fn skipped_in_plan(
     rows.iter().map(SkippedListing::from_row).collect()
 }
 
-/// Deletes the listings the plan deletes; returns how many.
-pub async fn delete_created(tx: &Transaction<'_>, seller: &str) -> Result<i64> {
-    Ok(tx
-        .pg()
-        .query_one(DELETE_CREATED, &[&seller])
-        .await?
-        .try_get("rows")?)
-}
-
-/// Restores the before-images of the listings the plan restores; returns how many.
-pub async fn restore_updated_listings(
+/// Deletes the created listings nobody changed since the import; returns
+/// how many.
+pub async fn delete_created(
     tx: &Transaction<'_>,
+    refs: &References,
     seller: &str,
     import_id: i64,
 ) -> Result<i64> {
     Ok(tx
         .pg()
-        .query_one(&restore_updated(), &[&seller, &import_id])
+        .query_one(&delete_unchanged(&refs.0), &[&seller, &import_id])
         .await?
         .try_get("rows")?)
+}
+
+/// Restores the before-images of the updated listings nobody changed since
+/// the import; returns how many.
+pub async fn restore_updated_listings(
+    tx: &Transaction<'_>,
+    refs: &References,
+    seller: &str,
+    import_id: i64,
+) -> Result<i64> {
+    Ok(tx
+        .pg()
+        .query_one(&restore_unchanged(&refs.0), &[&seller, &import_id])
+        .await?
+        .try_get("rows")?)
+}
+
+/// Marks where [`back_to_savepoint`] returns to.
+pub async fn savepoint(tx: &Transaction<'_>) -> Result<()> {
+    tx.pg().batch_execute("SAVEPOINT before_changes").await?;
+    Ok(())
+}
+
+/// Undoes everything since [`savepoint`].
+pub async fn back_to_savepoint(tx: &Transaction<'_>) -> Result<()> {
+    tx.pg()
+        .batch_execute("ROLLBACK TO SAVEPOINT before_changes")
+        .await?;
+    Ok(())
 }
 
 /// What the history row records about an executed rollback.

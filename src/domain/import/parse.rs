@@ -12,6 +12,49 @@ use super::reader::{CsvFile, FileError};
 use super::rejects::RejectsWriter;
 use super::{KEPT_ERRORS, Phase, Progress, ProgressFn, RowError, copy_text};
 
+/// Keys remembered (as 64-bit hashes, about 16 bytes each) to tell that a
+/// file has no duplicate keys without asking the database; a larger file
+/// leaves the question to the database.
+const REMEMBERED_KEYS: usize = 2_000_000;
+
+/// The hashes of the keys seen so far, up to [`REMEMBERED_KEYS`].
+struct SeenKeys {
+    limit: usize,
+    hashes: std::collections::HashSet<u64>,
+    state: std::hash::RandomState,
+    overflowed: bool,
+}
+
+impl SeenKeys {
+    fn new() -> Self {
+        Self::with_limit(REMEMBERED_KEYS)
+    }
+
+    fn with_limit(limit: usize) -> Self {
+        Self {
+            limit,
+            hashes: std::collections::HashSet::new(),
+            state: std::hash::RandomState::new(),
+            overflowed: false,
+        }
+    }
+
+    /// False when `key` may have been seen before (or there were too many
+    /// keys to tell).
+    fn first_time(&mut self, key: &str) -> bool {
+        use std::hash::BuildHasher;
+        if self.overflowed {
+            return false;
+        }
+        if self.hashes.len() >= self.limit {
+            self.overflowed = true;
+            self.hashes = std::collections::HashSet::new();
+            return false;
+        }
+        self.hashes.insert(self.state.hash_one(key))
+    }
+}
+
 /// COPY data is sent in chunks of about this size.
 const CHUNK_BYTES: usize = 512 * 1024;
 const PROGRESS_EVERY: u64 = 20_000;
@@ -55,6 +98,8 @@ pub(super) struct ParseSummary {
     pub headers: Vec<String>,
     /// The receiver went away (the import was aborted).
     pub aborted: bool,
+    /// A key may be on more than one line (the database finds which).
+    pub maybe_duplicates: bool,
 }
 
 impl ParseSummary {
@@ -136,6 +181,7 @@ pub(super) fn parse_file(
     }
 
     let mut rejects = None;
+    let mut seen = SeenKeys::new();
     let width = csv.headers.len();
     let mut chunk = String::with_capacity(CHUNK_BYTES + 64 * 1024);
     let report = |rows: u64, bytes: u64, phase: Phase| {
@@ -172,6 +218,9 @@ pub(super) fn parse_file(
         match outcome {
             RowOutcome::Listing(row) => {
                 summary.rows_read += 1;
+                if !seen.first_time(&row.sku) {
+                    summary.maybe_duplicates = true;
+                }
                 copy_text::push_row(&mut chunk, record.line, &row);
                 if chunk.len() >= CHUNK_BYTES {
                     let full = std::mem::replace(
@@ -287,4 +336,21 @@ fn ragged_reason(fields: &[&str], width: usize) -> String {
         reason.push_str(" (a quoted field spans several lines: is a closing quote missing?)");
     }
     reason
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SeenKeys;
+
+    #[test]
+    fn a_key_seen_twice_or_too_many_keys_may_be_duplicates() {
+        let mut seen = SeenKeys::with_limit(3);
+        assert!(seen.first_time("A"));
+        assert!(seen.first_time("B"));
+        assert!(!seen.first_time("A"), "seen before");
+        assert!(seen.first_time("C"));
+        // Past the limit nothing can be told any more: the database checks.
+        assert!(!seen.first_time("D"));
+        assert!(!seen.first_time("E"));
+    }
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::plan::{counts_from, eligibility_on};
 use super::{ConflictMode, PlanCounts, PlanItem, RollbackError, RollbackRefused, Section};
 use crate::db::queries::import::refresh_log_statistics;
-use crate::db::queries::rollback::{self as store, RollbackReport};
+use crate::db::queries::rollback::{self as store, PageAt, RollbackReport, SkipSummary};
 use crate::db::{Database, LockAttempt, SellerLock, is_serialization_failure};
 use crate::domain::actor::Actor;
 use crate::domain::audit::{self, action};
@@ -159,61 +159,65 @@ async fn run_locked(
     let tx = lock.snapshot_transaction().await?;
     // Re-check under the lock: another console may have won the race.
     eligibility_on(&tx, id).await?;
-    let plan = store::plan_in(&tx, id, &actor).await?;
-    let (counts, fingerprint) = counts_from(&plan.skips, plan.deletions, plan.restores);
+    store::attach(&tx, id, &actor).await?;
+    let refs = store::references(&tx).await?;
 
-    if let Some(expected) = &req.expect
-        && expected != &fingerprint
-    {
-        return Err(RollbackRefused::PlanChanged {
+    // The plan as the preview computes it, from the listings changed after
+    // the import. The changes then delete and restore exactly the listings
+    // that still equal the import's after-image, each compared as it is
+    // changed. If they changed fewer than the plan says, some listing was
+    // changed behind the change capture's back: undo, and plan from the
+    // full comparison of every listing instead.
+    let base = store::plan_base(&tx, id).await?;
+    let skips = store::preview_skips(&tx, &refs, id, &base).await?;
+    let plan = Plan::new(
+        &skips,
+        base.created - skips.skipped_created,
+        base.updated - skips.skipped_updated,
+    );
+    plan.check(req)?;
+    let skipped_listings = store::page_of_skips(
+        &tx,
+        &refs,
+        &PageAt {
             import_id: id,
-            expected: expected.clone(),
-            actual: fingerprint.clone(),
-            message: format!(
-                "the rollback plan of import #{id} changed since the preview you confirmed \
-                 (now: {} to delete, {} to restore, {} to skip); nothing was changed — preview it again. \
-                 If the preview still shows the old plan, a listing was changed with the change capture \
-                 bypassed: a rollback without --expect skips it",
-                counts.delete, counts.restore, counts.skip
-            ),
-        }
-        .into());
+            base: &base,
+            after_sku: None,
+            limit: LISTED_SKIPS,
+        },
+    )
+    .await?;
+    let mut plan = plan.with_skips(skipped_listings);
+    plan.check_block(req)?;
+    store::savepoint(&tx).await?;
+    // A statement can only change fewer listings than planned, never more:
+    // one with nothing planned is not run (it found a second's worth of
+    // nothing in a 300,000-row log).
+    let mut deleted = 0;
+    if plan.counts.delete > 0 {
+        deleted = store::delete_created(&tx, &refs, &seller, id).await?;
     }
-
-    // Who changed each skipped listing and when, as the preview names them.
-    let skipped_listings: Vec<PlanItem> = store::skipped_in_plan(&tx, id, LISTED_SKIPS)
-        .await?
-        .into_iter()
-        .map(|s| PlanItem {
-            sku: s.sku,
-            action: Section::Skip,
-            reason: s.reason,
-            changed_by: s.changed_by,
-            changed_at: s.changed_at,
-            change: s.change,
-            diff: None,
-        })
-        .collect();
-
-    if req.mode == ConflictMode::Block && counts.skip > 0 {
-        return Err(RollbackRefused::Blocked {
-            import_id: id,
-            total: counts.skip,
-            message: format!(
-                "rollback of import #{id} blocked: {} listing(s) changed after the import \
-                 ({} edited, {} deleted, {} referenced); nothing was changed",
-                counts.skip,
-                counts.skipped_edited,
-                counts.skipped_deleted,
-                counts.skipped_referenced
-            ),
-            conflicts: skipped_listings,
-        }
-        .into());
+    let mut restored = 0;
+    if plan.counts.restore > 0 {
+        restored = store::restore_updated_listings(&tx, &refs, &seller, id).await?;
     }
-
-    let deleted = store::delete_created(&tx, &seller).await?;
-    let restored = store::restore_updated_listings(&tx, &seller, id).await?;
+    if deleted != plan.counts.delete || restored != plan.counts.restore {
+        tracing::info!(
+            import = id,
+            "listings changed outside the change capture; comparing every listing"
+        );
+        store::back_to_savepoint(&tx).await?;
+        let full = store::plan_in(&tx, &refs, id).await?;
+        plan = Plan::new(&full.skips, full.deletions, full.restores)
+            .with_skips(store::skipped_in_plan(&tx, id, LISTED_SKIPS).await?);
+        plan.check(req)?;
+        plan.check_block(req)?;
+        deleted = store::delete_created(&tx, &refs, &seller, id).await?;
+        restored = store::restore_updated_listings(&tx, &refs, &seller, id).await?;
+    }
+    let counts = plan.counts;
+    let fingerprint = plan.fingerprint.clone();
+    let skipped_listings = plan.skipped;
     // In the plan's snapshot the counts cannot drift; if they did, refuse.
     if deleted != counts.delete || restored != counts.restore {
         return Err(eyre!(
@@ -272,4 +276,82 @@ async fn run_locked(
         skipped_listings,
         duration_seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// A rollback plan inside the executing transaction: counts, fingerprint
+/// and the first skipped listings.
+struct Plan {
+    counts: PlanCounts,
+    fingerprint: String,
+    skipped: Vec<PlanItem>,
+}
+
+impl Plan {
+    fn new(skips: &SkipSummary, delete: i64, restore: i64) -> Self {
+        let (counts, fingerprint) = counts_from(skips, delete, restore);
+        Self {
+            counts,
+            fingerprint,
+            skipped: Vec::new(),
+        }
+    }
+
+    /// The listed skips, with who changed each listing and when, as the
+    /// preview names them.
+    fn with_skips(mut self, skipped: Vec<store::SkippedListing>) -> Self {
+        self.skipped = skipped
+            .into_iter()
+            .map(|s| PlanItem {
+                sku: s.sku,
+                action: Section::Skip,
+                reason: s.reason,
+                changed_by: s.changed_by,
+                changed_at: s.changed_at,
+                change: s.change,
+                diff: None,
+            })
+            .collect();
+        self
+    }
+
+    /// Refuses when the user confirmed another plan (`--expect`).
+    fn check(&self, req: &RollbackRequest) -> Result<(), RollbackError> {
+        let id = req.import_id;
+        match &req.expect {
+            Some(expected) if expected != &self.fingerprint => Err(RollbackRefused::PlanChanged {
+                import_id: id,
+                expected: expected.clone(),
+                actual: self.fingerprint.clone(),
+                message: format!(
+                    "the rollback plan of import #{id} changed since the preview you confirmed \
+                     (now: {} to delete, {} to restore, {} to skip); nothing was changed — preview it again. \
+                     If the preview still shows the old plan, a listing was changed with the change capture \
+                     bypassed: a rollback without --expect skips it",
+                    self.counts.delete, self.counts.restore, self.counts.skip
+                ),
+            }
+            .into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses when listings would be skipped and the user said `block`.
+    fn check_block(&self, req: &RollbackRequest) -> Result<(), RollbackError> {
+        let id = req.import_id;
+        let c = &self.counts;
+        if req.mode == ConflictMode::Block && c.skip > 0 {
+            return Err(RollbackRefused::Blocked {
+                import_id: id,
+                total: c.skip,
+                message: format!(
+                    "rollback of import #{id} blocked: {} listing(s) changed after the import \
+                     ({} edited, {} deleted, {} referenced); nothing was changed",
+                    c.skip, c.skipped_edited, c.skipped_deleted, c.skipped_referenced
+                ),
+                conflicts: self.skipped.clone(),
+            }
+            .into());
+        }
+        Ok(())
+    }
 }

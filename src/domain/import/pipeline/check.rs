@@ -9,15 +9,22 @@ use super::finish::rejects_path;
 use crate::db::Transaction;
 use crate::db::queries::import as store;
 
-/// Duplicate keys inside the file, found in SQL so that client memory does
-/// not grow with the number of keys: every line of a duplicated key is
+/// Duplicate keys inside the file, found in SQL when the parser saw a key
+/// twice (or too many keys to remember), so that client memory stays
+/// bounded whatever the number of keys: every line of a duplicated key is
 /// rejected and named. With `--skip-invalid` they leave the staging table
-/// and go to the rejects file.
+/// and go to the rejects file (and `staged` counts them out).
 pub(super) async fn duplicates(
     tx: &Transaction<'_>,
     req: &ImportRequest,
     summary: &mut ParseSummary,
+    staged: &mut i64,
 ) -> Result<()> {
+    // The parser remembers the keys it saw: with none seen twice there is
+    // nothing for the database to look for.
+    if !summary.maybe_duplicates {
+        return Ok(());
+    }
     let duplicate_rows = store::count_duplicate_rows(tx).await?;
     if duplicate_rows == 0 {
         return Ok(());
@@ -57,7 +64,7 @@ pub(super) async fn duplicates(
     summary.errors.sort_by_key(|e| e.line);
     summary.errors.truncate(KEPT_ERRORS);
     if req.skip_invalid {
-        store::delete_duplicates(tx).await?;
+        *staged -= store::delete_duplicates(tx).await? as i64;
         let path = match &summary.rejects_file {
             Some(p) => p.clone(),
             None => rejects::RejectsWriter::create(

@@ -21,16 +21,20 @@ pub(super) async fn merge(
     tx: &Transaction<'_>,
     req: &ImportRequest,
     header: &HeaderInfo,
+    staged: i64,
 ) -> Result<Merged> {
-    let staged = store::count_staged(tx).await?;
     let columns = header.columns.as_slice();
-    let changes = if req.dry_run {
-        Some(store::preview_changes(tx, &req.seller, columns, KEPT_ERRORS as i64).await?)
+    let (created, updated, changes) = if req.dry_run {
+        // Counted, not done: a dry run writes nothing, not even in a
+        // transaction it rolls back.
+        let (created, updated) = store::count_changes(tx, &req.seller, columns).await?;
+        let changes = store::preview_changes(tx, &req.seller, columns, KEPT_ERRORS as i64).await?;
+        (created, updated, Some(changes))
     } else {
-        None
+        let updated = store::update_changed(tx, &req.seller, columns).await?;
+        let created = store::insert_new(tx, &req.seller, columns).await?;
+        (created, updated, None)
     };
-    let updated = store::update_changed(tx, &req.seller, columns).await?;
-    let created = store::insert_new(tx, &req.seller, columns).await?;
     Ok(Merged {
         created: created as u64,
         updated: updated as u64,

@@ -140,15 +140,15 @@ async fn stages(
 ) -> Result<Flow> {
     let tx = lock.transaction().await?;
     store::prepare_staging(&tx, job.import_id, &job.req.actor.label()).await?;
-    let mut summary = stage::copy(&tx, events, parser).await?;
+    let (mut summary, mut staged) = stage::copy(&tx, events, parser).await?;
     if summary.file_error.is_some() {
         return Ok(Flow::Rejected(summary));
     }
-    check::duplicates(&tx, job.req, &mut summary).await?;
+    check::duplicates(&tx, job.req, &mut summary, &mut staged).await?;
     if check::rejects_file(job.req, &mut summary) {
         return Ok(Flow::Rejected(summary));
     }
-    let merged = merge::merge(&tx, job.req, header).await?;
+    let merged = merge::merge(&tx, job.req, header, staged).await?;
     let outcome = finish::complete(tx, job, header, &summary, merged, progress).await?;
     Ok(Flow::Done(outcome))
 }
