@@ -841,14 +841,15 @@ async fn a_seller_calling_definer_functions_with_another_sellers_ids_changes_not
         )
         .await;
     if attached.is_ok() {
-        // What the attack would go on to do.
-        tx.query(
-            "SELECT import_audit.mark_rolled_back($1, 'alice', 0, 0, 0)",
-            &[&running],
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
+        // What the attack would go on to do (the assertion below says
+        // what was wrong first).
+        let _ = tx
+            .query(
+                "SELECT import_audit.mark_rolled_back($1, 'alice', 0, 0, 0)",
+                &[&running],
+            )
+            .await;
+        let _ = tx.commit().await;
     } else {
         tx.rollback().await.unwrap();
     }
@@ -1247,14 +1248,15 @@ async fn a_seller_holding_another_sellers_lock_key_still_cannot_act_for_it() {
         )
         .await;
     if attached.is_ok() {
-        // What the attack would go on to do.
-        tx.query(
-            "SELECT import_audit.mark_rolled_back($1, 'alice', 0, 0, 1)",
-            &[&completed],
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
+        // What the attack would go on to do (the assertion below says
+        // what was wrong first).
+        let _ = tx
+            .query(
+                "SELECT import_audit.mark_rolled_back($1, 'alice', 0, 0, 1)",
+                &[&completed],
+            )
+            .await;
+        let _ = tx.commit().await;
     } else {
         tx.rollback().await.unwrap();
     }
