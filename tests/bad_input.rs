@@ -216,6 +216,16 @@ async fn escape_sequences_are_stored_verbatim_but_never_printed_raw() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stdout.contains('\u{1b}'), "{:?}", run.stdout);
     assert!(run.stdout.contains("evil␛[2Jname.csv"), "{}", run.stdout);
+    // Imported for real, the hostile name is in the history: shown, neutralised.
+    let run = t.cli(&["import", path.to_str().unwrap(), "--seller", "acme"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains('\u{1b}'), "{:?}", run.stdout);
     let history = t.cli(&["history"]);
-    assert!(!history.stdout.contains('\u{1b}'));
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    assert!(!history.stdout.contains('\u{1b}'), "{:?}", history.stdout);
+    assert!(
+        history.stdout.contains("evil␛[2Jname.csv"),
+        "{}",
+        history.stdout
+    );
 }

@@ -150,19 +150,44 @@ async fn a_statement_of_a_running_import_is_tagged_with_its_id() {
     assert_eq!(row.get::<_, String>(2), "I");
 }
 
+/// The tag is trusted only inside the import's own transaction: while an
+/// import is running (its transaction open and attached), another
+/// transaction claiming its id is a manual edit. (A completed import would
+/// be refused by its status alone.)
 #[tokio::test]
 async fn a_forged_import_tag_is_recorded_as_a_manual_edit() {
     let t = TestDb::new().await;
-    let mut c = t.client().await;
-    let import_id: i64 = c
+    let mut importer = t.client().await;
+    let import_id: i64 = importer
         .query_one(
-            "INSERT INTO import_audit.imports (seller_id, file_name, profile, actor, status)
-             VALUES ('s1', 'a.csv', 'native', 'tester', 'completed') RETURNING id",
+            "INSERT INTO import_audit.imports (seller_id, file_name, profile, actor)
+             VALUES ('s1', 'a.csv', 'native', 'tester') RETURNING id",
             &[],
         )
         .await
         .unwrap()
         .get(0);
+    // As importdesk does: the seller's lock first, on the importing session.
+    let locked: bool = importer
+        .query_one("SELECT import_audit.try_lock_seller('s1')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(locked, "the importing session takes the seller's lock");
+    let import = importer.transaction().await.unwrap();
+    import
+        .execute(
+            "SELECT import_audit.attach_import($1, 'tester')",
+            &[&import_id],
+        )
+        .await
+        .unwrap();
+    import
+        .batch_execute("INSERT INTO listings (seller_id, sku) VALUES ('s1', 'imported')")
+        .await
+        .unwrap();
+
+    let mut c = t.client().await;
     let tx = c.transaction().await.unwrap();
     tx.execute(
         "SELECT set_config('importdesk.import_id', $1, true)",
@@ -174,15 +199,25 @@ async fn a_forged_import_tag_is_recorded_as_a_manual_edit() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let tag: Option<i64> = c
-        .query_one(
-            "SELECT audit_import_id FROM import_audit.log_listings WHERE sku = 'forged'",
+    import.commit().await.unwrap();
+
+    let tags: Vec<(String, Option<i64>)> = c
+        .query(
+            "SELECT sku, audit_import_id FROM import_audit.log_listings ORDER BY sku",
             &[],
         )
         .await
         .unwrap()
-        .get(0);
-    assert_eq!(tag, None);
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            ("forged".to_string(), None),
+            ("imported".to_string(), Some(import_id))
+        ]
+    );
 }
 
 #[tokio::test]

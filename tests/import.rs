@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::session::wait_for_running_import;
 use common::{NATIVE_HEADER, TestDb, count, csv_file, dump_listings, import_json};
 
 fn sample() -> String {
@@ -262,14 +263,51 @@ async fn dry_run_reports_per_field_changes_and_changes_nothing() {
     );
 }
 
+/// Two sellers with the same SKUs and different values: each import
+/// creates its seller's own listings and never updates the other's.
 #[tokio::test]
 async fn an_import_only_touches_its_own_seller() {
     let t = TestDb::new().await;
     let (_dir, path) = csv_file("listings.csv", &sample());
     import_json(&t, &path, "acme", &[], 0);
-    let out = import_json(&t, &path, "globex", &[], 0);
+    let acme = dump_listings(&t).await;
+    let theirs = sample()
+        .replace("Brass desk lamp", "Globex lamp")
+        .replace("19.99,USD,3", "25.00,USD,9")
+        .replace("Mug ☕,,4.5", "Globex mug,,6");
+    let (_dir2, other) = csv_file("globex.csv", &theirs);
+    let out = import_json(&t, &other, "globex", &[], 0);
     assert_eq!(out["counts"]["created"], 3);
+    assert_eq!(out["counts"]["updated"], 0);
     assert_eq!(count(&t, "SELECT count(*) FROM listings").await, 6);
+    assert_eq!(
+        dump_listings(&t).await[..3],
+        acme[..],
+        "acme's listings (sorted first) are as acme imported them"
+    );
+    let globex: Vec<(String, String)> = t
+        .client()
+        .await
+        .query(
+            "SELECT title, price::text FROM listings WHERE seller_id = 'globex' ORDER BY sku",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        globex,
+        [
+            ("Bike \"Roadster\"".to_string(), "1200.005".to_string()),
+            ("Globex lamp".to_string(), "25.00".to_string()),
+            ("Globex mug".to_string(), "6".to_string())
+        ]
+    );
+    // Importing acme's file again changes nothing of acme's.
+    let again = import_json(&t, &path, "acme", &[], 0);
+    assert_eq!(again["counts"]["unchanged"], 3);
 }
 
 #[tokio::test]
@@ -296,24 +334,6 @@ fn big_file(rows: usize) -> (tempfile::TempDir, std::path::PathBuf) {
         ));
     }
     csv_file("big.csv", &s)
-}
-
-async fn wait_for_running_import(t: &TestDb) -> i64 {
-    for _ in 0..400 {
-        let c = t.client().await;
-        if let Some(r) = c
-            .query_opt(
-                "SELECT id FROM import_audit.imports WHERE status = 'running'",
-                &[],
-            )
-            .await
-            .unwrap()
-        {
-            return r.get(0);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("no import started");
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::session::a_backend_waits_on_a_lock;
 use common::{NATIVE_HEADER, TestDb, count, csv_file, dump_listings, import_json};
 
 /// A seller with three listings, as a first import leaves them.
@@ -60,26 +61,6 @@ fn spawn_rollback(t: &TestDb, id: i64, extra: &[&str]) -> std::process::Child {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-/// Waits (up to 10 s) until a session of this database waits for a lock.
-async fn a_backend_waits_on_a_lock(c: &deadpool_postgres::Object) -> bool {
-    for _ in 0..400 {
-        let n: i64 = c
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity
-                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if n > 0 {
-            return true;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    false
 }
 
 #[tokio::test]

@@ -3,9 +3,13 @@
 
 mod common;
 
-use common::{NATIVE_HEADER, TestDb, count, csv_file, import_json};
+use common::session::{
+    RowLock, assert_denied, connect_as, finish, seller_role, spawn_cli, support_role, url_as,
+    wait_for_running_import,
+};
+use common::{NATIVE_HEADER, TestDb, count, csv_file, import_json, texts};
 
-/// Login roles for one test (roles are cluster-wide: names carry the test db's).
+/// Login roles for one test: two sellers and a support engineer.
 struct Roles {
     alice: String,
     bob: String,
@@ -13,43 +17,17 @@ struct Roles {
 }
 
 async fn roles(t: &TestDb) -> Roles {
-    let suffix = t.name.trim_start_matches("importdesk_t_");
     let r = Roles {
-        alice: format!("alice_{suffix}"),
-        bob: format!("bob_{suffix}"),
-        sue: format!("sue_{suffix}"),
+        alice: seller_role(t, "alice", "seller-a").await,
+        bob: seller_role(t, "bob", "seller-b").await,
+        sue: support_role(t, "sue").await,
     };
-    let c = t.client().await;
-    for role in [&r.alice, &r.bob, &r.sue] {
-        c.batch_execute(&format!(
-            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN"
-        ))
-        .await
-        .unwrap();
-    }
-    let url = t.url();
-    for (role, seller) in [(&r.alice, "seller-a"), (&r.bob, "seller-b")] {
-        let run = common::run_cli(&url, &["db", "grant-seller", role, seller], None);
-        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    }
-    let run = common::run_cli(&url, &["db", "grant-support", &r.sue], None);
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     // Idempotent.
     assert_eq!(
-        common::run_cli(&url, &["db", "grant-support", &r.sue], None).code,
+        common::run_cli(&t.url(), &["db", "grant-support", &r.sue], None).code,
         0
     );
     r
-}
-
-fn url_as(t: &TestDb, role: &str) -> String {
-    t.url().replace("user=postgres", &format!("user={role}"))
-}
-
-async fn connect_as(t: &TestDb, role: &str) -> tokio_postgres::Client {
-    let mut cfg = t.db.target.config.clone();
-    cfg.user(role);
-    importdesk::db::connect(&cfg, role).await.unwrap()
 }
 
 fn listing_file(prefix: &str) -> (tempfile::TempDir, std::path::PathBuf) {
@@ -87,15 +65,17 @@ async fn a_seller_sees_and_writes_only_its_own_rows_whatever_sql_it_sends() {
         .await
         .unwrap();
     assert_eq!(updated, 0);
-    let err = alice
+    let insert = alice
         .batch_execute("INSERT INTO listings (seller_id, sku) VALUES ('seller-b', 'B2')")
-        .await
-        .unwrap_err();
-    let message = err
-        .as_db_error()
+        .await;
+    let message = insert
+        .as_ref()
+        .err()
+        .and_then(|e| e.as_db_error())
         .map(|e| e.message().to_string())
         .unwrap_or_default();
     assert!(message.contains("row-level security"), "{message}");
+    assert_denied(insert, "an insert for seller-b");
     assert_eq!(
         count(
             &t,
@@ -123,8 +103,8 @@ async fn no_seller_or_support_role_can_write_the_audit_schema_or_disable_capture
             "SELECT import_audit.enable_audit('listings')",
             "INSERT INTO import_audit.seller_accounts VALUES ('x', 'seller-b')",
         ] {
-            let err = c.batch_execute(sql).await;
-            assert!(err.is_err(), "{role} could run: {sql}");
+            // A permission error, not just any error (a typo would be one too).
+            assert_denied(c.batch_execute(sql).await, &format!("{role}: {sql}"));
         }
     }
     assert_eq!(
@@ -305,13 +285,35 @@ async fn support_does_everything_and_the_audit_log_records_the_real_role() {
     assert_eq!(status["identity"]["support"], true);
 }
 
+/// The import tag is trusted only inside the running import's own
+/// transaction: while alice's import runs (held mid-transaction on a row
+/// lock), alice sets the tag to it in another transaction and adds a
+/// listing. It stays a manual edit, so rolling the import back keeps it.
 #[tokio::test]
-async fn a_seller_forging_the_import_tag_is_still_seen_as_a_manual_edit() {
+async fn a_seller_forging_the_tag_of_a_running_import_is_still_seen_as_a_manual_edit() {
     let t = TestDb::new().await;
     let r = roles(&t).await;
     let (_d, file) = listing_file("A");
-    let out = import_json(&t, &file, "seller-a", &[], 0);
-    let id = out["import_id"].as_i64().unwrap();
+    import_json(&t, &file, "seller-a", &[], 0);
+    let (_d2, second) = csv_file(
+        "second.csv",
+        &format!(
+            "{NATIVE_HEADER}A-1,One,,9.00,USD,1,active,,,,\nA-3,Three,,3.00,USD,3,active,,,,\n"
+        ),
+    );
+    let lock = RowLock::hold(&t, "seller-a", "A-1").await;
+    let import = spawn_cli(
+        &url_as(&t, &r.alice),
+        &[
+            "import",
+            second.to_str().unwrap(),
+            "--seller",
+            "seller-a",
+            "--json",
+        ],
+    );
+    let id = wait_for_running_import(&t).await;
+    lock.wait_for_waiter().await;
     let mut alice = connect_as(&t, &r.alice).await;
     let tx = alice.transaction().await.unwrap();
     tx.execute(
@@ -320,23 +322,61 @@ async fn a_seller_forging_the_import_tag_is_still_seen_as_a_manual_edit() {
     )
     .await
     .unwrap();
-    tx.batch_execute("UPDATE listings SET price = 99 WHERE sku = 'A-1'")
-        .await
-        .unwrap();
+    tx.batch_execute(
+        "INSERT INTO listings (seller_id, sku, title) VALUES ('seller-a', 'A-forged', 'hand made');
+         UPDATE listings SET price = 99 WHERE sku = 'A-2'",
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
-    let tag: Option<i64> = t
+    lock.release().await;
+    let run = finish(import);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["import_id"], id);
+
+    let tags: Vec<(String, Option<i64>)> = t
         .client()
         .await
-        .query_one(
-            "SELECT audit_import_id FROM import_audit.log_listings WHERE sku = 'A-1' AND price = 99",
-            &[],
+        .query(
+            "SELECT sku, audit_import_id FROM import_audit.log_listings
+              WHERE audit_role = $1 AND sku IN ('A-forged', 'A-2')
+              ORDER BY audit_change_id",
+            &[&r.alice],
         )
         .await
         .unwrap()
-        .get(0);
-    assert_eq!(tag, None);
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            ("A-forged".to_string(), None),
+            ("A-2".to_string(), None),
+            ("A-2".to_string(), None)
+        ],
+        "alice's edits carry no import id"
+    );
     let preview = t
         .cli(&["rollback", &id.to_string(), "--preview", "--json"])
         .json();
-    assert_eq!(preview["preview"]["counts"]["skipped_edited"], 1);
+    let counts = &preview["preview"]["counts"];
+    assert_eq!(
+        (&counts["delete"], &counts["restore"]),
+        (&1.into(), &1.into()),
+        "{counts}"
+    );
+    let rb = common::run_cli(
+        &url_as(&t, &r.alice),
+        &["rollback", &id.to_string(), "--yes", "--json"],
+        None,
+    );
+    assert_eq!(rb.code, 0, "{}", rb.stderr);
+    assert_eq!(rb.json()["deleted"], 1);
+    let kept = texts(&t, "SELECT sku FROM listings ORDER BY sku").await;
+    assert_eq!(
+        kept,
+        ["A-1", "A-2", "A-forged"],
+        "the hand-made listing is kept"
+    );
 }

@@ -297,14 +297,33 @@ pub fn default_data_dir() -> Result<PathBuf> {
 pub fn files_dir(target: &Target, explicit: Option<&Path>) -> Result<PathBuf> {
     let (dir, mode) = match (&target.cluster, explicit) {
         (Some(c), _) => (c.data_dir().to_path_buf(), c.data_dir_mode()),
-        (None, Some(d)) => (d.to_path_buf(), crate::private_files::DIR_MODE),
-        (None, None) => (default_data_dir()?, crate::private_files::DIR_MODE),
+        (None, Some(d)) => (d.to_path_buf(), files_dir_mode(d)),
+        (None, None) => {
+            let d = default_data_dir()?;
+            let mode = files_dir_mode(&d);
+            (d, mode)
+        }
     };
     let dir = crate::private_files::absolute(&dir)?;
     crate::private_files::check_ancestors(&dir)?;
     crate::private_files::ensure_dir(&dir, mode)
         .wrap_err_with(|| format!("cannot create the data directory {}", dir.display()))?;
     Ok(dir)
+}
+
+/// The mode of importdesk's files directory `dir` when the database in use
+/// is not the embedded one this process starts (a URL, even one pointing at
+/// the embedded cluster's socket): private, but a directory that holds an
+/// embedded cluster keeps that cluster's mode. As root that is 0711: made
+/// 0700, it would lock the running server (user `postgres`) out of its own
+/// files, and its next checkpoint would crash it.
+fn files_dir_mode(dir: &Path) -> u32 {
+    let holds_cluster =
+        std::fs::symlink_metadata(dir.join("pg").join("PG_VERSION")).is_ok_and(|m| m.is_file());
+    match Cluster::new(dir.to_path_buf()) {
+        Ok(cluster) if holds_cluster => cluster.data_dir_mode(),
+        _ => crate::private_files::DIR_MODE,
+    }
 }
 
 fn non_empty_env(name: &str) -> Option<String> {

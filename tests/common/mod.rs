@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod console;
+pub mod session;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -261,18 +262,24 @@ impl CliRun {
     }
 }
 
-pub fn run_cli(database_url: &str, args: &[&str], stdin: Option<&str>) -> CliRun {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_importdesk"));
+/// The real binary with `args` against `database_url`, in the tests' environment.
+pub fn cli_command(database_url: &str, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"));
     cmd.arg("--database-url")
         .arg(database_url)
         .args(args)
         .env_remove("DATABASE_URL")
         // Never the machine's own /etc/importdesk/config.toml.
         .env(importdesk::config::SYSTEM_CONFIG_ENV, "")
-        .env("IMPORTDESK_DATA_DIR", test_data_dir().join("files"))
-        .stdin(Stdio::piped())
+        .env("IMPORTDESK_DATA_DIR", test_data_dir().join("files"));
+    cmd
+}
+
+pub fn run_cli(database_url: &str, args: &[&str], stdin: Option<&str>) -> CliRun {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut cmd = cli_command(database_url, args);
+    cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn importdesk");
@@ -313,6 +320,18 @@ pub async fn dump_listings(t: &TestDb) -> Vec<String> {
         )
         .await
         .expect("dump listings")
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// The first column of every row of `sql`, as text.
+pub async fn texts(t: &TestDb, sql: &str) -> Vec<String> {
+    t.client()
+        .await
+        .query(sql, &[])
+        .await
+        .expect(sql)
         .iter()
         .map(|r| r.get(0))
         .collect()

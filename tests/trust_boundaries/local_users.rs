@@ -142,6 +142,53 @@ async fn the_embedded_cluster_is_private_placed_where_asked_and_its_lock_is_boun
     assert!(stop.stdout.contains("stopped"), "{}", stop.stdout);
 }
 
+/// Found by the import benchmark: as root, a command given the embedded
+/// cluster's own URL (`--database-url "$(importdesk db url)"`, as `psql`
+/// users do) made the data directory 0700 as importdesk's files directory.
+/// The server, running as postgres, could then no longer reach its folder
+/// inside: its next checkpoint failed ("could not open file
+/// global/pg_control: Permission denied") and it restarted, dropping every
+/// connection.
+#[tokio::test]
+async fn a_command_on_the_embedded_clusters_url_leaves_the_server_its_folder() {
+    let base = open_base();
+    let data = base.path().join("d");
+    let dir = data.to_str().unwrap();
+    let start = Invocation::bare(&["--data-dir", dir, "db", "start"])
+        .files_dir(None)
+        .deadline(Duration::from_secs(120))
+        .run();
+    let _cluster = OwnCluster {
+        data_dir: data.clone(),
+    };
+    assert_eq!(start.code, Some(0), "{}", start.all());
+    let url = Invocation::bare(&["--data-dir", dir, "db", "url"])
+        .files_dir(None)
+        .run();
+    assert_eq!(url.code, Some(0), "{}", url.all());
+    let url = url.stdout.trim().to_string();
+    let mode_before = mode_of(&data);
+
+    let history = Invocation::on(&url, &["--data-dir", dir, "history"])
+        .files_dir(None)
+        .run();
+    assert_eq!(history.code, Some(0), "{}", history.all());
+    assert_eq!(
+        mode_of(&data),
+        mode_before,
+        "the data directory's mode changed"
+    );
+    if is_root() {
+        assert_eq!(mode_of(&data), 0o711);
+    }
+    // The server still reaches its files: a checkpoint succeeds.
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client.batch_execute("CHECKPOINT").await.unwrap();
+}
+
 #[tokio::test]
 async fn as_root_no_link_in_a_data_directory_is_followed() {
     if !is_root() {
