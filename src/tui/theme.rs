@@ -7,6 +7,7 @@
 
 use crate::domain::history::ImportState;
 use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
@@ -92,6 +93,15 @@ impl Theme {
 
     pub fn selected(&self) -> Style {
         Style::new().add_modifier(Modifier::REVERSED)
+    }
+
+    /// A list's row, in the selection's style when it is the selected one.
+    pub fn row<'a>(&self, line: Line<'a>, selected: bool) -> Line<'a> {
+        if selected {
+            line.style(self.selected())
+        } else {
+            line
+        }
     }
 
     pub fn bold(&self) -> Style {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::plan::{counts_from, eligibility_on};
-use super::{ConflictMode, PlanCounts, PlanItem, RollbackError, RollbackRefused, Section};
+use super::{ConflictMode, PlanCounts, PlanItem, RollbackError, RollbackRefused};
 use crate::db::queries::import::refresh_log_statistics;
 use crate::db::queries::rollback::{self as store, PageAt, RollbackReport, SkipSummary};
 use crate::db::{Database, LockAttempt, SellerLock, is_serialization_failure};
@@ -312,18 +312,7 @@ impl Plan {
     /// The listed skips, with who changed each listing and when, as the
     /// preview names them.
     fn with_skips(mut self, skipped: Vec<store::SkippedListing>) -> Self {
-        self.skipped = skipped
-            .into_iter()
-            .map(|s| PlanItem {
-                sku: s.sku,
-                action: Section::Skip,
-                reason: s.reason,
-                changed_by: s.changed_by,
-                changed_at: s.changed_at,
-                change: s.change,
-                diff: None,
-            })
-            .collect();
+        self.skipped = skipped.into_iter().map(PlanItem::skipped).collect();
         self
     }
 

@@ -131,11 +131,7 @@ impl ScreenModule for Audit {
                 )),
                 Span::raw(pad(&fit(&r.summary, details), details)),
             ]);
-            lines.push(if selected {
-                line.style(t.selected())
-            } else {
-                line
-            });
+            lines.push(t.row(line, selected));
         }
         frame.render_widget(Paragraph::new(lines), area);
     }

@@ -460,10 +460,5 @@ fn row_line(row: &HistoryRow, c: &Columns, state: &State, selected: bool) -> Lin
         ),
         Span::raw(format!(" {}", pad(&fit(&row.actor, c.actor), c.actor))),
     ];
-    let line = Line::from(spans);
-    if selected {
-        line.style(t.selected())
-    } else {
-        line
-    }
+    t.row(Line::from(spans), selected)
 }

@@ -206,11 +206,7 @@ impl ScreenModule for Listings {
                 Span::raw(format!("{} ", pad(&fit(&row.status, c.status), c.status))),
                 Span::raw(pad(&state.clock.when(&row.updated_at, c.when), c.when)),
             ]);
-            lines.push(if selected {
-                line.style(t.selected())
-            } else {
-                line
-            });
+            lines.push(t.row(line, selected));
         }
         frame.render_widget(Paragraph::new(lines), area);
     }

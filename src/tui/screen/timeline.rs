@@ -155,11 +155,7 @@ impl ScreenModule for TimelineScreen {
                     w.saturating_sub(20),
                 )),
             ]);
-            lines.push(if selected {
-                line.style(t.selected())
-            } else {
-                line
-            });
+            lines.push(t.row(line, selected));
         }
         lines.resize(2 + s.changes, Line::default());
         if let Some(c) = tl.list.selected() {

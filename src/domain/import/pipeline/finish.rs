@@ -49,12 +49,11 @@ pub(super) async fn begin(
         },
     )
     .await?;
-    audit::append(
+    log_event(
         conn,
-        &req.actor.label(),
+        req,
+        id,
         action::IMPORT_STARTED,
-        Some(&req.seller),
-        Some(id),
         json!({ "file": file_name, "profile": profile }),
     )
     .await?;
@@ -101,12 +100,11 @@ pub(super) async fn complete(
         },
     )
     .await?;
-    audit::append(
+    log_event(
         &tx,
-        &req.actor.label(),
+        req,
+        id,
         action::IMPORT_COMPLETED,
-        Some(&req.seller),
-        Some(id),
         json!({
             "counts": counts,
             "file_sha256": summary.sha256,
@@ -228,10 +226,21 @@ async fn mark_failed(
         return Ok(());
     };
     store::fail(conn, id, report).await?;
+    log_event(conn, req, id, action::IMPORT_FAILED, details).await
+}
+
+/// One audit-log entry about import `id`, by the request's actor for its seller.
+async fn log_event(
+    conn: &impl Conn,
+    req: &ImportRequest,
+    id: i64,
+    action: &str,
+    details: serde_json::Value,
+) -> Result<()> {
     audit::append(
         conn,
         &req.actor.label(),
-        action::IMPORT_FAILED,
+        action,
         Some(&req.seller),
         Some(id),
         details,

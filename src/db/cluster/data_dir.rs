@@ -1,0 +1,150 @@
+//! The data directory and the cluster's folder inside it: created private,
+//! owned by the server's user, never through a link, and refused when
+//! `postgresql.conf` or the socket path cannot hold it.
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use color_eyre::eyre::{Context, Result, bail};
+use nix::fcntl::OFlag;
+use nix::unistd::{Uid, User};
+
+use super::{Cluster, MAX_SOCKET_PATH, PORT};
+use crate::private_files;
+
+impl Cluster {
+    pub(super) fn prepare_data_dir(&self) -> Result<()> {
+        let socket = self.socket_dir().join(format!(".s.PGSQL.{PORT}"));
+        if socket.as_os_str().len() > MAX_SOCKET_PATH {
+            bail!(
+                "the data directory path is too long for a Unix socket ({} bytes, at most {}): {}\n\
+                 Choose a shorter one with --data-dir.",
+                socket.as_os_str().len(),
+                MAX_SOCKET_PATH,
+                socket.display()
+            );
+        }
+        private_files::check_ancestors(&self.data_dir)?;
+        private_files::ensure_dir(&self.data_dir, self.data_dir_mode()).wrap_err_with(|| {
+            format!(
+                "cannot create the data directory {} (choose another with --data-dir)",
+                self.data_dir.display()
+            )
+        })?;
+        if let Some(user) = &self.run_as {
+            check_reachable_by(&self.data_dir, user)?;
+        }
+        let pgdata = self.pgdata();
+        match fs::symlink_metadata(&pgdata) {
+            Err(_) => fs::create_dir(&pgdata)
+                .wrap_err_with(|| format!("cannot create {}", pgdata.display()))?,
+            Ok(meta) if meta.file_type().is_symlink() || !meta.is_dir() => bail!(
+                "{} is not a folder but {}: importdesk never follows links in its data \
+                 directory. Remove it (or choose another --data-dir).",
+                pgdata.display(),
+                if meta.file_type().is_symlink() {
+                    "a symbolic link"
+                } else {
+                    "a file"
+                }
+            ),
+            Ok(_) => {}
+        }
+        // Change the folder through a descriptor opened without following
+        // links: what is chowned is the folder just checked, nothing else.
+        let dir = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC).bits())
+            .open(&pgdata)
+            .wrap_err_with(|| format!("cannot open {}", pgdata.display()))?;
+        let meta = dir.metadata()?;
+        let owner = self
+            .run_as
+            .as_ref()
+            .map(|u| u.uid.as_raw())
+            .unwrap_or_else(|| Uid::effective().as_raw());
+        if meta.uid() != owner {
+            if meta.uid() != Uid::effective().as_raw() {
+                bail!(
+                    "{} belongs to uid {}: importdesk does not take over another user's folder. \
+                     Remove it (or choose another --data-dir).",
+                    pgdata.display(),
+                    meta.uid()
+                );
+            }
+            if let Some(user) = &self.run_as {
+                nix::unistd::fchown(&dir, Some(user.uid), Some(user.gid))
+                    .wrap_err_with(|| format!("cannot give {} to postgres", pgdata.display()))?;
+            }
+        }
+        if meta.mode() & 0o7777 != 0o700 {
+            dir.set_permissions(fs::Permissions::from_mode(0o700))
+                .wrap_err_with(|| format!("cannot set permissions on {}", pgdata.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// As root, the server runs as `postgres`, which must be able to traverse every
+/// folder above the cluster (a clone under /root is not reachable).
+fn check_reachable_by(dir: &Path, user: &User) -> Result<()> {
+    let dir = dir.canonicalize()?;
+    for ancestor in dir.ancestors() {
+        let meta = fs::metadata(ancestor)?;
+        let mode = meta.mode();
+        let ok = if meta.uid() == user.uid.as_raw() {
+            mode & 0o100 != 0
+        } else if meta.gid() == user.gid.as_raw() {
+            mode & 0o010 != 0
+        } else {
+            mode & 0o001 != 0
+        };
+        if !ok {
+            bail!(
+                "importdesk runs as root, so its PostgreSQL runs as the `postgres` user, \
+                 which cannot reach {} (mode {:o}).\n\
+                 Choose a data directory it can reach, e.g. --data-dir /var/lib/importdesk, \
+                 or run importdesk as a normal user.",
+                ancestor.display(),
+                mode & 0o7777
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a data directory `postgresql.conf` cannot hold safely: the socket
+/// folder is a comma-separated, quote-aware list there (a comma or quote
+/// would split or end it), and a backslash or line break would be read as
+/// an escape or a new setting.
+pub(super) fn check_config_safe(data_dir: &Path) -> Result<()> {
+    let Some(text) = data_dir.to_str() else {
+        bail!(
+            "the data directory {} is not valid UTF-8: PostgreSQL's configuration cannot name it. \
+             Choose another with --data-dir.",
+            data_dir.display()
+        );
+    };
+    if let Some(bad) = text
+        .chars()
+        .find(|c| matches!(c, '\'' | '"' | '\\' | ',') || crate::text::is_dangerous(*c))
+    {
+        bail!(
+            "the data directory \"{}\" contains {}, which PostgreSQL's configuration cannot hold \
+             safely (quotes, backslashes, commas and control characters are refused). \
+             Choose another with --data-dir.",
+            crate::text::sanitize(text),
+            match bad {
+                ',' => "a comma".to_string(),
+                '\'' | '"' => "a quote".to_string(),
+                '\\' => "a backslash".to_string(),
+                c => format!(
+                    "the character {}",
+                    crate::text::short_quote(&c.to_string(), 1)
+                ),
+            }
+        );
+    }
+    Ok(())
+}
