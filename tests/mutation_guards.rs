@@ -528,6 +528,51 @@ async fn sellers_sharing_skus_never_touch_each_other_through_import_rollback_and
     assert_eq!(rows_by_sku(&t, "globex").await, globex);
 }
 
+/// The rollback's full comparison (its fallback when a listing was changed
+/// with the change capture bypassed) joins each after-image to its own
+/// seller's listing only: another seller's listing with the same SKU is
+/// neither compared nor counted, nor touched.
+#[tokio::test]
+async fn the_rollbacks_full_comparison_sees_only_the_sellers_own_listings() {
+    let t = TestDb::new().await;
+    let (_g, globex) = csv_file(
+        "globex.csv",
+        &priced(&[("S1", "globex one", "10.00"), ("S2", "globex two", "20.00")]),
+    );
+    import_json(&t, &globex, "globex", &[], 0);
+    let globex0 = rows_by_sku(&t, "globex").await;
+    let (_a, acme) = csv_file(
+        "acme.csv",
+        &priced(&[
+            ("S1", "acme one", "1.00"),
+            ("S2", "acme two", "2.00"),
+            ("S3", "acme three", "3.00"),
+        ]),
+    );
+    let acme = import_json(&t, &acme, "acme", &[], 0)["import_id"]
+        .as_i64()
+        .unwrap();
+    // acme's S3 changed behind the capture's back: the planned DELETE
+    // finds one listing fewer than planned, and the rollback compares
+    // every listing instead.
+    t.client()
+        .await
+        .batch_execute(
+            "BEGIN; SET LOCAL session_replication_role = replica;
+             UPDATE listings SET title = 'bypassed' WHERE seller_id = 'acme' AND sku = 'S3';
+             COMMIT;",
+        )
+        .await
+        .unwrap();
+    let run = t.cli(&["rollback", &acme.to_string(), "--yes", "--json"]);
+    assert_eq!(rollback_counts(&run), (0, 2, 1), "{}", run.stdout);
+    assert_eq!(run.json()["skipped_listings"][0]["sku"], "S3");
+    let acme_left = rows_by_sku(&t, "acme").await;
+    assert_eq!(acme_left.keys().collect::<Vec<_>>(), ["S3"]);
+    assert_eq!(acme_left["S3"]["title"], "bypassed");
+    assert_eq!(rows_by_sku(&t, "globex").await, globex0);
+}
+
 /// Issue 18 (capture): the rollback tag is trusted only inside the
 /// rollback's own transaction. While a rollback runs, a seller sets the tag
 /// to it in another transaction and edits: the edit must stay a manual
