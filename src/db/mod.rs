@@ -22,7 +22,7 @@ use tokio_postgres::NoTls;
 use connector::Connector;
 pub use session::{
     Conn, LockAttempt, Pooled, SellerLock, Session, Stopper, Transaction, is_connection_lost,
-    is_query_cancelled, is_serialization_failure,
+    is_query_cancelled, is_serialization_failure, is_unique_violation,
 };
 pub use target::{Selection, Source, Target};
 

@@ -260,6 +260,12 @@ pub fn is_serialization_failure(e: &Report) -> bool {
     db_errors(e).any(|pe| pe.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE))
 }
 
+/// A unique key refused a row (for a COPY straight into `listings`: the
+/// key is in the table already, or twice in the file).
+pub fn is_unique_violation(e: &Report) -> bool {
+    db_errors(e).any(|pe| pe.code() == Some(&SqlState::UNIQUE_VIOLATION))
+}
+
 /// The error means the connection is gone (server shut down, network lost,
 /// pool cannot connect): the console shows a banner and reconnects.
 pub fn is_connection_lost(e: &Report) -> bool {

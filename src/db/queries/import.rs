@@ -116,7 +116,7 @@ fn changes_condition(fields: &[Field]) -> String {
 /// How many keys a statement touched (`rows`) and an order-independent hash
 /// of them (`keys_hash`, the sum of their 64-bit hashes): with the counts,
 /// what an import's plan fingerprint compares. `FROM` a CTE returning `sku`.
-const TOUCHED_KEYS: &str =
+pub(super) const TOUCHED_KEYS: &str =
     "count(*) AS rows, coalesce(sum(hashtextextended(sku, 0)::numeric), 0)::text AS keys_hash";
 
 /// What a merge statement did: how many listings, and which (hashed).
@@ -277,34 +277,48 @@ pub async fn begin(conn: &impl Conn, new: &NewImport<'_>) -> Result<i64> {
 /// instead of 2.6 s.
 pub const WORK_MEM: &str = "SET LOCAL work_mem = '64MB'";
 
-/// Ties the import to `tx` and creates the staging table in it.
-pub async fn prepare_staging(
-    tx: &Transaction<'_>,
-    import_id: Option<i64>,
-    actor: &str,
-) -> Result<()> {
+/// Ties the import to `tx` (the capture triggers tag its rows with it).
+pub async fn attach(tx: &Transaction<'_>, import_id: Option<i64>, actor: &str) -> Result<()> {
     tx.pg().batch_execute(WORK_MEM).await?;
     if let Some(id) = import_id {
         tx.pg().query(ATTACH_TRANSACTION, &[&id, &actor]).await?;
     }
+    Ok(())
+}
+
+/// Creates the staging table in `tx`.
+pub async fn create_staging(tx: &Transaction<'_>) -> Result<()> {
     tx.pg().batch_execute(&listing::create_staging()).await?;
     Ok(())
 }
 
-/// A COPY into the staging table in progress; dropped before
-/// [`StagingCopy::finish`], it is aborted.
-pub struct StagingCopy {
+/// A COPY in progress (into the staging table, or straight into
+/// `listings`); dropped before [`RowCopy::finish`], it is aborted.
+pub struct RowCopy {
     sink: std::pin::Pin<Box<tokio_postgres::CopyInSink<bytes::Bytes>>>,
+    /// Run once the rows are in (the staging table's statistics).
+    then: Option<&'static str>,
 }
 
-pub async fn copy_into_staging(tx: &Transaction<'_>) -> Result<StagingCopy> {
-    let sink = tx.inner().copy_in(&listing::copy_staging()).await?;
-    Ok(StagingCopy {
-        sink: Box::pin(sink),
-    })
+impl RowCopy {
+    pub(super) async fn start(
+        tx: &Transaction<'_>,
+        copy: &str,
+        then: Option<&'static str>,
+    ) -> Result<Self> {
+        let sink = tx.inner().copy_in(copy).await?;
+        Ok(Self {
+            sink: Box::pin(sink),
+            then,
+        })
+    }
 }
 
-impl StagingCopy {
+pub async fn copy_into_staging(tx: &Transaction<'_>) -> Result<RowCopy> {
+    RowCopy::start(tx, &listing::copy_staging(), Some(ANALYZE_STAGING)).await
+}
+
+impl RowCopy {
     /// Sends COPY text rows (see `domain::import::copy_text`).
     pub async fn send(&mut self, rows: String) -> Result<()> {
         self.sink
@@ -313,7 +327,7 @@ impl StagingCopy {
             .wrap_err("sending rows to PostgreSQL failed")
     }
 
-    /// Ends the COPY and analyses the staging table; returns the rows copied.
+    /// Ends the COPY (and analyses the staging table); returns the rows copied.
     pub async fn finish(mut self, tx: &Transaction<'_>) -> Result<u64> {
         let rows = self
             .sink
@@ -321,7 +335,9 @@ impl StagingCopy {
             .finish()
             .await
             .wrap_err("loading rows into PostgreSQL failed")?;
-        tx.pg().batch_execute(ANALYZE_STAGING).await?;
+        if let Some(sql) = self.then {
+            tx.pg().batch_execute(sql).await?;
+        }
         Ok(rows)
     }
 }
@@ -380,7 +396,7 @@ pub async fn preview_changes(
 }
 
 /// Runs a statement selecting [`TOUCHED_KEYS`].
-async fn touched(conn: &impl Conn, sql: &str, seller: &str) -> Result<Touched> {
+pub(super) async fn touched(conn: &impl Conn, sql: &str, seller: &str) -> Result<Touched> {
     let row = conn.pg().query_one(sql, &[&seller]).await?;
     Ok(Touched {
         rows: row.try_get("rows")?,

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod history;
 pub mod identity;
 pub mod import;
+pub mod import_direct;
 pub mod listing;
 pub mod listings;
 pub mod locks;

@@ -35,6 +35,36 @@ pub fn push_row(out: &mut String, line: u64, row: &ListingRow) {
     out.push('\n');
 }
 
+/// Where the parser's rows go: the staging table (line first, for the
+/// duplicate report), or straight into `listings` for a seller who has no
+/// listings yet (the seller first, and every empty value that a new listing
+/// defaults already defaulted, as the staging path's INSERT does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyTarget {
+    Staging,
+    Listings { seller: String },
+}
+
+/// The value a new listing gets for an empty `field`: the SQL literal of the
+/// listing field table, unquoted (they are plain quoted words).
+fn insert_default(field: Field) -> Option<&'static str> {
+    field
+        .spec()
+        .default_on_insert
+        .map(|sql| sql.trim_matches('\''))
+}
+
+/// Appends one `listings` row: the seller, then every field in the order of
+/// the listing field table, empty values defaulted as on insert.
+pub fn push_listing(out: &mut String, seller: &str, row: &ListingRow) {
+    push_escaped(out, seller);
+    for field in Field::all() {
+        let value = row.value(field);
+        push_opt(out, value.as_deref().or(insert_default(field)));
+    }
+    out.push('\n');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +83,38 @@ mod tests {
             out,
             "7\tA\\\\1\ttab\\there\\r\\nnext\t\\N\t\\N\t\\N\t3\t\\N\t\\N\t\\N\t\\N\t\\N\n"
         );
+    }
+
+    #[test]
+    fn a_listings_row_starts_with_the_seller_and_defaults_what_an_insert_defaults() {
+        let row = ListingRow {
+            sku: "A1".into(),
+            quantity: Some(3),
+            ..Default::default()
+        };
+        let mut out = String::new();
+        push_listing(&mut out, "s\t1", &row);
+        assert_eq!(
+            out,
+            "s\\t1\tA1\t\\N\t\\N\t\\N\t\\N\t3\tactive\t\\N\t\\N\t\\N\t\\N\n"
+        );
+        let given = ListingRow {
+            status: Some("draft".into()),
+            ..row
+        };
+        out.clear();
+        push_listing(&mut out, "s", &given);
+        assert!(out.contains("\t3\tdraft\t"), "{out}");
+    }
+
+    #[test]
+    fn every_insert_default_is_a_plain_quoted_word() {
+        for field in Field::all() {
+            if let Some(sql) = field.spec().default_on_insert {
+                let word = insert_default(field).unwrap();
+                assert_eq!(sql, format!("'{word}'"));
+                assert!(word.chars().all(|c| c.is_ascii_alphanumeric()), "{sql}");
+            }
+        }
     }
 }

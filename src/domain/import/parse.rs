@@ -7,10 +7,11 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+use super::copy_text::{self, CopyTarget};
 use super::profile::{Field, MapOptions, Mapping, ProfileKind, RowOutcome};
 use super::reader::{CsvFile, FileError};
 use super::rejects::RejectsWriter;
-use super::{KEPT_ERRORS, Phase, Progress, ProgressFn, RowError, copy_text};
+use super::{KEPT_ERRORS, Phase, Progress, ProgressFn, RowError};
 
 /// Keys remembered (as 64-bit hashes, about 16 bytes each) to tell that a
 /// file has no duplicate keys without asking the database; a larger file
@@ -67,6 +68,8 @@ pub(super) struct ParseRequest {
     /// A dry run writes no rejects file.
     pub dry_run: bool,
     pub rejects_path: PathBuf,
+    /// The table the COPY text is for (its columns differ).
+    pub target: CopyTarget,
 }
 
 pub(super) struct HeaderInfo {
@@ -224,7 +227,12 @@ pub(super) fn parse_file(
                 if !seen.first_time(&row.sku) {
                     summary.maybe_duplicates = true;
                 }
-                copy_text::push_row(&mut chunk, record.line, &row);
+                match &req.target {
+                    CopyTarget::Staging => copy_text::push_row(&mut chunk, record.line, &row),
+                    CopyTarget::Listings { seller } => {
+                        copy_text::push_listing(&mut chunk, seller, &row)
+                    }
+                }
                 if chunk.len() >= CHUNK_BYTES {
                     let full = std::mem::replace(
                         &mut chunk,

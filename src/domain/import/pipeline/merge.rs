@@ -1,12 +1,12 @@
 //! Merge: the staging table into `listings`, set-based. Unchanged rows are
 //! neither rewritten nor logged; the counts come from the statements.
 
-use color_eyre::eyre::Result;
+use color_eyre::eyre::{Result, bail};
 
 use super::super::parse::HeaderInfo;
 use super::super::{FieldChanges, ImportRequest, KEPT_ERRORS};
 use crate::db::Transaction;
-use crate::db::queries::import as store;
+use crate::db::queries::{import as store, import_direct};
 
 /// What the merge did (or, in a dry run's transaction, would do).
 pub(super) struct Merged {
@@ -46,5 +46,29 @@ pub(super) async fn merge(
         changes,
         created_keys: created.keys_hash,
         updated_keys: updated.keys_hash,
+    })
+}
+
+/// A first import's COPY into `listings` created every row it copied (the
+/// unique key refused any other outcome); which, hashed as the merge
+/// hashes the keys it creates.
+pub(super) async fn copied(tx: &Transaction<'_>, req: &ImportRequest, rows: i64) -> Result<Merged> {
+    let created = import_direct::seller_keys(tx, &req.seller).await?;
+    if created.rows != rows {
+        // Another session gave the seller listings meanwhile: the counts
+        // would not be this import's alone.
+        bail!(
+            "seller {:?} got {} other listings while the import ran; nothing was changed, run it again",
+            req.seller,
+            created.rows - rows
+        );
+    }
+    Ok(Merged {
+        created: rows as u64,
+        updated: 0,
+        unchanged: 0,
+        changes: None,
+        created_keys: created.keys_hash,
+        updated_keys: "0".into(),
     })
 }

@@ -3,7 +3,10 @@
 //! 1. `begin`: the history row is inserted as `running` and committed (a
 //!    crash leaves evidence);
 //! 2. [`stage`]: one transaction, tagged with the import; the parser's COPY
-//!    text streams into a temporary staging table;
+//!    text streams into a temporary staging table, or, for a seller with no
+//!    listings, straight into `listings` (then steps 3 and 4 are the table's
+//!    unique key and the COPY's count; a key the table holds sends the
+//!    import back through staging);
 //! 3. [`check`]: duplicate keys (found in SQL), rejected rows, an empty file;
 //!    the file a dry run pinned (`expect`);
 //! 4. [`merge`]: update what really changed, insert what is new; the plan a
@@ -18,15 +21,18 @@ mod finish;
 mod merge;
 mod stage;
 
+use stage::Staged;
+
 use std::time::Instant;
 
 use color_eyre::eyre::{Context, Result};
 use tokio::sync::mpsc;
 
+use super::copy_text::CopyTarget;
 use super::fingerprint::{ImportRefused, PlanFacts, PlanFingerprint};
 use super::parse::{Event, HeaderInfo, ParseRequest, ParseSummary, parse_file};
 use super::{Counts, ImportError, ImportOutcome, ImportRequest, Phase, Progress, ProgressFn};
-use crate::db::queries::{history as history_store, import as store};
+use crate::db::queries::{history as history_store, import as store, import_direct};
 use crate::db::{Database, LockAttempt, SellerLock};
 
 /// Runs one import. `Ok` carries completed, failed-by-validation and dry-run
@@ -102,6 +108,8 @@ struct Job<'a> {
     /// `None` for a dry run (it leaves no history row).
     import_id: Option<i64>,
     progress: Option<ProgressFn>,
+    /// Where the parser's rows go.
+    target: CopyTarget,
 }
 
 impl Job<'_> {
@@ -127,6 +135,9 @@ enum Flow {
     Done(ImportOutcome),
     Rejected(ParseSummary),
     Refused(ImportRefused),
+    /// A first import's COPY met a key the table holds: read the file again
+    /// into staging.
+    Restage(ParseSummary),
 }
 
 /// The import once the lock is held; sets `started` to the history row's
@@ -138,53 +149,83 @@ async fn run_locked(
     started_id: &mut Option<i64>,
 ) -> Result<ImportOutcome, ImportError> {
     let started = Instant::now();
-    let (tx, mut events) = mpsc::channel::<Event>(4);
-    let parse_req = ParseRequest {
-        path: req.path.clone(),
-        profile: req.profile,
-        options: req.options.clone(),
-        skip_invalid: req.skip_invalid,
-        dry_run: req.dry_run,
-        rejects_path: finish::rejects_path(req),
+    // A seller's first import goes straight into `listings` (a dry run
+    // writes nothing, so it stages).
+    let target = if !req.dry_run && import_direct::is_first_import(&*lock, &req.seller).await? {
+        CopyTarget::Listings {
+            seller: req.seller.clone(),
+        }
+    } else {
+        CopyTarget::Staging
     };
-    let parser_progress = progress.clone();
-    let parser =
-        tokio::task::spawn_blocking(move || parse_file(parse_req, tx, parser_progress, started));
-
-    let header = match events.recv().await {
-        Some(Event::Header(h)) => Some(h),
-        Some(Event::Chunk(_)) => unreachable!("the parser sends the header first"),
-        // The file could not be opened or its header not mapped.
-        None => None,
-    };
+    if target != CopyTarget::Staging {
+        tracing::info!(seller = %req.seller, "first import: COPY straight into listings");
+    }
     let mut job = Job {
         req,
         started,
         import_id: None,
         progress,
+        target,
     };
-    if !req.dry_run {
-        let id = finish::begin(lock, req, header.as_ref()).await?;
-        job.import_id = Some(id);
-        *started_id = Some(id);
-    }
-    let Some(header) = header else {
-        let summary = parser.await.wrap_err("the CSV parser thread failed")?;
-        return Ok(finish::reject(lock, &job, None, summary).await?);
-    };
-    match stages(lock, &job, &header, &mut events, parser).await {
-        Ok(Flow::Done(outcome)) => Ok(outcome),
-        Ok(Flow::Rejected(summary)) => {
-            Ok(finish::reject(lock, &job, Some(&header), summary).await?)
+    loop {
+        let (tx, mut events) = mpsc::channel::<Event>(4);
+        let parse_req = ParseRequest {
+            path: req.path.clone(),
+            profile: req.profile,
+            options: req.options.clone(),
+            skip_invalid: req.skip_invalid,
+            dry_run: req.dry_run,
+            rejects_path: finish::rejects_path(req),
+            target: job.target.clone(),
+        };
+        let parser_progress = job.progress.clone();
+        let parser = tokio::task::spawn_blocking(move || {
+            parse_file(parse_req, tx, parser_progress, started)
+        });
+
+        let header = match events.recv().await {
+            Some(Event::Header(h)) => Some(h),
+            Some(Event::Chunk(_)) => unreachable!("the parser sends the header first"),
+            // The file could not be opened or its header not mapped.
+            None => None,
+        };
+        if !req.dry_run && job.import_id.is_none() {
+            let id = finish::begin(lock, req, header.as_ref()).await?;
+            job.import_id = Some(id);
+            *started_id = Some(id);
         }
-        Ok(Flow::Refused(refused)) => {
-            finish::record_refusal(lock, &job, &header, &refused).await;
-            Err(ImportError::Refused(refused))
-        }
-        Err(e) => {
-            finish::record_error(lock, &job, &header, &e).await;
-            Err(e.into())
-        }
+        let Some(header) = header else {
+            let summary = parser.await.wrap_err("the CSV parser thread failed")?;
+            return Ok(finish::reject(lock, &job, None, summary).await?);
+        };
+        return match stages(lock, &job, &header, &mut events, parser).await {
+            Ok(Flow::Done(outcome)) => Ok(outcome),
+            Ok(Flow::Restage(summary)) => {
+                // Read again into the staging table; this pass's rejects
+                // file (the next one has another name) goes.
+                if let Some(path) = &summary.rejects_file {
+                    let _ = std::fs::remove_file(path);
+                }
+                tracing::info!(
+                    seller = %req.seller,
+                    "a key is in listings already or twice in the file: through staging"
+                );
+                job.target = CopyTarget::Staging;
+                continue;
+            }
+            Ok(Flow::Rejected(summary)) => {
+                Ok(finish::reject(lock, &job, Some(&header), summary).await?)
+            }
+            Ok(Flow::Refused(refused)) => {
+                finish::record_refusal(lock, &job, &header, &refused).await;
+                Err(ImportError::Refused(refused))
+            }
+            Err(e) => {
+                finish::record_error(lock, &job, &header, &e).await;
+                Err(e.into())
+            }
+        };
     }
 }
 
@@ -198,8 +239,16 @@ async fn stages(
     parser: tokio::task::JoinHandle<ParseSummary>,
 ) -> Result<Flow> {
     let tx = lock.transaction().await?;
-    store::prepare_staging(&tx, job.import_id, &job.req.actor.label()).await?;
-    let (mut summary, mut staged) = stage::copy(&tx, events, parser, job, header.size).await?;
+    store::attach(&tx, job.import_id, &job.req.actor.label()).await?;
+    let direct = matches!(job.target, CopyTarget::Listings { .. });
+    if !direct {
+        store::create_staging(&tx).await?;
+    }
+    let (mut summary, mut staged) = match stage::copy(&tx, events, parser, job, header.size).await?
+    {
+        Staged::Rows(summary, staged) => (summary, staged),
+        Staged::KeyTaken(summary) => return Ok(Flow::Restage(summary)),
+    };
     if let (Some(expect), Some(sha)) = (&job.req.expect, &summary.sha256)
         && let Err(refused) = expect.check_file(sha)
     {
@@ -208,12 +257,19 @@ async fn stages(
     if summary.file_error.is_some() {
         return Ok(Flow::Rejected(summary));
     }
-    check::duplicates(&tx, job.req, &mut summary, &mut staged).await?;
+    // A first import's COPY had the table's unique key check for duplicates.
+    if !direct {
+        check::duplicates(&tx, job.req, &mut summary, &mut staged).await?;
+    }
     if check::rejects_file(job.req, &mut summary) {
         return Ok(Flow::Rejected(summary));
     }
     job.phase(Phase::Applying, summary.rows_read, header.size);
-    let merged = merge::merge(&tx, job.req, header, staged).await?;
+    let merged = if direct {
+        merge::copied(&tx, job.req, staged).await?
+    } else {
+        merge::merge(&tx, job.req, header, staged).await?
+    };
     let counts = Counts {
         rows_read: summary.rows_read,
         created: merged.created,
