@@ -217,6 +217,22 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_quote_ends_at_its_unescaped_closing_quote() {
+        // The text after a cut passage is kept, and `\"` inside does not
+        // close it: a cut past the escape is where the end must be found.
+        assert_eq!(shorten_quoted(r#""abc" tail"#, 2), r#""ab…" tail"#);
+        assert_eq!(
+            shorten_quoted(r#"k "a\"bcdef" tail "xyz""#, 3),
+            r#"k "a\"…" tail "xyz""#
+        );
+    }
+
+    #[test]
+    fn delete_has_a_picture_of_its_own() {
+        assert_eq!(sanitize("a\u{7f}b"), "a␡b");
+    }
+
+    #[test]
     fn a_frame_never_carries_a_dangerous_character() {
         use ratatui::buffer::Buffer;
         use ratatui::layout::Rect;

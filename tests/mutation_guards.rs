@@ -1502,3 +1502,33 @@ async fn a_seller_role_without_a_mapping_reads_nothing() {
         assert_eq!(seen, 0, "{nobody} reads {seen} rows of {table}");
     }
 }
+
+/// `--on-conflict block` refuses only when some listing would be skipped:
+/// with nothing changed since the import, it rolls back like the default.
+#[tokio::test]
+async fn block_mode_rolls_back_an_import_nobody_changed_since() {
+    let t = TestDb::new().await;
+    let header = common::NATIVE_HEADER;
+    let (_d1, first) = csv_file(
+        "first.csv",
+        &format!("{header}A,Lamp,,19.99,USD,3,active,,,,\n"),
+    );
+    import_json(&t, &first, "acme", &[], 0);
+    let before = common::dump_listings(&t).await;
+    let (_d2, second) = csv_file(
+        "second.csv",
+        &format!("{header}A,Lamp v2,,19.99,USD,3,active,,,,\nB,Desk,,150,USD,2,active,,,,\n"),
+    );
+    let id = import_json(&t, &second, "acme", &[], 0)["import_id"]
+        .as_i64()
+        .unwrap();
+    let run = t.cli(&[
+        "rollback",
+        &id.to_string(),
+        "--yes",
+        "--on-conflict",
+        "block",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(common::dump_listings(&t).await, before);
+}

@@ -132,16 +132,6 @@ pub enum Section {
     Skip,
 }
 
-impl Section {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Section::Delete => "delete",
-            Section::Restore => "restore",
-            Section::Skip => "skip",
-        }
-    }
-}
-
 /// One listing of the plan, as the preview pages show it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PlanItem {
@@ -283,3 +273,54 @@ impl std::fmt::Display for RollbackError {
 }
 
 impl std::error::Error for RollbackError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skipped(reason: &str, by: Option<&str>, change: Option<&str>) -> PlanItem {
+        PlanItem {
+            sku: "A1".into(),
+            action: Section::Skip,
+            reason: Some(reason.into()),
+            changed_by: by.map(String::from),
+            changed_at: by.map(|_| "2026-11-30T12:34:56Z".parse().unwrap()),
+            change: change.map(String::from),
+            diff: None,
+        }
+    }
+
+    #[test]
+    fn a_skip_is_explained_with_who_changed_the_listing_and_how() {
+        let at = " by jane (support) at 2026-11-30 12:34:56 UTC";
+        let cases = [
+            (
+                skipped("edited", Some("jane (support)"), Some("update")),
+                format!("edited after the import{at}"),
+            ),
+            (
+                skipped("edited", None, None),
+                "changed after the import (not through importdesk's change capture)".into(),
+            ),
+            (
+                skipped("edited", Some("jane (support)"), Some("restore")),
+                format!(
+                    "restored from its timeline after the import{at} (a restore is an edit like any other)"
+                ),
+            ),
+            (
+                skipped("deleted", Some("jane (support)"), Some("delete")),
+                format!("deleted after the import{at}; it is not resurrected"),
+            ),
+            (
+                skipped("referenced", None, None),
+                "created by the import and now referenced by other rows".into(),
+            ),
+        ];
+        for (item, sentence) in cases {
+            assert_eq!(item.explain(), sentence, "{item:?}");
+        }
+        let hostile = skipped("edited", Some("x\u{1b}[2J"), Some("update")).explain();
+        assert!(hostile.contains("by x␛[2J at "), "{hostile}");
+    }
+}
