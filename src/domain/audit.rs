@@ -125,3 +125,53 @@ pub async fn list_filtered(
 pub async fn for_import(db: &Database, import_id: i64, limit: i64) -> Result<Vec<AuditEntry>> {
     store::for_import(&db.client().await?, import_id, limit).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PruneOutcome;
+
+    fn nothing() -> PruneOutcome {
+        PruneOutcome {
+            rolled_back_imports: vec![],
+            retired_imports: vec![],
+            import_rows_deleted: 0,
+            manual_edit_rows_deleted: 0,
+            dry_run: false,
+        }
+    }
+
+    /// The CLI prints "nothing to prune" only for this: any one thing
+    /// deleted alone must make the outcome non-empty.
+    #[test]
+    fn a_prune_is_empty_only_when_nothing_at_all_was_deleted() {
+        assert!(nothing().is_empty());
+        assert!(
+            PruneOutcome {
+                dry_run: true,
+                ..nothing()
+            }
+            .is_empty()
+        );
+        let each_alone = [
+            PruneOutcome {
+                rolled_back_imports: vec![7],
+                ..nothing()
+            },
+            PruneOutcome {
+                retired_imports: vec![8],
+                ..nothing()
+            },
+            PruneOutcome {
+                import_rows_deleted: 1,
+                ..nothing()
+            },
+            PruneOutcome {
+                manual_edit_rows_deleted: 1,
+                ..nothing()
+            },
+        ];
+        for outcome in each_alone {
+            assert!(!outcome.is_empty(), "{outcome:?}");
+        }
+    }
+}
