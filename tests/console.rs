@@ -9,7 +9,7 @@ use importdesk::domain::import::{
     Counts, FieldChanges, ImportOutcome, ImportStatus, Phase, Progress,
 };
 use importdesk::domain::rollback::{
-    ConflictMode, PlanCounts, PlanItem, Preview, RollbackOutcome, Section,
+    ConflictMode, PlanCounts, PlanItem, Preview, RollbackOutcome, Section, Seek,
 };
 use importdesk::tui::action::{
     Action, AuditRow, Completion, DetailData, Effect, Failure, HistoryRow, ImportFailure,
@@ -1315,13 +1315,13 @@ fn the_rollback_popup_pages_through_a_section() {
     let mut next = None;
     for _ in 0..30 {
         for e in update(&mut s, code(KeyCode::PageDown)) {
-            if let Effect::RollbackPage { after, req, .. } = e {
-                next = Some((after, req));
+            if let Effect::RollbackPage { seek, req, .. } = e {
+                next = Some((seek, req));
             }
         }
     }
-    let (after, _req) = next.expect("the next page is requested");
-    assert_eq!(after.as_deref(), Some("SKU-00099"));
+    let (seek, _req) = next.expect("the next page is requested");
+    assert_eq!(seek, Seek::After(Some("SKU-00099".into())));
 }
 
 // ---------------------------------------------------------------- scrolling

@@ -79,7 +79,8 @@ impl PopupModule for Rollback {
 
     /// The digits of the import id a large rollback asks for.
     fn typed(&self, state: &mut State, ev: &KeyEvent, plain: bool) -> bool {
-        self.context(state) == Ctx::Popup && plan::typed(state, ev, plain)
+        matches!(self.context(state), Ctx::Popup | Ctx::PopupSearch)
+            && plan::typed(state, ev, plain)
     }
 
     fn busy(&self, state: &State) -> bool {
@@ -121,8 +122,12 @@ impl RollbackPopup {
     pub fn context(&self) -> Ctx {
         if self.is_busy() {
             Ctx::PopupBusy
-        } else if let PopupStage::Plan(_) = self.stage {
-            Ctx::Popup
+        } else if let PopupStage::Plan(plan) = &self.stage {
+            if plan.search.is_some() {
+                Ctx::PopupSearch
+            } else {
+                Ctx::Popup
+            }
         } else {
             Ctx::PopupResult
         }
