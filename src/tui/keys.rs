@@ -458,6 +458,17 @@ pub static BINDINGS: &[Binding] = &[
         ]),
         footer: true,
     },
+    // Not a key: the digits typed into the popup's id field (listed so the
+    // help says how a large rollback is confirmed).
+    Binding {
+        keys: &[],
+        label: "0-9",
+        name: "type the id",
+        help: "a rollback of over 1,000 listings: type the import id, then choose Roll back",
+        command: Command::Edit,
+        contexts: In(&[Popup]),
+        footer: false,
+    },
     Binding {
         keys: &[ch('t')],
         label: "t",

@@ -151,6 +151,7 @@ fn command(state: &mut State, ctx: Ctx, cmd: Command, ev: &KeyEvent) -> Vec<Effe
         }
         Command::HideTimes => {
             state.hide_times = !state.hide_times;
+            rollback::plan::keep_top_item(state, !state.hide_times);
             screen::relayout(state);
             popup::relayout(state);
             let now = if state.hide_times { "hidden" } else { "shown" };

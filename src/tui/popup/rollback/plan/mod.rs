@@ -328,3 +328,25 @@ pub fn relayout(state: &mut State) {
         }
     }
 }
+
+/// After `t` (hiding timestamps was `hid`): the item at the top of each
+/// section's window stays at the top, though its lines changed.
+pub fn keep_top_item(state: &mut State, hid: bool) {
+    let now = state.hide_times;
+    let Some(plan) = plan_mut(state) else {
+        return;
+    };
+    for s in SECTIONS {
+        let pages = plan.pages_mut(s);
+        let (mut before, mut after) = (0, 0);
+        for item in &pages.items {
+            let n = view::item_line_count(item, hid);
+            if before + n > pages.scroll {
+                break;
+            }
+            before += n;
+            after += view::item_line_count(item, now);
+        }
+        pages.scroll = after;
+    }
+}

@@ -99,7 +99,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, plan: &PlanView) {
         String::new()
     };
     // The keys that move through the section, where the footer has no room.
-    let keys_hint = "/ find · g G · t times · ";
+    let keys_hint = "/ find · ";
     let pos = if tabs_w + text::width(keys_hint) + text::width(&pos) < w {
         format!("{keys_hint}{pos}")
     } else {
