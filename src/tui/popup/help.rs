@@ -79,7 +79,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let mut shown = crate::tui::widgets::window(lines, scroll, height);
     shown.resize(height, Line::default());
     let last = if more {
-        "↑↓ scroll for more. Text fields take every printable key; Ctrl-C always quits."
+        "More below: ↑↓ or PgDn. Text fields take every printable key; Ctrl-C quits."
     } else {
         "Text fields take every printable key; Ctrl-C always quits. Esc closes this."
     };
