@@ -86,12 +86,12 @@ pub fn diff_window(before: &str, after: &str, room: usize) -> (String, String) {
     let equal_width: usize = b[..same].iter().map(|(_, w)| w).sum();
     // Start where at most `lead` columns (with the `…`) come before the
     // difference; from the beginning if the difference is in view anyway.
-    let start = if equal_width + 1 <= room.saturating_sub(lead) {
+    let start = if equal_width < room.saturating_sub(lead) {
         0
     } else {
         let mut start = same;
         let mut kept = 0;
-        while start > 0 && kept + b[start - 1].1 + 1 <= lead {
+        while start > 0 && kept + b[start - 1].1 < lead {
             start -= 1;
             kept += b[start].1;
         }
