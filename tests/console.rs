@@ -9,7 +9,7 @@ use importdesk::domain::import::{
     Counts, FieldChanges, ImportOutcome, ImportStatus, Phase, Progress,
 };
 use importdesk::domain::rollback::{
-    ConflictMode, PlanCounts, PlanItem, Preview, RollbackOutcome, Section,
+    ConflictMode, PlanCounts, PlanItem, Preview, RollbackOutcome, Section, Seek,
 };
 use importdesk::tui::action::{
     Action, AuditRow, Completion, DetailData, Effect, Failure, HistoryRow, ImportFailure,
@@ -665,6 +665,25 @@ fn a_large_rollback_asks_for_the_import_id() {
     );
 }
 
+/// The help over a large rollback says how to confirm it (type the import
+/// id), and every sentence is there in full at 80x24: wrapped, not cut.
+#[test]
+fn the_help_over_a_large_rollback_shows_typing_the_id_unclipped() {
+    let mut s = state();
+    let big = PlanCounts {
+        restore: 1400,
+        ..Default::default()
+    };
+    open_plan(&mut s, big, restore_items());
+    let _ = press(&mut s, [key('?')]);
+    let screen = snapshot("help_rollback_large", &s);
+    assert!(screen.contains("type the import id"), "{screen}");
+    assert!(!screen.contains('…'), "nothing cut off:\n{screen}");
+    // What does not fit scrolls: the last binding is reachable.
+    let _ = press(&mut s, [key('G')]);
+    assert!(render(&s).contains("quit"), "{}", render(&s));
+}
+
 #[test]
 fn block_mode_with_conflicts_cannot_be_confirmed() {
     let mut s = state();
@@ -1315,13 +1334,13 @@ fn the_rollback_popup_pages_through_a_section() {
     let mut next = None;
     for _ in 0..30 {
         for e in update(&mut s, code(KeyCode::PageDown)) {
-            if let Effect::RollbackPage { after, req, .. } = e {
-                next = Some((after, req));
+            if let Effect::RollbackPage { seek, req, .. } = e {
+                next = Some((seek, req));
             }
         }
     }
-    let (after, _req) = next.expect("the next page is requested");
-    assert_eq!(after.as_deref(), Some("SKU-00099"));
+    let (seek, _req) = next.expect("the next page is requested");
+    assert_eq!(seek, Seek::After(Some("SKU-00099".into())));
 }
 
 // ---------------------------------------------------------------- scrolling

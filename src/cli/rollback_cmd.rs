@@ -129,7 +129,15 @@ async fn first_pages(db: &Database, p: &Preview) -> Result<FirstPages> {
         if count == 0 {
             return Ok(Vec::new());
         }
-        rollback::preview_page(db, p.import_id, &p.seller, section, None, PREVIEW_ROWS).await
+        rollback::preview_page(
+            db,
+            p.import_id,
+            &p.seller,
+            section,
+            &rollback::Seek::After(None),
+            PREVIEW_ROWS,
+        )
+        .await
     };
     Ok(FirstPages {
         delete: page(Section::Delete, p.counts.delete).await?,

@@ -15,7 +15,7 @@ use crate::domain::listings::{
     BrowseFilter, ListingSummary, RestoreError, RestoreOutcome, RestorePreview, Timeline,
 };
 use crate::domain::rollback::{
-    ConflictMode, PlanItem, Preview, RollbackError, RollbackOutcome, RollbackRefused, Section,
+    ConflictMode, PlanItem, Preview, RollbackError, RollbackOutcome, RollbackRefused, Section, Seek,
 };
 
 /// Identifies one request; replies carry it back.
@@ -142,7 +142,7 @@ pub enum Effect {
         id: i64,
         seller: String,
         section: Section,
-        after: Option<String>,
+        seek: Seek,
         limit: i64,
     },
     RollbackExecute {

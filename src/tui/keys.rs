@@ -38,6 +38,8 @@ pub enum Ctx {
     RestoreResult,
     /// The rollback plan, waiting for a decision.
     Popup,
+    /// Typing the SKU to find in the rollback plan (`/`).
+    PopupSearch,
     /// The popup is waiting for the database.
     PopupBusy,
     /// The popup shows a result, a refusal or why rollback is unavailable.
@@ -76,6 +78,7 @@ impl Ctx {
             Ctx::RestoreBusy => "Restore listing (working)",
             Ctx::RestoreResult => "Restore result",
             Ctx::Popup => "Rollback",
+            Ctx::PopupSearch => "Find a SKU",
             Ctx::PopupBusy => "Rollback (working)",
             Ctx::PopupResult => "Rollback result",
             Ctx::Confirm => "Are you sure?",
@@ -136,6 +139,8 @@ pub enum Command {
     FullText,
     /// `y`: copy the selected value (OSC 52).
     Copy,
+    /// `t`: hide or show the fields of a diff that only moved a timestamp.
+    HideTimes,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,6 +237,7 @@ const SCREENS: Contexts = AllBut(&[
     FormText,
     ListingsFilter,
     Popup,
+    PopupSearch,
     PopupBusy,
     PopupResult,
     Restore,
@@ -247,6 +253,7 @@ const CTRL_C_ONLY: Contexts = In(&[
     FormText,
     ListingsFilter,
     Popup,
+    PopupSearch,
     PopupBusy,
     PopupResult,
     Restore,
@@ -273,7 +280,14 @@ const SCROLLS: Contexts = In(&[
 ]);
 /// The help key works everywhere but in text fields (F1 there), the help
 /// itself and a too small terminal.
-const HELP_AVAILABLE: Contexts = AllBut(&[Filter, FormText, ListingsFilter, Help, TooSmall]);
+const HELP_AVAILABLE: Contexts = AllBut(&[
+    Filter,
+    FormText,
+    ListingsFilter,
+    PopupSearch,
+    Help,
+    TooSmall,
+]);
 
 /// Every key binding, in footer priority order.
 pub static BINDINGS: &[Binding] = &[
@@ -442,6 +456,53 @@ pub static BINDINGS: &[Binding] = &[
             RestoreResult,
             Confirm,
         ]),
+        footer: true,
+    },
+    // Not a key: the digits typed into the popup's id field (listed so the
+    // help says how a large rollback is confirmed).
+    Binding {
+        keys: &[],
+        label: "0-9",
+        name: "type the id",
+        help: "a rollback of over 1,000 listings: type the import id, then choose Roll back",
+        command: Command::Edit,
+        contexts: In(&[Popup]),
+        footer: false,
+    },
+    Binding {
+        keys: &[ch('t')],
+        label: "t",
+        name: "times",
+        help: "hide / show changes that only move a timestamp (updated_at) in diffs",
+        command: Command::HideTimes,
+        contexts: In(&[Popup, FormReview, FormDone, Timeline]),
+        footer: true,
+    },
+    Binding {
+        keys: &[ch('/')],
+        label: "/",
+        name: "find",
+        help: "find a SKU (or its beginning) in this section; g and G: its first and last",
+        command: Command::Filter,
+        contexts: In(&[Popup]),
+        footer: true,
+    },
+    Binding {
+        keys: &[k(KeyCode::Enter)],
+        label: "Enter",
+        name: "find",
+        help: "show the first SKU beginning with what is typed (capitals count)",
+        command: Command::Apply,
+        contexts: In(&[PopupSearch]),
+        footer: true,
+    },
+    Binding {
+        keys: &[k(KeyCode::Esc)],
+        label: "Esc",
+        name: "cancel",
+        help: "stop typing; the list stays where it was",
+        command: Command::Back,
+        contexts: In(&[PopupSearch]),
         footer: true,
     },
     Binding {
@@ -659,7 +720,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "help",
         help: "help",
         command: Command::Help,
-        contexts: TEXT,
+        contexts: In(&[Filter, FormText, ListingsFilter, PopupSearch]),
         footer: false,
     },
     Binding {

@@ -61,6 +61,9 @@ pub struct State {
     pub theme: Theme,
     /// The time now and the zone times are shown in.
     pub clock: Clock,
+    /// `t`: diffs leave out fields whose change is only a timestamp
+    /// (`updated_at`).
+    pub hide_times: bool,
     /// Shown in the title bar (the database name, never a password).
     pub db_label: String,
     /// Who the database says we are (role; seller or support), shown in the
@@ -96,6 +99,7 @@ impl State {
             height,
             theme,
             clock: Clock::system(),
+            hide_times: false,
             db_label: db_label.into(),
             identity: None,
             quit: false,

@@ -149,6 +149,17 @@ fn command(state: &mut State, ctx: Ctx, cmd: Command, ev: &KeyEvent) -> Vec<Effe
             help::open(state);
             return Vec::new();
         }
+        Command::HideTimes => {
+            state.hide_times = !state.hide_times;
+            rollback::plan::keep_top_item(state, !state.hide_times);
+            screen::relayout(state);
+            popup::relayout(state);
+            let now = if state.hide_times { "hidden" } else { "shown" };
+            state.notice = Some(Notice::info(format!(
+                "changes that only move a timestamp (updated_at) are {now} in diffs; t again"
+            )));
+            return Vec::new();
+        }
         Command::FullText if ctx != Ctx::FullText && ctx != Ctx::Help && ctx != Ctx::TooSmall => {
             let items = match popup::top(state) {
                 Some(p) => p.full_text(state),

@@ -200,13 +200,12 @@ impl Worker {
                 id,
                 seller,
                 section,
-                after,
+                seek,
                 limit,
             } => {
-                let result =
-                    rollback::preview_page(db, id, &seller, section, after.as_deref(), limit)
-                        .await
-                        .map_err(|e| failure(&e));
+                let result = rollback::preview_page(db, id, &seller, section, &seek, limit)
+                    .await
+                    .map_err(|e| failure(&e));
                 Action::PageLoaded {
                     req,
                     section,

@@ -195,7 +195,7 @@ async fn run_locked(
         &PageAt {
             import_id: id,
             base: &base,
-            after_sku: None,
+            seek: &store::Seek::After(None),
             limit: LISTED_SKIPS,
         },
     )

@@ -8,6 +8,7 @@ mod plan;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use crate::db::queries::rollback::Seek;
 pub use execute::{RollbackOutcome, RollbackRequest, execute};
 pub use plan::{eligibility, last_applied, preview, preview_page};
 

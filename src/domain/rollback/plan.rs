@@ -4,7 +4,7 @@ use color_eyre::eyre::Result;
 
 use super::{Ineligible, PlanCounts, PlanItem, Preview, RollbackError, Section};
 use crate::db::queries::history as history_store;
-use crate::db::queries::rollback::{self as store, PageAt, SkipSummary};
+use crate::db::queries::rollback::{self as store, PageAt, Seek, SkipSummary};
 use crate::db::{Conn, Database};
 use crate::domain::history::{ImportState, ImportSummary};
 
@@ -110,13 +110,14 @@ async fn compute_preview(db: &Database, import_id: i64) -> Result<Preview, Rollb
     })
 }
 
-/// One page of the plan's details for `section`, in key order after `after_sku`.
+/// One page of the plan's details for `section`, in key order from where
+/// `seek` says.
 pub async fn preview_page(
     db: &Database,
     import_id: i64,
     seller: &str,
     section: Section,
-    after_sku: Option<&str>,
+    seek: &Seek,
     limit: i64,
 ) -> Result<Vec<PlanItem>> {
     let client = db.client().await?;
@@ -126,7 +127,7 @@ pub async fn preview_page(
     let at = PageAt {
         import_id,
         base: &base,
-        after_sku,
+        seek,
         limit,
     };
     let item = |sku: String| PlanItem {

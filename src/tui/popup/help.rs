@@ -23,7 +23,7 @@ pub fn open(state: &mut State) {
 }
 
 pub fn command(state: &mut State, cmd: Command) -> Vec<Effect> {
-    let (len, page) = (entries(state).len(), height(state));
+    let (len, page) = (lines(state).len(), height(state));
     if let Some(h) = state.help.as_mut() {
         match cmd {
             Command::Back | Command::Help => state.help = None,
@@ -35,9 +35,27 @@ pub fn command(state: &mut State, cmd: Command) -> Vec<Effect> {
     Vec::new()
 }
 
-/// The bindings listed, one line each: those of the context under the help.
-fn entries(state: &State) -> Vec<(&'static str, &'static str)> {
-    keys::help(state.context_under_help())
+/// The bindings listed: those of the context under the help, each
+/// sentence wrapped under its keys (nothing is cut off).
+fn lines(state: &State) -> Vec<Line<'static>> {
+    let t = &state.theme;
+    // The popup's inner width: less the borders and the padding.
+    let w = state.width.saturating_sub(4) as usize;
+    let kw = 12;
+    let mut out = Vec::new();
+    for (key, help) in keys::help(state.context_under_help()) {
+        for (i, part) in text::wrap(help, w.saturating_sub(kw + 3))
+            .into_iter()
+            .enumerate()
+        {
+            let key = if i == 0 { key } else { "" };
+            out.push(Line::from(vec![
+                Span::styled(format!(" {:<kw$} ", key), t.key()),
+                Span::raw(part),
+            ]));
+        }
+    }
+    out
 }
 
 /// Lines of the list (the popup less its borders and the last line).
@@ -54,26 +72,17 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let inner = b.inner(rect);
     frame.render_widget(b, rect);
     let w = inner.width as usize;
-    let kw = 12;
-    let lines = entries(state)
-        .into_iter()
-        .map(|(key, help)| {
-            Line::from(vec![
-                Span::styled(format!(" {:<kw$} ", key), t.key()),
-                Span::raw(text::cut(help, w.saturating_sub(kw + 3))),
-            ])
-        })
-        .collect();
+    let lines = lines(state);
     let height = height(state);
+    let more = lines.len() > height;
     let scroll = state.help.as_ref().map(|h| h.scroll).unwrap_or(0);
     let mut shown = crate::tui::widgets::window(lines, scroll, height);
     shown.resize(height, Line::default());
-    shown.push(Line::styled(
-        text::cut(
-            "Text fields take every printable key; Ctrl-C always quits. Esc closes this.",
-            w,
-        ),
-        t.dim(),
-    ));
+    let last = if more {
+        "More below: ↑↓ or PgDn. Text fields take every printable key; Ctrl-C quits."
+    } else {
+        "Text fields take every printable key; Ctrl-C always quits. Esc closes this."
+    };
+    shown.push(Line::styled(text::cut(last, w), t.dim()));
     frame.render_widget(Paragraph::new(shown), inner);
 }

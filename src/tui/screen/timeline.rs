@@ -259,11 +259,24 @@ pub fn diff_lines(
     let fw = 14;
     let room = w.saturating_sub(fw + 9) / 2;
     diff.iter()
+        .filter(|f| {
+            !(state.hide_times
+                && crate::tui::widgets::is_time_only(
+                    f.field,
+                    f.before.as_deref(),
+                    f.after.as_deref(),
+                ))
+        })
         .map(|f| {
-            let side = |v: &Option<String>| v.as_deref().map_or("(none)".into(), |v| fit(v, room));
+            let side = |v: &Option<String>| {
+                v.as_deref()
+                    .map_or("(none)".into(), |v| crate::text::sanitize(v).into_owned())
+            };
+            // Both sides cut around where they first differ.
+            let (before, after) = text::diff_window(&side(&f.before), &side(&f.after), room);
             let field = Span::raw(format!("  {} ", pad(f.field, fw)));
-            let removed = format!("- {}", side(&f.before));
-            let added = Span::styled(format!("+ {}", side(&f.after)), t.added());
+            let removed = format!("- {before}");
+            let added = Span::styled(format!("+ {after}"), t.added());
             match whole {
                 Some(ChangeAction::Created) => Line::from(vec![field, added]),
                 Some(ChangeAction::Deleted) => {

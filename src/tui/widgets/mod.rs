@@ -121,36 +121,71 @@ pub fn spread(left: Span<'static>, right: String, w: usize, t: &Theme) -> Line<'
     ])
 }
 
+/// A change that is only a timestamp moving (`updated_at`, or both values
+/// times): `t` hides these in diffs, as noise next to a price change.
+pub fn is_time_only(field: &str, before: Option<&str>, after: Option<&str>) -> bool {
+    let is_time = |v: Option<&str>| {
+        v.is_none_or(|v| {
+            chrono::DateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%.f%#z").is_ok()
+                || chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%.f").is_ok()
+        })
+    };
+    field.ends_with("_at") || (is_time(before) && is_time(after) && (before, after) != (None, None))
+}
+
+/// The fields of a diff object (`{"field": [before, after]}`) to draw:
+/// all, or (`hide_times`) those that are more than a timestamp moving.
+fn shown_fields(
+    diff: Option<&serde_json::Value>,
+    hide_times: bool,
+) -> impl Iterator<Item = (&String, String, String)> {
+    diff.and_then(|d| d.as_object())
+        .into_iter()
+        .flatten()
+        .filter_map(move |(field, pair)| {
+            let side = |i: usize| pair.get(i).filter(|v| !v.is_null()).map(text::value);
+            let (before, after) = (side(0), side(1));
+            if hide_times && is_time_only(field, before.as_deref(), after.as_deref()) {
+                return None;
+            }
+            let shown = |v: Option<String>| v.unwrap_or_else(|| "(empty)".into());
+            Some((field, shown(before), shown(after)))
+        })
+}
+
 /// `~ SKU` then, per changed field, a `-` line (before) and a `+` line
-/// (after), so the diff reads the same without colour.
-pub fn diff_lines(sku: &str, diff: &serde_json::Value, w: usize, t: &Theme) -> Vec<Line<'static>> {
+/// (after), so the diff reads the same without colour. A long value shows
+/// the part where the two differ ([`text::diff_window`]); `hide_times`
+/// leaves out fields that only moved a timestamp.
+pub fn diff_lines(
+    sku: &str,
+    diff: &serde_json::Value,
+    w: usize,
+    t: &Theme,
+    hide_times: bool,
+) -> Vec<Line<'static>> {
     let mut out = vec![Line::from(vec![
         Span::styled("  ~ ", t.warn()),
         Span::styled(fit(sku, w.saturating_sub(5)), t.bold()),
     ])];
     let fw = 14;
     let room = w.saturating_sub(fw + 9);
-    if let Some(obj) = diff.as_object() {
-        for (field, pair) in obj {
-            let before = pair.get(0).map(text::value).unwrap_or_default();
-            let after = pair.get(1).map(text::value).unwrap_or_default();
-            out.push(Line::from(vec![
-                Span::raw(format!("      {} ", text::pad(&fit(field, fw), fw))),
-                Span::styled(format!("- {}", fit(&before, room)), t.removed()),
-            ]));
-            out.push(Line::from(vec![
-                Span::raw(format!("      {} ", " ".repeat(fw))),
-                Span::styled(format!("+ {}", fit(&after, room)), t.added()),
-            ]));
-        }
+    for (field, before, after) in shown_fields(Some(diff), hide_times) {
+        let safe = |v: &str| crate::text::sanitize(v).into_owned();
+        let (before, after) = text::diff_window(&safe(&before), &safe(&after), room);
+        out.push(Line::from(vec![
+            Span::raw(format!("      {} ", text::pad(&fit(field, fw), fw))),
+            Span::styled(format!("- {before}"), t.removed()),
+        ]));
+        out.push(Line::from(vec![
+            Span::raw(format!("      {} ", " ".repeat(fw))),
+            Span::styled(format!("+ {after}"), t.added()),
+        ]));
     }
     out
 }
 
-/// Lines [`diff_lines`] draws for `diff`: the key, then two per field.
-pub fn diff_line_count(diff: Option<&serde_json::Value>) -> usize {
-    1 + 2 * diff
-        .and_then(|d| d.as_object())
-        .map(|o| o.len())
-        .unwrap_or(0)
+/// Lines [`diff_lines`] draws for `diff`: the key, then two per field shown.
+pub fn diff_line_count(diff: Option<&serde_json::Value>, hide_times: bool) -> usize {
+    1 + 2 * shown_fields(diff, hide_times).count()
 }

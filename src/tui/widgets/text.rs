@@ -70,6 +70,44 @@ pub fn cut(s: &str, max: usize) -> String {
     out
 }
 
+/// Two versions of a long value cut to `room` columns each around where
+/// they first differ, so a diff of two long texts shows the change, not
+/// two equal beginnings. Both windows start at the same grapheme: up to a
+/// third of `room` of the equal part is kept before the difference, `…`
+/// marks each cut end. Already-safe text; whole graphemes only.
+pub fn diff_window(before: &str, after: &str, room: usize) -> (String, String) {
+    if width(before) <= room && width(after) <= room {
+        return (before.to_string(), after.to_string());
+    }
+    let b: Vec<(&str, usize)> = graphemes(before).collect();
+    let a: Vec<(&str, usize)> = graphemes(after).collect();
+    let same = b.iter().zip(&a).take_while(|(x, y)| x.0 == y.0).count();
+    let lead = room / 3;
+    let equal_width: usize = b[..same].iter().map(|(_, w)| w).sum();
+    // Start where at most `lead` columns (with the `…`) come before the
+    // difference; from the beginning if the difference is in view anyway.
+    let start = if equal_width < room.saturating_sub(lead) {
+        0
+    } else {
+        let mut start = same;
+        let mut kept = 0;
+        while start > 0 && kept + b[start - 1].1 < lead {
+            start -= 1;
+            kept += b[start].1;
+        }
+        start
+    };
+    let window = |g: &[(&str, usize)]| {
+        let rest: String = g[start.min(g.len())..].iter().map(|(s, _)| *s).collect();
+        if start == 0 {
+            cut(&rest, room)
+        } else {
+            format!("…{}", cut(&rest, room.saturating_sub(1)))
+        }
+    };
+    (window(&b), window(&a))
+}
+
 /// Word-wraps a message (not a table cell) to `max` columns. A word longer
 /// than a line (a path, a hash) is broken across lines, never cut: nothing
 /// wrapped is lost.
@@ -213,6 +251,65 @@ mod tests {
             wrap("日本語テキスト", 5),
             vec!["日本", "語テ", "キス", "ト"]
         );
+    }
+
+    /// Both windows of a [`diff_window`], each with its width.
+    fn windows(before: &str, after: &str, room: usize) -> (String, String) {
+        let (b, a) = diff_window(before, after, room);
+        assert!(width(&b) <= room && width(&a) <= room, "{b:?} {a:?}");
+        (b, a)
+    }
+
+    #[test]
+    fn a_diff_window_shows_the_difference_at_the_start() {
+        let tail = "x".repeat(40);
+        assert_eq!(
+            windows(&format!("Red {tail}"), &format!("Blue {tail}"), 12),
+            ("Red xxxxxxx…".into(), "Blue xxxxxx…".into())
+        );
+    }
+
+    #[test]
+    fn a_diff_window_shows_the_difference_in_the_middle() {
+        let head = "Handmade leather wallet with coin pocket, ";
+        let (b, a) = windows(
+            &format!("{head}brown, fits 12 cards and notes"),
+            &format!("{head}black, fits 12 cards and notes"),
+            24,
+        );
+        // "b" is equal too: the window starts a third of `room` before "r"/"l".
+        assert_eq!(b, "…cket, brown, fits 12 c…");
+        assert_eq!(a, "…cket, black, fits 12 c…");
+    }
+
+    #[test]
+    fn a_diff_window_shows_the_difference_at_the_end() {
+        let head = "a".repeat(60);
+        let (b, a) = windows(&format!("{head}1"), &format!("{head}2"), 12);
+        assert_eq!((b.as_str(), a.as_str()), ("…aaa1", "…aaa2"));
+        // One value is the other's beginning: the end of the longer shows.
+        let (b, a) = windows(&head, &format!("{head} and more"), 12);
+        assert_eq!((b.as_str(), a.as_str()), ("…aaa", "…aaa and mo…"));
+    }
+
+    #[test]
+    fn a_diff_window_keeps_wide_characters_whole() {
+        let head = "日本語".repeat(10);
+        let (b, a) = windows(&format!("{head}赤い財布"), &format!("{head}青い財布"), 13);
+        // Cut by whole graphemes: never half a character, never over.
+        assert_eq!(b, "…語赤い財布");
+        assert_eq!(a, "…語青い財布");
+        let flags = "🇫🇷".repeat(20);
+        let (b, a) = windows(&format!("{flags}👍🏽"), &format!("{flags}👍🏿"), 9);
+        assert_eq!((b.as_str(), a.as_str()), ("…🇫🇷👍🏽", "…🇫🇷👍🏿"));
+    }
+
+    #[test]
+    fn short_values_and_equal_prefixes_within_room_are_not_cut() {
+        assert_eq!(windows("1.00", "2.00", 10), ("1.00".into(), "2.00".into()));
+        // The difference is in view from the start: only the end is cut.
+        let (b, a) = windows("ab1 long tail here", "ab2 long tail here", 8);
+        assert_eq!((b.as_str(), a.as_str()), ("ab1 lon…", "ab2 lon…"));
     }
 
     #[test]

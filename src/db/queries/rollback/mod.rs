@@ -18,7 +18,7 @@ pub use execute::{
     plan_in, restore_updated_listings, savepoint, skipped_in_plan,
 };
 pub use plan::{References, references};
-pub use preview::{PageAt, RevertedListing, page_of_reverts, page_of_skips, preview_skips};
+pub use preview::{PageAt, RevertedListing, Seek, page_of_reverts, page_of_skips, preview_skips};
 
 use color_eyre::eyre::Result;
 use tokio_postgres::GenericClient;

@@ -11,21 +11,56 @@ use super::plan::{
 use super::{PlanBase, SkipSummary, SkippedListing};
 use crate::db::Conn;
 
-/// A page of skipped listings in key order after `$4`, `$5` rows, with the
-/// latest hand edit after the import (who, when, what). `$1..$3` as in `candidates`.
-fn page_skipped(referenced: &str) -> String {
+/// Where a page of the plan starts, by key (`$4`): the console's `/` (the
+/// first key from a prefix) and `G` (the last page) seek without reading
+/// the rows in between.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seek {
+    /// The keys after this one (`None`: from the first).
+    After(Option<String>),
+    /// This key and the ones after it.
+    From(String),
+    /// The keys before this one (`None`: the last page), still returned in
+    /// key order.
+    Before(Option<String>),
+}
+
+impl Seek {
+    /// The page's condition on `column` and its order.
+    fn sql(&self, column: &str) -> String {
+        match self {
+            Seek::After(_) => format!("($4::text IS NULL OR {column} > $4) ORDER BY {column}"),
+            Seek::From(_) => format!("{column} >= $4::text ORDER BY {column}"),
+            Seek::Before(_) => {
+                format!("($4::text IS NULL OR {column} < $4) ORDER BY {column} DESC")
+            }
+        }
+    }
+
+    fn key(&self) -> Option<&str> {
+        match self {
+            Seek::After(k) | Seek::Before(k) => k.as_deref(),
+            Seek::From(k) => Some(k),
+        }
+    }
+}
+
+/// A page of skipped listings in key order from `$4` (see [`Seek`]), `$5`
+/// rows, with the latest hand edit after the import (who, when, what).
+/// `$1..$3` as in `candidates`.
+fn page_skipped(referenced: &str, seek: &Seek) -> String {
     format!(
-        "{skipped} AND ($4::text IS NULL OR p.sku > $4)
-          ORDER BY p.sku
+        "{skipped} AND {bound}
           LIMIT $5",
-        skipped = skipped_with_latest_change(&format!("({})", candidates(referenced)), "$3", "$2")
+        skipped = skipped_with_latest_change(&format!("({})", candidates(referenced)), "$3", "$2"),
+        bound = seek.sql("p.sku")
     )
 }
 
 /// A page of listings to delete (`$6` = 'I') or restore (`$6` = 'U') in key
-/// order after `$4`, `$5` rows, with for restores the per-field diff
-/// current -> restored. Walks the import's rows through its key-ordered index.
-fn page_reverted(referenced: &str) -> String {
+/// order from `$4` (see [`Seek`]), `$5` rows, with for restores the per-field
+/// diff current -> restored. Walks the import's rows through its key-ordered index.
+fn page_reverted(referenced: &str, seek: &Seek) -> String {
     let diff_pairs: Vec<String> = restored_columns()
         .iter()
         .map(|c| {
@@ -47,12 +82,13 @@ fn page_reverted(referenced: &str) -> String {
                  WHERE a.audit_op = 'U' AND b.audit_import_id = $1 AND b.audit_image = 'O'
                    AND b.audit_op = 'U' AND b.seller_id = $2 AND b.sku = a.sku LIMIT 1) b ON true
           WHERE a.audit_import_id = $1 AND a.audit_image = 'N' AND a.seller_id = $2
-            AND a.audit_op = $6::text::\"char\" AND ($4::text IS NULL OR a.sku > $4)
+            AND a.audit_op = $6::text::\"char\"
             AND NOT EXISTS (SELECT 1 FROM ({candidates}) c WHERE c.action = 'skip' AND c.sku = a.sku)
-          ORDER BY a.sku
+            AND {bound}
           LIMIT $5",
         diff = diff_pairs.join(", "),
-        candidates = candidates(referenced)
+        candidates = candidates(referenced),
+        bound = seek.sql("a.sku")
     )
 }
 
@@ -85,19 +121,27 @@ pub struct RevertedListing {
 pub struct PageAt<'a> {
     pub import_id: i64,
     pub base: &'a PlanBase,
-    pub after_sku: Option<&'a str>,
+    pub seek: &'a Seek,
     pub limit: i64,
 }
 
-impl PageAt<'_> {
-    fn params(&self) -> [&(dyn ToSql + Sync); 5] {
+impl<'a> PageAt<'a> {
+    fn params(&'a self, key: &'a Option<&'a str>) -> [&'a (dyn ToSql + Sync); 5] {
         [
             &self.import_id,
             &self.base.seller,
             &self.base.last_change_id,
-            &self.after_sku,
+            key,
             &self.limit,
         ]
+    }
+
+    /// Rows as the query returned them, in key order.
+    fn in_key_order<T>(&self, mut rows: Vec<T>) -> Vec<T> {
+        if matches!(self.seek, Seek::Before(_)) {
+            rows.reverse();
+        }
+        rows
     }
 }
 
@@ -107,11 +151,16 @@ pub async fn page_of_skips(
     refs: &References,
     at: &PageAt<'_>,
 ) -> Result<Vec<SkippedListing>> {
+    let key = at.seek.key();
     let rows = conn
         .pg()
-        .query(&page_skipped(&refs.0), &at.params())
+        .query(&page_skipped(&refs.0, at.seek), &at.params(&key))
         .await?;
-    rows.iter().map(SkippedListing::from_row).collect()
+    let rows = rows
+        .iter()
+        .map(SkippedListing::from_row)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(at.in_key_order(rows))
 }
 
 /// A page of the listings the import created (`created`: deleted by the
@@ -123,15 +172,21 @@ pub async fn page_of_reverts(
     created: bool,
 ) -> Result<Vec<RevertedListing>> {
     let op = if created { "I" } else { "U" };
-    let mut params = at.params().to_vec();
+    let key = at.seek.key();
+    let mut params = at.params(&key).to_vec();
     params.push(&op);
-    let rows = conn.pg().query(&page_reverted(&refs.0), &params).await?;
-    rows.iter()
+    let rows = conn
+        .pg()
+        .query(&page_reverted(&refs.0, at.seek), &params)
+        .await?;
+    let rows = rows
+        .iter()
         .map(|r| {
             Ok(RevertedListing {
                 sku: r.try_get("sku")?,
                 diff: r.try_get("diff")?,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(at.in_key_order(rows))
 }

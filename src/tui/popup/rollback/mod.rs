@@ -17,9 +17,11 @@ use crate::tui::action::{Effect, Failure, ReqId, RollbackFailure};
 use crate::tui::keys::{Command, Ctx};
 use crate::tui::nav;
 use crate::tui::popup::PopupModule;
+use crate::tui::popup::full_text::Item;
 use crate::tui::screen::detail;
 use crate::tui::screen::history::{self, Eligibility};
 use crate::tui::state::{Notice, State};
+use crate::tui::widgets::text::thousands;
 use plan::PlanView;
 
 #[derive(Debug, Clone)]
@@ -79,7 +81,8 @@ impl PopupModule for Rollback {
 
     /// The digits of the import id a large rollback asks for.
     fn typed(&self, state: &mut State, ev: &KeyEvent, plain: bool) -> bool {
-        self.context(state) == Ctx::Popup && plan::typed(state, ev, plain)
+        matches!(self.context(state), Ctx::Popup | Ctx::PopupSearch)
+            && plan::typed(state, ev, plain)
     }
 
     fn busy(&self, state: &State) -> bool {
@@ -94,6 +97,52 @@ impl PopupModule for Rollback {
 
     fn relayout(&self, state: &mut State) {
         plan::relayout(state);
+    }
+
+    /// The popup's own values in full: the file's path, the plan's
+    /// fingerprint, the counts, and a refusal's or an ineligibility's words.
+    fn full_text(&self, state: &State) -> Vec<Item> {
+        let Some(p) = state.popup.as_ref() else {
+            return Vec::new();
+        };
+        let mut items = vec![Item::new("Import", p.import_id.to_string())];
+        match &p.stage {
+            PopupStage::Plan(plan) => {
+                let v = &plan.preview;
+                let c = v.counts;
+                items.extend([
+                    Item::new("File", &v.file_name),
+                    Item::new("Seller", &v.seller),
+                    Item::new(
+                        "Imported",
+                        format!(
+                            "{} by {}",
+                            state.clock.time_ago(&v.imported_at),
+                            v.imported_by
+                        ),
+                    ),
+                    Item::new(
+                        "Plan",
+                        format!(
+                            "{} to delete, {} to restore, {} to skip ({} edited, {} deleted, {} \
+                             referenced after the import)",
+                            thousands(c.delete),
+                            thousands(c.restore),
+                            thousands(c.skip),
+                            thousands(c.skipped_edited),
+                            thousands(c.skipped_deleted),
+                            thousands(c.skipped_referenced)
+                        ),
+                    ),
+                    Item::new("Plan fingerprint", &v.fingerprint),
+                ]);
+            }
+            PopupStage::Ineligible { reason } => items.push(Item::new("Why not", reason)),
+            PopupStage::Refused { message, .. } => items.push(Item::new("Refused", message)),
+            PopupStage::Done { file, .. } => items.push(Item::new("File", file)),
+            _ => {}
+        }
+        items
     }
 
     fn running(&self, state: &State) -> Option<(ReqId, String)> {
@@ -121,8 +170,12 @@ impl RollbackPopup {
     pub fn context(&self) -> Ctx {
         if self.is_busy() {
             Ctx::PopupBusy
-        } else if let PopupStage::Plan(_) = self.stage {
-            Ctx::Popup
+        } else if let PopupStage::Plan(plan) = &self.stage {
+            if plan.search.is_some() {
+                Ctx::PopupSearch
+            } else {
+                Ctx::Popup
+            }
         } else {
             Ctx::PopupResult
         }

@@ -15,7 +15,13 @@ fn field(label: &str, value: &str, w: usize, t: &Theme) -> Line<'static> {
 }
 
 /// An import's outcome: the dry run's "what would change", or the result.
-pub fn lines(o: &ImportOutcome, w: usize, t: &Theme, done: bool) -> Vec<Line<'static>> {
+pub fn lines(
+    o: &ImportOutcome,
+    w: usize,
+    t: &Theme,
+    done: bool,
+    hide_times: bool,
+) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let (head, style) = match o.status {
         ImportStatus::DryRun => ("Dry run: nothing was changed.".to_string(), t.bold()),
@@ -135,7 +141,7 @@ pub fn lines(o: &ImportOutcome, w: usize, t: &Theme, done: bool) -> Vec<Line<'st
             t.bold(),
         ));
         for ch in changes {
-            out.extend(diff_lines(&ch.sku, &ch.changes, w, t));
+            out.extend(diff_lines(&ch.sku, &ch.changes, w, t, hide_times));
         }
     }
     out

@@ -83,7 +83,14 @@ pub fn outcome_line_count(state: &State) -> usize {
         FormPhase::Done { outcome, .. } => (outcome, true),
         _ => return 0,
     };
-    outcome::lines(o, state.width as usize, &state.theme, done).len()
+    outcome::lines(
+        o,
+        state.width as usize,
+        &state.theme,
+        done,
+        state.hide_times,
+    )
+    .len()
 }
 
 /// The outcome from line `scroll`, and `last` on the body's last row.
@@ -97,7 +104,7 @@ fn outcome_view(
     last: Paragraph<'static>,
 ) {
     let height = outcome_height(state);
-    let lines = outcome::lines(o, area.width as usize, &state.theme, done);
+    let lines = outcome::lines(o, area.width as usize, &state.theme, done, state.hide_times);
     frame.render_widget(
         Paragraph::new(widgets::window(lines, scroll, height)),
         Rect::new(area.x, area.y, area.width, height as u16),

@@ -4,6 +4,7 @@
 //! a large rollback, and Cancel (default) / Roll back. Its state and
 //! update are here, its view in [`view`].
 
+pub mod seek;
 pub mod view;
 
 use crossterm::event::{KeyCode, KeyEvent};
@@ -36,6 +37,8 @@ pub struct PlanView {
     pub focus: Button,
     /// For large rollbacks: the import id typed to confirm.
     pub typed_id: TextInput,
+    /// `/`: the SKU (or its beginning) being typed, to find in the section.
+    pub search: Option<TextInput>,
     pub executing: Option<ReqId>,
     pub seconds: u64,
 }
@@ -61,6 +64,7 @@ impl PlanView {
             mode: ConflictMode::Skip,
             focus: Button::Cancel,
             typed_id: TextInput::default(),
+            search: None,
             executing: None,
             seconds: 0,
         }
@@ -114,20 +118,28 @@ impl PlanView {
     }
 }
 
-/// The loaded part of one section of the plan, and its scroll position (in
-/// display lines).
+/// The loaded part of one section of the plan (a run of consecutive keys),
+/// and its scroll position (in display lines).
 #[derive(Debug, Clone, Default)]
 pub struct SectionPages {
     pub items: Vec<PlanItem>,
+    /// The run reaches the section's last key.
     pub exhausted: bool,
-    pub loading: Option<ReqId>,
+    /// Keys before the run exist and are not loaded (after `/` or `G`).
+    pub cut_above: bool,
+    /// The page in flight, and what it does to the run.
+    pub loading: Option<(ReqId, seek::PageJob)>,
     pub scroll: usize,
 }
 
 impl SectionPages {
-    /// Display lines of the loaded items, as [`view::render`] draws them.
-    pub fn line_count(&self) -> usize {
-        self.items.iter().map(view::item_line_count).sum()
+    /// Display lines of the loaded items, as [`view::render`] draws them
+    /// (`hide_times`: without fields that only moved a timestamp).
+    pub fn line_count(&self, hide_times: bool) -> usize {
+        self.items
+            .iter()
+            .map(|i| view::item_line_count(i, hide_times))
+            .sum()
     }
 }
 
@@ -155,36 +167,25 @@ pub fn list_height(state: &State) -> usize {
 /// reach past the window (plus one window of read-ahead).
 pub fn fill(state: &mut State) -> Vec<Effect> {
     let height = list_height(state);
-    let Some(popup) = state.popup.as_mut() else {
-        return Vec::new();
-    };
-    let id = popup.import_id;
-    let PopupStage::Plan(plan) = &mut popup.stage else {
+    let hide = state.hide_times;
+    let Some(plan) = plan_mut(state) else {
         return Vec::new();
     };
     let (section, total) = (plan.tab, plan.count(plan.tab));
     let pages = plan.pages_mut(section);
-    if (pages.items.len() as i64) >= total {
+    if !pages.cut_above && (pages.items.len() as i64) >= total {
         pages.exhausted = true;
     }
-    if pages.loading.is_some() || pages.exhausted || pages.line_count() >= pages.scroll + 2 * height
-    {
+    let job = if pages.loading.is_some() {
         return Vec::new();
-    }
-    let after = pages.items.last().map(|i| i.sku.clone());
-    let seller = plan.preview.seller.clone();
-    let req = state.req();
-    if let Some(plan) = plan_mut(state) {
-        plan.pages_mut(section).loading = Some(req);
-    }
-    vec![Effect::RollbackPage {
-        req,
-        id,
-        seller,
-        section,
-        after,
-        limit: PLAN_PAGE,
-    }]
+    } else if pages.cut_above && pages.scroll < height {
+        seek::PageJob::Prepend
+    } else if pages.exhausted || pages.line_count(hide) >= pages.scroll + 2 * height {
+        return Vec::new();
+    } else {
+        seek::PageJob::Append
+    };
+    seek::request(state, job)
 }
 
 /// Reply to [`Effect::RollbackPage`].
@@ -198,14 +199,12 @@ pub fn page_loaded(
         return Vec::new();
     };
     let pages = plan.pages_mut(section);
-    if pages.loading != Some(req) {
+    let Some((_, job)) = pages.loading.take_if(|(r, _)| *r == req) else {
         return Vec::new();
-    }
-    pages.loading = None;
+    };
     match result {
         Ok(items) => {
-            pages.exhausted = (items.len() as i64) < PLAN_PAGE;
-            pages.items.extend(items);
+            seek::arrived(state, section, job, items);
             fill(state)
         }
         Err(f) => {
@@ -218,6 +217,9 @@ pub fn page_loaded(
 /// Digits (and Backspace) go to the import id a large rollback asks for;
 /// `false` for any other key.
 pub fn typed(state: &mut State, ev: &KeyEvent, plain: bool) -> bool {
+    if seek::typed(state, ev, plain) {
+        return true;
+    }
     let Some(plan) = plan_mut(state).filter(|p| p.is_large()) else {
         return false;
     };
@@ -231,6 +233,7 @@ pub fn typed(state: &mut State, ev: &KeyEvent, plain: bool) -> bool {
 
 pub fn command(state: &mut State, cmd: Command) -> Vec<Effect> {
     let height = list_height(state);
+    let hide = state.hide_times;
     let Some(plan) = plan_mut(state) else {
         return Vec::new();
     };
@@ -240,6 +243,12 @@ pub fn command(state: &mut State, cmd: Command) -> Vec<Effect> {
         ));
         return Vec::new();
     }
+    if let Some(effects) = seek::command(state, cmd) {
+        return effects;
+    }
+    let Some(plan) = plan_mut(state) else {
+        return Vec::new();
+    };
     match cmd {
         Command::NextTab | Command::PrevTab => {
             let i = SECTIONS.iter().position(|s| *s == plan.tab).unwrap_or(0);
@@ -260,7 +269,7 @@ pub fn command(state: &mut State, cmd: Command) -> Vec<Effect> {
         Command::Activate => return activate(state),
         _ => {
             let pages = plan.pages_mut(plan.tab);
-            let len = pages.line_count();
+            let len = pages.line_count(hide);
             nav::scroll(&mut pages.scroll, cmd, len, height);
         }
     }
@@ -310,11 +319,34 @@ fn activate(state: &mut State) -> Vec<Effect> {
 /// After a resize: keep each section's scroll position valid.
 pub fn relayout(state: &mut State) {
     let height = list_height(state);
+    let hide = state.hide_times;
     if let Some(plan) = plan_mut(state) {
         for s in SECTIONS {
             let pages = plan.pages_mut(s);
-            let len = pages.line_count();
+            let len = pages.line_count(hide);
             nav::clamp(&mut pages.scroll, len, height);
         }
+    }
+}
+
+/// After `t` (hiding timestamps was `hid`): the item at the top of each
+/// section's window stays at the top, though its lines changed.
+pub fn keep_top_item(state: &mut State, hid: bool) {
+    let now = state.hide_times;
+    let Some(plan) = plan_mut(state) else {
+        return;
+    };
+    for s in SECTIONS {
+        let pages = plan.pages_mut(s);
+        let (mut before, mut after) = (0, 0);
+        for item in &pages.items {
+            let n = view::item_line_count(item, hid);
+            if before + n > pages.scroll {
+                break;
+            }
+            before += n;
+            after += view::item_line_count(item, now);
+        }
+        pages.scroll = after;
     }
 }

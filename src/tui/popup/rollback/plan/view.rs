@@ -65,7 +65,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, plan: &PlanView) {
     // Tabs, and where the list is.
     let list_h = list_height(state);
     let pages = plan.pages(plan.tab);
-    let loaded = pages.line_count();
+    let loaded = pages.line_count(state.hide_times);
     let mut spans = Vec::new();
     for s in SECTIONS {
         let name = match s {
@@ -85,9 +85,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, plan: &PlanView) {
         spans.push(Span::raw(" "));
     }
     let tabs_w: usize = spans.iter().map(|s| s.width()).sum();
+    // After a jump (`/`, `G`) the loaded lines start at a key further on.
     let pos = if loaded > 0 {
         format!(
-            "lines {}-{} of {}{}",
+            "{}lines {}-{} of {}{}",
+            if pages.cut_above { "… " } else { "" },
             pages.scroll + 1,
             (pages.scroll + list_h).min(loaded),
             loaded,
@@ -95,6 +97,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, plan: &PlanView) {
         )
     } else {
         String::new()
+    };
+    // The keys that move through the section, where the footer has no room.
+    let keys_hint = "/ find · ";
+    let pos = if tabs_w + text::width(keys_hint) + text::width(&pos) < w {
+        format!("{keys_hint}{pos}")
+    } else {
+        pos
     };
     let gap = w.saturating_sub(tabs_w + text::width(&pos));
     spans.push(Span::raw(" ".repeat(gap)));
@@ -114,15 +123,26 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, plan: &PlanView) {
     // Conflict mode, the id to type, the buttons.
     let mut y = 4 + list_h as u16;
     let radio = |on: bool| if on { "(•)" } else { "( )" };
-    let mode = Line::from(vec![
-        Span::styled("Conflicts: ", t.bold()),
-        Span::raw(format!(
-            "{} skip changed listings  {} block: refuse if any changed  ",
-            radio(plan.mode == ConflictMode::Skip),
-            radio(plan.mode == ConflictMode::Block)
-        )),
-        Span::styled("m", t.key()),
-    ]);
+    let mode = if let Some(input) = &plan.search {
+        let label = "Find the SKU beginning with: ";
+        Line::from(vec![
+            Span::styled(label, t.bold()),
+            Span::raw(format!(
+                "{}_",
+                input.visible(w.saturating_sub(text::width(label) + 1)).0
+            )),
+        ])
+    } else {
+        Line::from(vec![
+            Span::styled("Conflicts: ", t.bold()),
+            Span::raw(format!(
+                "{} skip changed listings  {} block: refuse if any changed  ",
+                radio(plan.mode == ConflictMode::Skip),
+                radio(plan.mode == ConflictMode::Block)
+            )),
+            Span::styled("m", t.key()),
+        ])
+    };
     frame.render_widget(Paragraph::new(mode), row(y));
     y += 1;
     if plan.is_large() {
@@ -185,14 +205,15 @@ fn plan_lines(plan: &PlanView, height: usize, w: usize, state: &State) -> Vec<Li
         out.push(Line::styled(format!("  {msg}"), t.dim()));
         return out;
     }
+    let hide = state.hide_times;
     let mut line = 0usize;
     for item in &pages.items {
-        let n = item_line_count(item);
+        let n = item_line_count(item, hide);
         if line + n <= pages.scroll {
             line += n;
             continue;
         }
-        let lines = item_lines(item, w, t);
+        let lines = item_lines(item, w, t, hide);
         for (i, l) in lines.into_iter().enumerate() {
             if line + i >= pages.scroll && out.len() < height {
                 out.push(l);
@@ -211,7 +232,7 @@ fn plan_lines(plan: &PlanView, height: usize, w: usize, state: &State) -> Vec<Li
 
 /// The lines of one plan item: a deleted key, a restored key with its
 /// diff, or a skipped key with why. [`item_line_count`] counts them.
-fn item_lines(item: &PlanItem, w: usize, t: &Theme) -> Vec<Line<'static>> {
+fn item_lines(item: &PlanItem, w: usize, t: &Theme, hide_times: bool) -> Vec<Line<'static>> {
     match item.action {
         Section::Delete => vec![Line::from(vec![
             Span::styled("  - ", t.removed()),
@@ -223,6 +244,7 @@ fn item_lines(item: &PlanItem, w: usize, t: &Theme) -> Vec<Line<'static>> {
             item.diff.as_ref().unwrap_or(&serde_json::Value::Null),
             w,
             t,
+            hide_times,
         ),
         Section::Skip => vec![
             Line::from(vec![
@@ -238,11 +260,11 @@ fn item_lines(item: &PlanItem, w: usize, t: &Theme) -> Vec<Line<'static>> {
 }
 
 /// How many lines [`item_lines`] draws for `item`, without drawing them.
-pub fn item_line_count(item: &PlanItem) -> usize {
+pub fn item_line_count(item: &PlanItem, hide_times: bool) -> usize {
     match item.action {
         Section::Delete => 1,
         Section::Skip => 2,
-        Section::Restore => widgets::diff_line_count(item.diff.as_ref()),
+        Section::Restore => widgets::diff_line_count(item.diff.as_ref(), hide_times),
     }
 }
 
@@ -277,13 +299,21 @@ mod tests {
                 Section::Restore,
                 Some(json!({"price": ["1", "2"], "title": [null, "x"], "quantity": [1, 2]})),
             ),
+            item(
+                Section::Restore,
+                Some(json!({"price": ["1", "2"], "updated_at": [
+                    "2026-11-27 02:20:58.776938+00", "2026-11-27 02:20:58.719591+00"
+                ]})),
+            ),
         ];
         for it in &items {
-            assert_eq!(
-                item_line_count(it),
-                item_lines(it, 76, &Theme::MONO).len(),
-                "{it:?}"
-            );
+            for hide in [false, true] {
+                assert_eq!(
+                    item_line_count(it, hide),
+                    item_lines(it, 76, &Theme::MONO, hide).len(),
+                    "{it:?}"
+                );
+            }
         }
     }
 }
