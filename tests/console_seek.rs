@@ -109,11 +109,11 @@ async fn slash_finds_a_sku_and_g_goes_to_the_real_end_of_a_large_plan() {
     let screen = d.screen();
     assert!(!screen.contains("      updated_at"), "{screen}");
     assert!(
-        screen.contains("+ … and a slot for keys and room for twelve cards"),
+        screen.contains("+ …and a slot for keys and room for twelve cards"),
         "{screen}"
     );
     assert!(
-        screen.contains("- … and a slot for coins and room for twelve cards"),
+        screen.contains("- …and a slot for coins and room for twelve cards"),
         "{screen}"
     );
     insta::assert_snapshot!("rollback_find_sku", stable(&screen));

@@ -95,6 +95,11 @@ pub fn diff_window(before: &str, after: &str, room: usize) -> (String, String) {
             start -= 1;
             kept += b[start].1;
         }
+        // "… word", not "…  word": in ASCII the cut mark is a lone "." and a
+        // space after it reads as the end of a sentence.
+        while start < same && b[start].0.trim().is_empty() {
+            start += 1;
+        }
         start
     };
     let window = |g: &[(&str, usize)]| {
@@ -302,6 +307,19 @@ mod tests {
         let flags = "🇫🇷".repeat(20);
         let (b, a) = windows(&format!("{flags}👍🏽"), &format!("{flags}👍🏿"), 9);
         assert_eq!((b.as_str(), a.as_str()), ("…🇫🇷👍🏽", "…🇫🇷👍🏿"));
+    }
+
+    #[test]
+    fn a_diff_window_never_starts_with_a_space_after_its_cut_mark() {
+        let head = "a slot for coins and ".repeat(6);
+        for room in 12..40 {
+            let (b, a) = windows(&format!("{head}red"), &format!("{head}blue"), room);
+            for w in [&b, &a] {
+                assert!(w.starts_with('…'), "room {room}: {w:?}");
+                assert!(!w.starts_with("… "), "room {room}: {w:?}");
+            }
+            assert!(b.ends_with("red") || b.ends_with('…'), "room {room}: {b:?}");
+        }
     }
 
     #[test]
