@@ -291,17 +291,7 @@ async fn a_first_import_killed_midway_leaves_nothing() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(logged(&s, DIRECT), 1);
-    let mut status = String::new();
-    for _ in 0..200 {
-        status = t.cli(&["show", &id.to_string(), "--json"]).json()["status"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        if status != "running" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let status = common::session::status_once_settled(&t, id);
     assert_eq!(status, "failed");
     assert_eq!(count(&t, "SELECT count(*) FROM listings").await, 0);
     assert_eq!(

@@ -360,15 +360,7 @@ async fn a_killed_import_leaves_no_listing_and_ends_failed() {
     child.kill().unwrap();
     child.wait().unwrap();
     // The server notices the dead client and rolls its transaction back.
-    let mut status = String::new();
-    for _ in 0..200 {
-        let history = t.cli(&["show", &id.to_string(), "--json"]).json();
-        status = history["status"].as_str().unwrap().to_string();
-        if status != "running" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let status = common::session::status_once_settled(&t, id);
     assert_eq!(status, "failed");
     assert_eq!(count(&t, "SELECT count(*) FROM listings").await, 0);
     assert_eq!(

@@ -119,6 +119,24 @@ pub async fn wait_for_running_import(t: &TestDb) -> i64 {
     panic!("no import started");
 }
 
+/// The import's status once it is no longer `running` (the server rolls
+/// back a killed client's transaction when it notices), or `running` after
+/// ten seconds.
+pub fn status_once_settled(t: &TestDb, id: i64) -> String {
+    let mut status = String::new();
+    for _ in 0..200 {
+        status = t.cli(&["show", &id.to_string(), "--json"]).json()["status"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if status != "running" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    status
+}
+
 /// Starts `importdesk ARGS` against `url` without waiting for it.
 pub fn spawn_cli(url: &str, args: &[&str]) -> Child {
     super::cli_command(url, args)
