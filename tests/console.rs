@@ -528,6 +528,27 @@ fn rollback_popup_with_diffs() {
 }
 
 #[test]
+fn v_on_the_rollback_popup_shows_its_own_values_in_full() {
+    let mut s = state();
+    open_plan(&mut s, counts(), restore_items());
+    press(&mut s, [key('v')]);
+    let screen = snapshot("rollback_popup_full_text", &s);
+    for whole in [
+        "/srv/exports/2-acme-november-prices.csv",
+        "5f1c2a9e0b7d3c11",
+        "jane (ssh 10.0.0.7)",
+        "15 to delete, 45 to restore, 2 to skip",
+        "1 edited, 1 deleted, 0",
+    ] {
+        assert!(screen.contains(whole), "{whole:?} not on\n{screen}");
+    }
+    // Esc closes the view, not the popup behind it.
+    press(&mut s, [code(KeyCode::Esc)]);
+    assert!(s.popup.is_some());
+    assert!(!render(&s).contains("5f1c2a9e0b7d3c11"));
+}
+
+#[test]
 fn rollback_popup_skipped_listings() {
     let mut s = state();
     open_plan(&mut s, counts(), restore_items());
