@@ -1,5 +1,5 @@
 //! The listings screens of the console: the listings of a seller (`l` from
-//! the history), a listing's timeline (Enter, or `sku:X` in the history's
+//! the history), a listing's timeline (Enter, or `listing:X` in the history's
 //! filter) and the restore popup. First as a function of state (TestBackend
 //! at 80x24, insta snapshots, keys through the app's own `update`), then
 //! against a real PostgreSQL with the worker running the effects, as the
@@ -409,10 +409,10 @@ fn the_restore_popup_defaults_to_cancel_and_confirms_with_the_fingerprint() {
 }
 
 #[test]
-fn sku_in_the_history_filter_opens_that_listings_timeline() {
+fn listing_in_the_history_filter_opens_that_listings_timeline() {
     let mut s = state();
     press(&mut s, [key('/')]);
-    press(&mut s, "sku:B".chars().map(key));
+    press(&mut s, "listing:B".chars().map(key));
     let e = press(&mut s, [code(KeyCode::Enter)]);
     let Some(Effect::LoadTimeline { seller, sku, .. }) = e.first() else {
         panic!("{e:?}")
@@ -420,7 +420,10 @@ fn sku_in_the_history_filter_opens_that_listings_timeline() {
     // The seller of the selected import.
     assert_eq!((seller.as_str(), sku.as_str()), ("acme", "B"));
     assert_eq!(s.screen, Screen::Timeline);
-    assert!(s.history.filter.is_empty(), "sku:X is not kept as a filter");
+    assert!(
+        s.history.filter.is_empty(),
+        "listing:X is not kept as a filter"
+    );
     // Esc goes back to the history.
     press(&mut s, [code(KeyCode::Esc)]);
     assert_eq!(s.screen, Screen::History);

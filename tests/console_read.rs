@@ -480,6 +480,26 @@ fn since_takes_a_local_date() {
 }
 
 #[test]
+fn sku_filters_the_history_to_the_imports_that_touched_that_listing() {
+    let mut s = console(Theme::COLOR, wide_rows());
+    let _ = press(&mut s, [key('/')]);
+    let e = type_text(&mut s, "seller:acme sku:ACME-0003");
+    let f = last_filter(&e);
+    assert_eq!(
+        (f.seller.as_deref(), f.touched_sku.as_deref()),
+        (Some("acme"), Some("ACME-0003"))
+    );
+    let _ = press(&mut s, [code(KeyCode::Enter)]);
+    // A filter, kept and shown; not the listing's timeline.
+    assert_eq!(s.screen, Screen::History);
+    let title = render(&s).lines().next().unwrap().to_string();
+    assert!(
+        title.contains("filter: seller:acme sku:ACME-0003"),
+        "{title}"
+    );
+}
+
+#[test]
 fn an_invalid_filter_says_why_and_keeps_the_list() {
     let mut s = console(Theme::COLOR, wide_rows());
     let _ = press(&mut s, [key('/')]);

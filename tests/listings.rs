@@ -933,3 +933,45 @@ async fn sellers_see_and_restore_only_their_own_listings() {
     assert_eq!(theirs["changes"][0]["source"]["by"], "restore");
     assert_eq!(theirs["changes"][0]["db_role"], support.as_str());
 }
+
+/// The imports whose change log says they created or updated `sku`, newest
+/// first (the console's `sku:X` history filter).
+async fn touched(t: &TestDb, sku: &str, seller: Option<&str>) -> Vec<i64> {
+    let filter = importdesk::domain::history::HistoryFilter {
+        touched_sku: Some(sku.to_string()),
+        seller: seller.map(str::to_string),
+        limit: 50,
+        ..Default::default()
+    };
+    importdesk::domain::history::list(&t.db, &filter)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.id)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_history_filtered_by_sku_lists_the_imports_that_touched_that_listing() {
+    // acme: the first import creates A and B, the second updates A and
+    // leaves B as it was; zeta imports the same SKUs as its own listings.
+    let s = seeded("").await;
+    let (_d3, p3) = csv_file("other.csv", &first());
+    let other_id = import_json(&s.t, &p3, "zeta", &[], 0)["import_id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        touched(&s.t, "A", Some("acme")).await,
+        vec![s.second_id, s.first_id]
+    );
+    // Unchanged by the second import: not touched by it.
+    assert_eq!(touched(&s.t, "B", Some("acme")).await, vec![s.first_id]);
+    assert_eq!(
+        touched(&s.t, "A", None).await,
+        vec![other_id, s.second_id, s.first_id]
+    );
+    assert_eq!(touched(&s.t, "B", Some("zeta")).await, vec![other_id]);
+    assert!(touched(&s.t, "Z", None).await.is_empty());
+    // SKUs are compared exactly, as the table keys them.
+    assert!(touched(&s.t, "a", None).await.is_empty());
+}

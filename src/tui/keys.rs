@@ -509,7 +509,7 @@ pub static BINDINGS: &[Binding] = &[
         keys: &[ch('/')],
         label: "/",
         name: "filter",
-        help: "filter: seller:ID, status, since:DATE, file words; #ID; sku:X",
+        help: "filter: seller:ID, status, since:DATE, sku:X, file words; #ID; listing:X",
         command: Command::Filter,
         contexts: In(&[History]),
         footer: true,

@@ -174,6 +174,10 @@ pub struct HistoryFilter {
     pub file_contains: Option<String>,
     /// Only imports started at this moment or later.
     pub since: Option<DateTime<Utc>>,
+    /// Only imports that touched the listing with this SKU (created or
+    /// updated it), as their change log still says: a pruned import's log
+    /// is gone, so it no longer matches.
+    pub touched_sku: Option<String>,
     /// Keyset pagination: only imports with a smaller id.
     pub before_id: Option<i64>,
     pub limit: i64,
@@ -195,6 +199,11 @@ fn list_sql() -> String {
             AND ($3::text IS NULL OR strpos(lower(file_name), lower($3)) > 0)
             AND ($4::bigint IS NULL OR id < $4)
             AND ($6::timestamptz IS NULL OR started_at >= $6)
+            AND ($7::text IS NULL OR EXISTS (
+                SELECT 1 FROM import_audit.log_listings l
+                 WHERE l.audit_import_id = imports.id AND l.audit_image = 'N'
+                   AND l.audit_op IN ('I', 'U')
+                   AND l.seller_id = imports.seller_id AND l.sku = $7))
           ORDER BY id DESC
           LIMIT $5"
     )
@@ -225,6 +234,7 @@ pub async fn list(conn: &impl Conn, filter: &HistoryFilter) -> Result<Vec<Import
                 &filter.before_id,
                 &filter.limit,
                 &filter.since,
+                &filter.touched_sku,
             ],
         )
         .await?;

@@ -276,6 +276,7 @@ impl PagedList for Pages {
                 status: f.status,
                 file_contains: f.file.clone(),
                 since: f.since.map(|d| state.clock.start_of_day(d)),
+                touched_sku: f.sku.clone(),
                 before_id,
                 limit: PAGE,
             },

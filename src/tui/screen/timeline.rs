@@ -1,4 +1,4 @@
-//! One listing's timeline (Enter on a listing, or `sku:X` in the history's
+//! One listing's timeline (Enter on a listing, or `listing:X` in the history's
 //! filter): every captured change to it, newest first and paged by change
 //! number, above a pane with the selected change's field diff or, with
 //! `v`, the listing's values as of it. `r` restores the values from before
@@ -333,7 +333,7 @@ pub fn open(state: &mut State, seller: String, sku: String, back: Screen) -> Vec
     paged::load::<Pages>(state, false)
 }
 
-/// `sku:X` in the history's filter: the seller is the one typed with it, a
+/// `listing:X` in the history's filter: the seller is the one typed with it, a
 /// seller role's own, or the selected import's.
 pub fn open_sku(state: &mut State, seller: Option<String>, sku: String) -> Vec<Effect> {
     let own = state
@@ -348,7 +348,7 @@ pub fn open_sku(state: &mut State, seller: Option<String>, sku: String) -> Vec<E
     match seller {
         Some(seller) => open(state, seller, sku, Screen::History),
         None => {
-            state.notice = Some(Notice::error("sku:X needs a seller: add seller:ID"));
+            state.notice = Some(Notice::error("listing:X needs a seller: add seller:ID"));
             Vec::new()
         }
     }

@@ -1,7 +1,8 @@
 //! The history's `/` filter: `seller:X`, `status:X` (or the status as the
-//! list shows it), `since:YYYY-MM-DD`, the rest matches file names; `#42`
-//! opens import 42, `sku:X` (with `seller:ID` for support) opens that
-//! listing's timeline. Typed on the status line; the list follows each key.
+//! list shows it), `since:YYYY-MM-DD`, `sku:X` (imports that created or
+//! updated that listing), the rest matches file names; `#42` opens import
+//! 42, `listing:X` (with `seller:ID` for support) opens that listing's
+//! timeline. Typed on the status line; the list follows each key.
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
@@ -29,12 +30,14 @@ pub struct Filter {
     /// Imports started on this local day or later.
     pub since: Option<NaiveDate>,
     pub file: Option<String>,
-    /// `sku:X`: open the listing's timeline (never kept as a filter).
+    /// `sku:X`: only imports that created or updated that listing.
     pub sku: Option<String>,
+    /// `listing:X`: open the listing's timeline (never kept as a filter).
+    pub timeline: Option<String>,
 }
 
 /// What the filter line asks for: a filter, (`#42`) one import, or
-/// (`sku:X`) one listing's timeline.
+/// (`listing:X`) one listing's timeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Query {
     Filter(Filter),
@@ -43,7 +46,8 @@ pub enum Query {
 }
 
 /// The words the filter line takes, for the hint and the errors.
-pub const SYNTAX: &str = "seller:ID status:STATUS since:YYYY-MM-DD words, #ID or sku:SKU";
+pub const SYNTAX: &str =
+    "seller:ID status:STATUS since:YYYY-MM-DD sku:SKU words, #ID or listing:SKU";
 
 impl Filter {
     pub fn is_empty(&self) -> bool {
@@ -61,6 +65,9 @@ impl Filter {
         }
         if let Some(d) = &self.since {
             parts.push(format!("since:{d}"));
+        }
+        if let Some(k) = &self.sku {
+            parts.push(format!("sku:{k}"));
         }
         if let Some(f) = &self.file {
             parts.push(f.clone());
@@ -95,6 +102,9 @@ impl Filter {
             } else if let Some(v) = lower.strip_prefix("sku:") {
                 let v = &word[word.len() - v.len()..];
                 f.sku = (!v.is_empty()).then(|| v.to_string());
+            } else if let Some(v) = lower.strip_prefix("listing:") {
+                let v = &word[word.len() - v.len()..];
+                f.timeline = (!v.is_empty()).then(|| v.to_string());
             } else if let Some(v) = lower.strip_prefix("since:") {
                 if !v.is_empty() {
                     f.since = Some(parse_date(v)?);
@@ -141,7 +151,7 @@ impl Query {
                     crate::text::sanitize(text.trim())
                 )),
             },
-            None => Filter::parse(text).map(|mut f| match f.sku.take() {
+            None => Filter::parse(text).map(|mut f| match f.timeline.take() {
                 Some(sku) => Query::Listing {
                     seller: f.seller,
                     sku,
@@ -279,7 +289,7 @@ pub fn draw_input(frame: &mut Frame, area: Rect, state: &State) -> bool {
     let (hint, hint_style) = match &state.history.filter_error {
         Some(e) => (format!("  {e}"), t.error()),
         None => (
-            "  (seller:ID status: since:DATE words, #ID)".to_string(),
+            "  (seller:ID status: since:DATE sku:SKU words, #ID, listing:SKU)".to_string(),
             t.dim(),
         ),
     };
