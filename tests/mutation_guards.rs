@@ -663,7 +663,7 @@ async fn a_rollback_tag_forged_while_that_rollback_runs_is_a_manual_edit() {
 /// Every SECURITY DEFINER function of the schema, and why a seller calling it
 /// with another seller's ids cannot act for that seller (the test below
 /// calls each one that takes an id).
-const DEFINER_FUNCTIONS: [&str; 28] = [
+const DEFINER_FUNCTIONS: [&str; 29] = [
     // Take no seller or import id: they answer for the session itself.
     "current_tag",
     "current_seller",
@@ -679,6 +679,7 @@ const DEFINER_FUNCTIONS: [&str; 28] = [
     "begin_import",
     "attach_import",
     "complete_import",
+    "import_changes",
     "fail_import",
     "fail_abandoned",
     "attach_rollback",
@@ -795,6 +796,17 @@ async fn a_seller_calling_definer_functions_with_another_sellers_ids_changes_not
             Some(SqlState::RAISE_EXCEPTION | SqlState::INSUFFICIENT_PRIVILEGE)
         ),
         "complete_import of bob's running import is refused: {completed:?}"
+    );
+    // What bob's merge wrote is read in bob's own transaction only.
+    let changes = a
+        .query("SELECT * FROM import_audit.import_changes($1)", &[&running])
+        .await;
+    assert!(
+        matches!(
+            sqlstate(&changes),
+            Some(SqlState::RAISE_EXCEPTION | SqlState::INSUFFICIENT_PRIVILEGE)
+        ),
+        "import_changes of bob's running import is refused: {changes:?}"
     );
     match a
         .query("SELECT import_audit.fail_abandoned('seller-b')", &[])

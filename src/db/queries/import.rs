@@ -115,7 +115,7 @@ fn changes_condition(fields: &[Field]) -> String {
 
 /// How many keys a statement touched (`rows`) and an order-independent hash
 /// of them (`keys_hash`, the sum of their 64-bit hashes): with the counts,
-/// what an import's plan fingerprint compares. `FROM` a CTE returning `sku`.
+/// what an import's plan fingerprint compares. `FROM` rows with a `sku`.
 pub(super) const TOUCHED_KEYS: &str =
     "count(*) AS rows, coalesce(sum(hashtextextended(sku, 0)::numeric), 0)::text AS keys_hash";
 
@@ -126,38 +126,23 @@ pub struct Touched {
     pub keys_hash: String,
 }
 
-/// Updates listings whose provided columns really change; counts them. `$1`
-/// is the seller.
-fn update_changed_sql(fields: &[Field]) -> String {
-    let set: Vec<String> = fields
-        .iter()
-        .map(|f| format!("{} = {}", f.name(), staged_value(*f)))
-        .collect();
-    format!(
-        "WITH changed AS (
-            UPDATE listings l SET {}, updated_at = now()
-              FROM import_staging s
-             WHERE l.seller_id = $1 AND l.sku = s.sku AND {}
-            RETURNING l.sku)
-         SELECT {TOUCHED_KEYS} FROM changed",
-        set.join(", "),
-        changes_condition(fields)
-    )
-}
-
 /// True when `listings` has no pages at all. Then the planner (rightly)
 /// estimates it empty and may pick a nested loop whose inner side
 /// sequentially scans `listings` for every staged row: harmless for an empty
-/// table, but the INSERT below fills that very table as it runs, so each scan
+/// table, but the merge below fills that very table as it runs, so each scan
 /// reads every row inserted so far (quadratic: minutes for 200,000 rows,
 /// reproduced after a rollback emptied the table and autovacuum truncated it).
 const LISTINGS_HAS_NO_PAGES: &str = "SELECT pg_relation_size('public.listings') = 0 AS empty";
-/// For the insert into an empty table: no nested loop (nothing to probe).
+/// For the merge into an empty table: no nested loop (nothing to probe).
 const NO_NESTED_LOOPS: &str = "SET LOCAL enable_nestloop = off";
 const DEFAULT_NESTED_LOOPS: &str = "RESET enable_nestloop";
 
-/// Inserts the staged keys the seller does not have yet; counts them.
-fn insert_new_sql(fields: &[Field]) -> String {
+/// Updates the listings whose provided columns really change and inserts
+/// the staged keys the seller does not have yet, in one join of the staging
+/// table with the seller's listings. `$1` is the seller. (PostgreSQL 15's
+/// MERGE has no RETURNING: what it did is read from the change log,
+/// [`IMPORT_CHANGES`].)
+fn merge_sql(fields: &[Field]) -> String {
     let list: String = fields.iter().map(|f| format!(", {}", f.name())).collect();
     let values: String = fields
         .iter()
@@ -166,16 +151,30 @@ fn insert_new_sql(fields: &[Field]) -> String {
             None => format!(", s.{}", f.name()),
         })
         .collect();
+    let update = if fields.is_empty() {
+        String::new()
+    } else {
+        let set: Vec<String> = fields
+            .iter()
+            .map(|f| format!("{} = {}", f.name(), staged_value(*f)))
+            .collect();
+        format!(
+            "WHEN MATCHED AND {} THEN UPDATE SET {}, updated_at = now()\n",
+            changes_condition(fields),
+            set.join(", ")
+        )
+    };
     format!(
-        "WITH created AS (
-            INSERT INTO listings (seller_id, sku{list})
-            SELECT $1, s.sku{values}
-              FROM import_staging s
-             WHERE NOT EXISTS (SELECT 1 FROM listings l WHERE l.seller_id = $1 AND l.sku = s.sku)
-            RETURNING sku)
-         SELECT {TOUCHED_KEYS} FROM created"
+        "MERGE INTO listings l USING import_staging s ON l.seller_id = $1 AND l.sku = s.sku
+         {update}WHEN NOT MATCHED THEN INSERT (seller_id, sku{list}) VALUES ($1, s.sku{values})"
     )
 }
+
+/// What this transaction's merge created and updated, as the capture
+/// trigger logged it under import `$1` (migrations/V13__import_merge.sql):
+/// the columns of [`count_changes_sql`].
+const IMPORT_CHANGES: &str =
+    "SELECT created, created_keys, updated, updated_keys FROM import_audit.import_changes($1)";
 
 /// What the merge would do, without doing it (dry run): staged keys the
 /// seller does not have (created) and listings whose provided columns would
@@ -405,7 +404,7 @@ pub(super) async fn touched(conn: &impl Conn, sql: &str, seller: &str) -> Result
 }
 
 /// What the merge would create and update (dry run), without writing: the
-/// same counts and key hashes as [`insert_new`] and [`update_changed`].
+/// same counts and key hashes as [`merge`].
 pub async fn count_changes(
     tx: &Transaction<'_>,
     seller: &str,
@@ -415,6 +414,11 @@ pub async fn count_changes(
         .pg()
         .query_one(&count_changes_sql(fields), &[&seller])
         .await?;
+    created_and_updated(&r)
+}
+
+/// (created, updated) from a row of [`count_changes_sql`]'s columns.
+fn created_and_updated(r: &tokio_postgres::Row) -> Result<(Touched, Touched)> {
     Ok((
         Touched {
             rows: r.try_get("created")?,
@@ -427,24 +431,14 @@ pub async fn count_changes(
     ))
 }
 
-/// Updates the seller's listings whose provided `fields` really change;
-/// returns which.
-pub async fn update_changed(
+/// Merges the staging table into the seller's listings (import
+/// `import_id`, attached to `tx`); returns what it created and updated.
+pub async fn merge(
     tx: &Transaction<'_>,
+    import_id: i64,
     seller: &str,
     fields: &[Field],
-) -> Result<Touched> {
-    if fields.is_empty() {
-        return Ok(Touched {
-            rows: 0,
-            keys_hash: "0".into(),
-        });
-    }
-    touched(tx, &update_changed_sql(fields), seller).await
-}
-
-/// Inserts the staged keys the seller does not have yet; returns which.
-pub async fn insert_new(tx: &Transaction<'_>, seller: &str, fields: &[Field]) -> Result<Touched> {
+) -> Result<(Touched, Touched)> {
     let empty_table: bool = tx
         .pg()
         .query_one(LISTINGS_HAS_NO_PAGES, &[])
@@ -453,11 +447,12 @@ pub async fn insert_new(tx: &Transaction<'_>, seller: &str, fields: &[Field]) ->
     if empty_table {
         tx.pg().batch_execute(NO_NESTED_LOOPS).await?;
     }
-    let created = touched(tx, &insert_new_sql(fields), seller).await?;
+    tx.pg().execute(&merge_sql(fields), &[&seller]).await?;
     if empty_table {
         tx.pg().batch_execute(DEFAULT_NESTED_LOOPS).await?;
     }
-    Ok(created)
+    let r = tx.pg().query_one(IMPORT_CHANGES, &[&import_id]).await?;
+    created_and_updated(&r)
 }
 
 /// Analyses the change log when this transaction wrote `rows` to it and

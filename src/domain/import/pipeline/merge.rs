@@ -1,5 +1,6 @@
 //! Merge: the staging table into `listings`, set-based. Unchanged rows are
-//! neither rewritten nor logged; the counts come from the statements.
+//! neither rewritten nor logged; the counts come from the change log the
+//! merge wrote (a dry run's from the join it counts).
 
 use color_eyre::eyre::{Result, bail};
 
@@ -24,6 +25,7 @@ pub(super) struct Merged {
 pub(super) async fn merge(
     tx: &Transaction<'_>,
     req: &ImportRequest,
+    import_id: Option<i64>,
     header: &HeaderInfo,
     staged: i64,
 ) -> Result<Merged> {
@@ -35,8 +37,10 @@ pub(super) async fn merge(
         let changes = store::preview_changes(tx, &req.seller, columns, KEPT_ERRORS as i64).await?;
         (created, updated, Some(changes))
     } else {
-        let updated = store::update_changed(tx, &req.seller, columns).await?;
-        let created = store::insert_new(tx, &req.seller, columns).await?;
+        let Some(import_id) = import_id else {
+            bail!("an import that writes has a history row");
+        };
+        let (created, updated) = store::merge(tx, import_id, &req.seller, columns).await?;
         (created, updated, None)
     };
     Ok(Merged {

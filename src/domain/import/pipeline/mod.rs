@@ -268,7 +268,7 @@ async fn stages(
     let merged = if direct {
         merge::copied(&tx, job.req, staged).await?
     } else {
-        merge::merge(&tx, job.req, header, staged).await?
+        merge::merge(&tx, job.req, job.import_id, header, staged).await?
     };
     let counts = Counts {
         rows_read: summary.rows_read,
