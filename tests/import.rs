@@ -263,6 +263,70 @@ async fn dry_run_reports_per_field_changes_and_changes_nothing() {
     );
 }
 
+/// A dry run that would update more listings than it shows lists the first
+/// 100 in key order, each with its own changes (the keys come from the
+/// counting join, the values from a second look at those keys only).
+#[tokio::test]
+async fn a_dry_run_shows_the_first_hundred_updates_in_key_order() {
+    let t = TestDb::new().await;
+    let file = |bump: u32| {
+        // Written in reverse key order, so file order is not key order.
+        let rows: String = (0..150u32)
+            .rev()
+            .map(|i| format!("K-{i:03},Item {i},,{}.00,USD,{i},active,,,,\n", i + bump))
+            .collect();
+        format!("{NATIVE_HEADER}{rows}")
+    };
+    let (_d1, first) = csv_file("v1.csv", &file(0));
+    import_json(&t, &first, "acme", &[], 0);
+    // Every even key gets a new price: 75 updates.
+    let second: String = file(0)
+        .lines()
+        .map(|line| match line.strip_prefix("K-") {
+            Some(rest) if rest[..3].parse::<u32>().unwrap() % 2 == 0 => {
+                line.replacen(".00,USD", ".50,USD", 1) + "\n"
+            }
+            _ => format!("{line}\n"),
+        })
+        .collect();
+    // ...and 150 more keys, every one an update of its price too.
+    let more: String = (150..300u32)
+        .map(|i| format!("K-{i:03},Item {i},,{i}.00,USD,{i},active,,,,\n"))
+        .collect();
+    let (_d0, base) = csv_file("v0.csv", &format!("{NATIVE_HEADER}{more}"));
+    import_json(&t, &base, "acme", &[], 0);
+    let more_changed = more.replace(".00,USD", ".25,USD");
+    // The later keys first: the first 100 updates in file order are not
+    // the first 100 in key order.
+    let (_d2, path) = csv_file(
+        "v2.csv",
+        &format!(
+            "{NATIVE_HEADER}{more_changed}{}",
+            &second[NATIVE_HEADER.len()..]
+        ),
+    );
+    let out = import_json(&t, &path, "acme", &["--dry-run"], 0);
+    assert_eq!(out["counts"]["updated"], 75 + 150, "{out}");
+    let changes = out["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 100);
+    let expected: Vec<String> = (0..150u32)
+        .step_by(2)
+        .chain(150..300)
+        .take(100)
+        .map(|i| format!("K-{i:03}"))
+        .collect();
+    let shown: Vec<&str> = changes.iter().map(|c| c["sku"].as_str().unwrap()).collect();
+    assert_eq!(shown, expected);
+    assert_eq!(
+        changes[0]["changes"],
+        serde_json::json!({"price": ["0.00", "0.50"]})
+    );
+    assert_eq!(
+        changes[99]["changes"],
+        serde_json::json!({"price": ["174.00", "174.25"]})
+    );
+}
+
 /// Two sellers with the same SKUs and different values: each import
 /// creates its seller's own listings and never updates the other's.
 #[tokio::test]

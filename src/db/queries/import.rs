@@ -178,7 +178,8 @@ const IMPORT_CHANGES: &str =
 
 /// What the merge would do, without doing it (dry run): staged keys the
 /// seller does not have (created) and listings whose provided columns would
-/// really change (updated). One join, no writes. `$1` is the seller.
+/// really change (updated), and the first `$2` of those in key order (the
+/// preview's). One join, no writes. `$1` is the seller.
 fn count_changes_sql(fields: &[Field]) -> String {
     let changed = if fields.is_empty() {
         "false".to_string()
@@ -193,13 +194,17 @@ fn count_changes_sql(fields: &[Field]) -> String {
         "SELECT count(*) FILTER (WHERE {new}) AS created,
                 {hash} FILTER (WHERE {new}), 0)::text AS created_keys,
                 count(*) FILTER (WHERE {update}) AS updated,
-                {hash} FILTER (WHERE {update}), 0)::text AS updated_keys
+                {hash} FILTER (WHERE {update}), 0)::text AS updated_keys,
+                coalesce((array_agg(s.sku ORDER BY s.sku) FILTER (WHERE {update}))[:$2::int], '{{}}')
+                    AS first_updated
            FROM import_staging s
            LEFT JOIN listings l ON l.seller_id = $1 AND l.sku = s.sku"
     )
 }
 
-/// What an update would change, field by field (dry run): (sku, {field: [old, new]}).
+/// What an update would change, field by field (dry run), for the keys `$2`
+/// that [`count_changes_sql`] found changing: (sku, {field: [old, new]}).
+/// Joins those few keys, not the whole file, with the listings.
 fn preview_changes_sql(fields: &[Field]) -> String {
     let pairs: Vec<String> = fields
         .iter()
@@ -214,11 +219,11 @@ fn preview_changes_sql(fields: &[Field]) -> String {
         .collect();
     format!(
         "SELECT s.sku, jsonb_strip_nulls(jsonb_build_object({})) AS changes
-           FROM import_staging s
+           FROM unnest($2::text[]) k (sku)
+           JOIN import_staging s ON s.sku = k.sku
            JOIN listings l ON l.seller_id = $1 AND l.sku = s.sku
           WHERE {}
-          ORDER BY s.sku
-          LIMIT $2",
+          ORDER BY s.sku",
         pairs.join(", "),
         changes_condition(fields)
     )
@@ -373,16 +378,20 @@ pub async fn delete_duplicates(tx: &Transaction<'_>) -> Result<u64> {
     Ok(tx.pg().execute(DELETE_DUPLICATES, &[]).await?)
 }
 
-/// The first `limit` listings the merge would update, field by field.
+/// The listings of `keys` (found by [`count_changes`]) the merge would
+/// update, field by field.
 pub async fn preview_changes(
     tx: &Transaction<'_>,
     seller: &str,
     fields: &[Field],
-    limit: i64,
+    keys: &[String],
 ) -> Result<Vec<FieldChanges>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
     let rows = tx
         .pg()
-        .query(&preview_changes_sql(fields), &[&seller, &limit])
+        .query(&preview_changes_sql(fields), &[&seller, &keys])
         .await?;
     rows.iter()
         .map(|r| {
@@ -404,17 +413,20 @@ pub(super) async fn touched(conn: &impl Conn, sql: &str, seller: &str) -> Result
 }
 
 /// What the merge would create and update (dry run), without writing: the
-/// same counts and key hashes as [`merge`].
+/// same counts and key hashes as [`merge`]; and the first `first` keys it
+/// would update.
 pub async fn count_changes(
     tx: &Transaction<'_>,
     seller: &str,
     fields: &[Field],
-) -> Result<(Touched, Touched)> {
+    first: i32,
+) -> Result<(Touched, Touched, Vec<String>)> {
     let r = tx
         .pg()
-        .query_one(&count_changes_sql(fields), &[&seller])
+        .query_one(&count_changes_sql(fields), &[&seller, &first])
         .await?;
-    created_and_updated(&r)
+    let (created, updated) = created_and_updated(&r)?;
+    Ok((created, updated, r.try_get("first_updated")?))
 }
 
 /// (created, updated) from a row of [`count_changes_sql`]'s columns.
