@@ -159,3 +159,49 @@ async fn a_first_import_refused_for_another_reason_fails_without_a_second_pass()
     assert_eq!(count(&t, "SELECT last_value FROM inserts").await, 1);
     assert_eq!(count(&t, "SELECT count(*) FROM listings").await, 0);
 }
+
+/// `--skip-invalid` on a re-import whose file repeats a key: both lines of
+/// the key go to the rejects file and out of the count of staged rows, so
+/// the rows left over are counted unchanged, each once.
+#[tokio::test]
+async fn a_skipped_duplicate_key_leaves_the_other_rows_counted_unchanged() {
+    let t = TestDb::new().await;
+    let rows = "A-1,Lamp,,1.00,USD,1,active,new,,,\n\
+                A-2,Mug,,2.00,USD,1,active,new,,,\n\
+                A-3,Bike,,3.00,USD,1,active,new,,,\n";
+    let (_d1, first) = csv_file("first.csv", &format!("{NATIVE_HEADER}{rows}"));
+    let (outcome, _) = import_watched(&t, request(&first, "dups", false, false)).await;
+    assert_eq!(outcome.counts.created, 3);
+    let again = format!(
+        "{NATIVE_HEADER}{rows}D-1,Twice,,4.00,USD,1,active,new,,,\n\
+         D-1,Twice,,4.00,USD,1,active,new,,,\n"
+    );
+    let (_d2, second) = csv_file("second.csv", &again);
+    let (outcome, _) = import_watched(&t, request(&second, "dups", false, true)).await;
+    assert_eq!(outcome.status, ImportStatus::Completed);
+    let c = outcome.counts;
+    assert_eq!(
+        (c.rows_read, c.created, c.updated, c.unchanged, c.rejected),
+        (5, 0, 0, 3, 2)
+    );
+}
+
+#[tokio::test]
+async fn show_gives_an_imports_duration_in_seconds() {
+    let t = TestDb::new().await;
+    let csv = format!("{NATIVE_HEADER}A-1,Lamp,,1.00,USD,1,active,new,,,\n");
+    let (_dir, path) = csv_file("timed.csv", &csv);
+    let (outcome, _) = import_watched(&t, request(&path, "timed", false, false)).await;
+    let id = outcome.import_id.unwrap();
+    t.client()
+        .await
+        .execute(
+            "UPDATE import_audit.imports SET started_at = finished_at - interval '2.5 s'
+              WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    let show = t.cli(&["show", &id.to_string()]);
+    assert!(show.stdout.contains("(2.50 s)"), "{}", show.stdout);
+}
