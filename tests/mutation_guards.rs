@@ -12,6 +12,10 @@
 //!   and a lock key read from pg_locks gives no right to act for its seller.
 
 mod common;
+#[path = "mutation_guards/import_outcomes.rs"]
+mod import_outcomes;
+#[path = "mutation_guards/rollback_retry.rs"]
+mod rollback_retry;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -258,3 +258,33 @@ impl std::fmt::Display for ImportError {
 }
 
 impl std::error::Error for ImportError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(phase: Phase, bytes_read: u64) -> Progress {
+        Progress {
+            rows_read: 300,
+            bytes_read,
+            total_bytes: 1000,
+            elapsed: Duration::from_secs(3),
+            phase,
+        }
+    }
+
+    #[test]
+    fn progress_follows_the_bytes_read_then_the_phases_and_reaches_one_when_done() {
+        assert_eq!(at(Phase::Reading, 0).fraction(false), 0.0);
+        assert!((at(Phase::Reading, 500).fraction(false) - 0.275).abs() < 1e-9);
+        assert!((at(Phase::Reading, 500).fraction(true) - 0.35).abs() < 1e-9);
+        assert_eq!(at(Phase::Applying, 1000).fraction(false), 0.65);
+        assert_eq!(at(Phase::Done, 1000).fraction(true), 1.0);
+        assert_eq!(at(Phase::Reading, 500).rows_per_second(), 100.0);
+        let just_started = Progress {
+            elapsed: Duration::ZERO,
+            ..at(Phase::Reading, 0)
+        };
+        assert_eq!(just_started.rows_per_second(), 0.0);
+    }
+}

@@ -351,7 +351,15 @@ fn ragged_reason(fields: &[&str], width: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::SeenKeys;
+    use super::{SeenKeys, only_empty_beyond};
+
+    #[test]
+    fn only_empty_fields_past_the_header_are_forgiven() {
+        assert!(only_empty_beyond(&["a", "b", "", " "], 2));
+        assert!(!only_empty_beyond(&["a", "b", "x"], 2));
+        // A short row is not forgiven (and not sliced past its end).
+        assert!(!only_empty_beyond(&["a"], 2));
+    }
 
     #[test]
     fn a_key_seen_twice_or_too_many_keys_may_be_duplicates() {

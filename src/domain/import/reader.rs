@@ -376,6 +376,11 @@ mod tests {
         assert_eq!(detect_delimiter(b"sku\ttitle\tprice\n"), b'\t');
         assert_eq!(detect_delimiter(b"\"a;b;c\",d\n"), b',');
         assert_eq!(detect_delimiter(b"sku\n"), b',');
+        // Only the header line counts: decimal commas in the data do not.
+        assert_eq!(
+            detect_delimiter(b"sku;title;price\nA;Lamp, brass, old;1,50\nB;x,y,z;2,5\n"),
+            b';'
+        );
     }
 
     #[test]

@@ -15,7 +15,6 @@ pub const EXTRA_COLUMNS: [&str; 3] = ["_line", "_column", "_reason"];
 pub struct RejectsWriter {
     writer: csv::Writer<File>,
     pub path: PathBuf,
-    pub written: u64,
 }
 
 /// A spreadsheet would run a cell starting with = + - @ as a formula: our own
@@ -42,11 +41,7 @@ impl RejectsWriter {
         let mut header: Vec<&str> = headers.iter().map(String::as_str).collect();
         header.extend(EXTRA_COLUMNS);
         writer.write_record(&header)?;
-        Ok(Self {
-            writer,
-            path,
-            written: 0,
-        })
+        Ok(Self { writer, path })
     }
 
     pub fn write(
@@ -61,7 +56,6 @@ impl RejectsWriter {
         record.push(column.map(|c| c.to_string()).unwrap_or_default());
         record.push(neutralise_formula(reason));
         self.writer.write_record(&record)?;
-        self.written += 1;
         Ok(())
     }
 

@@ -156,4 +156,16 @@ mod tests {
         assert_eq!(listing(&mut m, "red,M").sku, "red");
         assert_eq!(m.unknown_columns, vec!["size".to_string()]);
     }
+
+    #[test]
+    fn file_exchanges_action_column_alone_makes_a_header_ebay() {
+        // No other eBay header: "SKU" alone would be native.
+        let m = mapping(
+            "*Action(SiteID=US|Country=US|Currency=USD|Version=1193),SKU,*Title",
+            None,
+            &MapOptions::default(),
+        );
+        assert!(m.detected);
+        assert_eq!(m.kind, ProfileKind::Ebay);
+    }
 }

@@ -421,4 +421,48 @@ mod tests {
             "{e}"
         );
     }
+
+    /// One site of each currency and every condition ID: a missing arm
+    /// would leave those listings without a currency or a condition.
+    #[test]
+    fn every_site_has_its_currency_and_every_condition_id_its_name() {
+        for (site, currency) in [
+            ("eBay Motors", "USD"),
+            ("UK", "GBP"),
+            ("ebay_germany", "EUR"),
+            ("Australia", "AUD"),
+            ("Canada (French)", "CAD"),
+            ("CH", "CHF"),
+            ("Hong Kong", "HKD"),
+            ("SG", "SGD"),
+            ("Poland", "PLN"),
+            ("MY", "MYR"),
+            ("Philippines", "PHP"),
+            ("India", "INR"),
+        ] {
+            assert_eq!(super::site_currency(site), Some(currency), "{site}");
+        }
+        assert_eq!(super::site_currency("Atlantis"), None);
+        for (id, name) in [
+            ("1000", "New"),
+            ("1500", "New other (see details)"),
+            ("1750", "New with defects"),
+            ("2000", "Certified - Refurbished"),
+            ("2010", "Excellent - Refurbished"),
+            ("2020", "Very Good - Refurbished"),
+            ("2030", "Good - Refurbished"),
+            ("2500", "Seller refurbished"),
+            ("2750", "Like New"),
+            ("2990", "Pre-owned - Excellent"),
+            ("3000", "Used"),
+            ("3010", "Pre-owned - Fair"),
+            ("4000", "Very Good"),
+            ("5000", "Good"),
+            ("6000", "Acceptable"),
+            ("7000", "For parts or not working"),
+        ] {
+            assert_eq!(super::condition_name(id), Some(name), "{id}");
+        }
+        assert_eq!(super::condition_name("9999"), None);
+    }
 }

@@ -1,0 +1,207 @@
+//! What an import reports besides the listings: the progress phases it goes
+//! through, and the counts of a file it rejects.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use importdesk::domain::CancellationToken;
+use importdesk::domain::actor::Actor;
+use importdesk::domain::import::profile::MapOptions;
+use importdesk::domain::import::{
+    ImportError, ImportOutcome, ImportRequest, ImportStatus, Phase, Progress, ProgressFn, run,
+};
+
+use crate::common::{NATIVE_HEADER, TestDb, count, csv_file};
+
+fn request(path: &Path, seller: &str, dry_run: bool, skip_invalid: bool) -> ImportRequest {
+    ImportRequest {
+        path: path.to_path_buf(),
+        seller: seller.into(),
+        profile: None,
+        options: MapOptions::default(),
+        dry_run,
+        skip_invalid,
+        actor: Actor {
+            os_user: "guard".into(),
+            client_addr: None,
+        },
+        rejects_dir: path.parent().unwrap().join("rejects"),
+        expect: None,
+        cancel: CancellationToken::default(),
+    }
+}
+
+/// Runs the import and returns its outcome and every progress report.
+async fn import_watched(t: &TestDb, req: ImportRequest) -> (ImportOutcome, Vec<Progress>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let progress: ProgressFn = Arc::new(move |p| sink.lock().unwrap().push(p));
+    let outcome = run(&t.db, req, Some(progress)).await.expect("import");
+    let seen = seen.lock().unwrap().clone();
+    (outcome, seen)
+}
+
+/// The phases after reading, each once, in the order reported.
+fn phases_after_reading(seen: &[Progress]) -> Vec<Phase> {
+    let mut phases: Vec<Phase> = seen
+        .iter()
+        .map(|p| p.phase)
+        .filter(|p| *p != Phase::Reading)
+        .collect();
+    phases.dedup();
+    phases
+}
+
+#[tokio::test]
+async fn an_import_reports_each_phase_in_order_and_ends_with_every_row_read() {
+    let t = TestDb::new().await;
+    let csv = format!(
+        "{NATIVE_HEADER}A-1,Lamp,,1.00,USD,1,active,new,,,\n\
+         A-2,Mug,,2.00,USD,1,active,new,,,\n\
+         A-3,Bike,,3.00,USD,1,active,new,,,\n"
+    );
+    let (_dir, path) = csv_file("phases.csv", &csv);
+    let size = std::fs::metadata(&path).unwrap().len();
+    for (dry_run, expected) in [
+        (true, vec![Phase::Loading, Phase::Applying, Phase::Done]),
+        (
+            false,
+            vec![
+                Phase::Loading,
+                Phase::Applying,
+                Phase::Recording,
+                Phase::Done,
+            ],
+        ),
+    ] {
+        let (outcome, seen) = import_watched(&t, request(&path, "phases", dry_run, false)).await;
+        assert_eq!(outcome.counts.rows_read, 3);
+        assert_eq!(phases_after_reading(&seen), expected, "dry run {dry_run}");
+        let last = seen.last().unwrap();
+        assert_eq!(
+            (last.rows_read, last.bytes_read, last.total_bytes),
+            (3, size, size),
+            "dry run {dry_run}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rejected_import_still_counts_the_rows_that_are_not_listings() {
+    let t = TestDb::new().await;
+    // The Magento fixture holds store-view rows and priceless parents
+    // (ignored) and a few invalid rows (rejected).
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/profiles/magento.csv");
+    let (dir, path) = csv_file("magento.csv", &std::fs::read_to_string(fixture).unwrap());
+    let (checked, _) = import_watched(&t, request(&path, "ignored", true, true)).await;
+    assert_eq!(checked.status, ImportStatus::DryRun);
+    assert!(checked.counts.ignored > 0 && checked.counts.rejected > 0);
+    let (rejected, _) = import_watched(&t, request(&path, "ignored", false, false)).await;
+    assert_eq!(rejected.status, ImportStatus::Failed);
+    assert_eq!(rejected.counts.ignored, checked.counts.ignored);
+    assert_eq!(rejected.counts.rejected, checked.counts.rejected);
+    drop(dir);
+}
+
+/// A large first import whose duplicate key comes first: PostgreSQL refuses
+/// the COPY while rows are still being sent (tokio-postgres reports it when
+/// the COPY ends); the import goes through staging, which names both lines.
+#[tokio::test]
+async fn a_large_first_import_with_an_early_duplicate_goes_back_through_staging() {
+    let t = TestDb::new().await;
+    let mut csv = format!(
+        "{NATIVE_HEADER}DUP,One,,1.00,USD,1,active,new,,,\n\
+         DUP,Two,,2.00,USD,1,active,new,,,\n"
+    );
+    for i in 0..50_000 {
+        csv.push_str(&format!(
+            "SKU-{i},Item number {i},,1.00,USD,1,active,new,,,\n"
+        ));
+    }
+    let (_dir, path) = csv_file("streamed.csv", &csv);
+    let (outcome, _) = import_watched(&t, request(&path, "streamed", false, false)).await;
+    assert_eq!(outcome.status, ImportStatus::Failed);
+    assert_eq!(outcome.counts.rows_read, 50_002);
+    assert_eq!(outcome.counts.rejected, 2);
+    let reasons = serde_json::to_string(&outcome.errors).unwrap();
+    assert!(reasons.contains("also appears on line 3"), "{reasons}");
+    assert!(reasons.contains("also appears on line 2"), "{reasons}");
+    assert_eq!(count(&t, "SELECT count(*) FROM listings").await, 0);
+}
+
+/// Only a key already taken sends a first import through staging: any
+/// other refusal of its COPY (here a site's trigger) fails the import at
+/// once, without a second pass meeting the same refusal.
+#[tokio::test]
+async fn a_first_import_refused_for_another_reason_fails_without_a_second_pass() {
+    let t = TestDb::new().await;
+    t.client()
+        .await
+        .batch_execute(
+            "CREATE SEQUENCE inserts;
+             CREATE FUNCTION refuse_listing() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 PERFORM nextval('inserts');
+                 RAISE EXCEPTION 'listing refused by the site';
+             END $$;
+             CREATE TRIGGER refuse_listing BEFORE INSERT ON listings
+                 FOR EACH STATEMENT EXECUTE FUNCTION refuse_listing();",
+        )
+        .await
+        .unwrap();
+    let csv = format!("{NATIVE_HEADER}A-1,Lamp,,1.00,USD,1,active,new,,,\n");
+    let (_dir, path) = csv_file("refused.csv", &csv);
+    let e = match run(&t.db, request(&path, "refused", false, false), None).await {
+        Err(ImportError::Failed(e)) => format!("{e:#}"),
+        other => panic!("expected a failed import, got {other:?}"),
+    };
+    assert!(e.contains("listing refused by the site"), "{e}");
+    assert_eq!(count(&t, "SELECT last_value FROM inserts").await, 1);
+    assert_eq!(count(&t, "SELECT count(*) FROM listings").await, 0);
+}
+
+/// `--skip-invalid` on a re-import whose file repeats a key: both lines of
+/// the key go to the rejects file and out of the count of staged rows, so
+/// the rows left over are counted unchanged, each once.
+#[tokio::test]
+async fn a_skipped_duplicate_key_leaves_the_other_rows_counted_unchanged() {
+    let t = TestDb::new().await;
+    let rows = "A-1,Lamp,,1.00,USD,1,active,new,,,\n\
+                A-2,Mug,,2.00,USD,1,active,new,,,\n\
+                A-3,Bike,,3.00,USD,1,active,new,,,\n";
+    let (_d1, first) = csv_file("first.csv", &format!("{NATIVE_HEADER}{rows}"));
+    let (outcome, _) = import_watched(&t, request(&first, "dups", false, false)).await;
+    assert_eq!(outcome.counts.created, 3);
+    let again = format!(
+        "{NATIVE_HEADER}{rows}D-1,Twice,,4.00,USD,1,active,new,,,\n\
+         D-1,Twice,,4.00,USD,1,active,new,,,\n"
+    );
+    let (_d2, second) = csv_file("second.csv", &again);
+    let (outcome, _) = import_watched(&t, request(&second, "dups", false, true)).await;
+    assert_eq!(outcome.status, ImportStatus::Completed);
+    let c = outcome.counts;
+    assert_eq!(
+        (c.rows_read, c.created, c.updated, c.unchanged, c.rejected),
+        (5, 0, 0, 3, 2)
+    );
+}
+
+#[tokio::test]
+async fn show_gives_an_imports_duration_in_seconds() {
+    let t = TestDb::new().await;
+    let csv = format!("{NATIVE_HEADER}A-1,Lamp,,1.00,USD,1,active,new,,,\n");
+    let (_dir, path) = csv_file("timed.csv", &csv);
+    let (outcome, _) = import_watched(&t, request(&path, "timed", false, false)).await;
+    let id = outcome.import_id.unwrap();
+    t.client()
+        .await
+        .execute(
+            "UPDATE import_audit.imports SET started_at = finished_at - interval '2.5 s'
+              WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    let show = t.cli(&["show", &id.to_string()]);
+    assert!(show.stdout.contains("(2.50 s)"), "{}", show.stdout);
+}
