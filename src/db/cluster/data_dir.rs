@@ -148,3 +148,54 @@ pub(super) fn check_config_safe(data_dir: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::unistd::{Gid, getgid};
+
+    fn chmod(path: &Path, mode: u32) {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// Someone else in this process's group.
+    fn group_member() -> User {
+        let mut user = User::from_uid(Uid::current()).unwrap().unwrap();
+        user.uid = Uid::from_raw(user.uid.as_raw() + 54_321);
+        user.gid = Gid::from_raw(getgid().as_raw());
+        user
+    }
+
+    #[test]
+    fn a_folder_is_reachable_through_its_groups_search_bit_alone() {
+        let top = tempfile::tempdir().unwrap();
+        let inner = top.path().join("inner");
+        fs::create_dir(&inner).unwrap();
+        chmod(top.path(), 0o710);
+        chmod(&inner, 0o710);
+        check_reachable_by(&inner, &group_member()).unwrap();
+
+        chmod(&inner, 0o701);
+        let err = check_reachable_by(&inner, &group_member()).unwrap_err();
+        assert!(
+            err.to_string().contains(&inner.display().to_string()),
+            "names the folder: {err}"
+        );
+    }
+
+    #[test]
+    fn a_clusters_data_directory_is_private_and_as_root_only_traversable() {
+        let top = tempfile::tempdir().unwrap();
+        // As root the server's user must get through the folders above.
+        chmod(top.path(), 0o711);
+        let cluster = Cluster::new(top.path().join("data")).unwrap();
+        cluster.prepare_data_dir().unwrap();
+        let mode = fs::metadata(cluster.data_dir()).unwrap().mode() & 0o7777;
+        let expected = if Uid::effective().is_root() {
+            0o711
+        } else {
+            0o700
+        };
+        assert_eq!(mode, expected, "mode {mode:o}");
+    }
+}

@@ -238,16 +238,23 @@ pub(super) fn is_live_postgres(pid: i32) -> bool {
     let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return false;
     };
-    // Format: "pid (comm) state ..."; comm may contain spaces, so split at the last ')'.
-    let Some(close) = stat.rfind(')') else {
+    let Some((comm, state)) = name_and_state(&stat) else {
         return false;
     };
+    (comm == "postgres" || comm == "postmaster") && !matches!(state, 'Z' | 'X')
+}
+
+/// The process name and state of a `/proc/PID/stat` line: "pid (comm)
+/// state ...", where comm may hold spaces and parentheses, so it ends at
+/// the last ')'.
+fn name_and_state(stat: &str) -> Option<(&str, char)> {
+    let close = stat.rfind(')')?;
     let comm = stat
         .find('(')
         .map(|open| &stat[open + 1..close])
         .unwrap_or("");
     let state = stat[close + 1..].trim_start().chars().next().unwrap_or('X');
-    (comm == "postgres" || comm == "postmaster") && !matches!(state, 'Z' | 'X')
+    Some((comm, state))
 }
 
 pub(super) fn output_text(out: &Output) -> String {
@@ -260,4 +267,28 @@ fn tail(path: &Path, lines: usize) -> String {
     let text = private_files::read_no_follow(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stat_line_gives_the_process_name_and_state() {
+        assert_eq!(
+            name_and_state("4242 (postgres) S 1 4242 4242 0 -1"),
+            Some(("postgres", 'S'))
+        );
+        assert_eq!(
+            name_and_state("7 (my (odd) name) Z 1"),
+            Some(("my (odd) name", 'Z'))
+        );
+        assert_eq!(name_and_state("garbage"), None);
+    }
+
+    #[test]
+    fn this_test_process_is_not_a_live_postgres() {
+        assert!(!is_live_postgres(std::process::id() as i32));
+        assert!(!is_live_postgres(i32::MAX));
+    }
 }
