@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
-use crate::domain::audit::AuditEntry;
+use crate::domain::audit::{AuditEntry, AuditFilter};
 use crate::domain::history::{HistoryFilter, ImportState, ImportSummary};
 use crate::domain::import::{ImportError, ImportOutcome, PlanFingerprint, ProfileKind, Progress};
 use crate::domain::listings::{
@@ -126,6 +126,7 @@ pub enum Effect {
     },
     LoadAudit {
         req: ReqId,
+        filter: AuditFilter,
         before: Option<i64>,
         limit: i64,
     },

@@ -151,8 +151,13 @@ impl Worker {
                 .map_err(|e| failure(&e));
                 Action::DetailLoaded { req, result }
             }
-            Effect::LoadAudit { req, before, limit } => {
-                let result = audit::list(db, before, limit)
+            Effect::LoadAudit {
+                req,
+                filter,
+                before,
+                limit,
+            } => {
+                let result = audit::list_filtered(db, &filter, before, limit)
                     .await
                     .map(|rows| rows.iter().map(AuditRow::from).collect())
                     .map_err(|e| failure(&e));
