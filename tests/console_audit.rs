@@ -87,11 +87,7 @@ async fn the_audit_filter_follows_as_you_type_and_is_answered_by_the_database() 
 
     // seller:, kept with Enter and shown in the title bar.
     d.retype("seller:globex import").await;
-    let of_globex = ids(
-        &t,
-        &format!("seller_id = 'globex' AND action LIKE 'import%'"),
-    )
-    .await;
+    let of_globex = ids(&t, "seller_id = 'globex' AND action LIKE 'import%'").await;
     assert!(!of_globex.is_empty());
     assert!(
         d.state
