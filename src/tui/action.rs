@@ -10,6 +10,7 @@ use crossterm::event::KeyEvent;
 
 use crate::domain::audit::{AuditEntry, AuditFilter};
 use crate::domain::history::{HistoryFilter, ImportState, ImportSummary};
+use crate::domain::import::suggest::Suggestion;
 use crate::domain::import::{ImportError, ImportOutcome, PlanFingerprint, ProfileKind, Progress};
 use crate::domain::listings::{
     BrowseFilter, ListingSummary, RestoreError, RestoreOutcome, RestorePreview, Timeline,
@@ -72,6 +73,11 @@ pub enum Action {
     Completed {
         req: ReqId,
         completion: Completion,
+    },
+    /// Reply to [`Effect::Suggest`].
+    Suggested {
+        req: ReqId,
+        result: Result<Suggestion, String>,
     },
     ImportProgress {
         req: ReqId,
@@ -155,6 +161,13 @@ pub enum Effect {
     Complete {
         req: ReqId,
         input: String,
+    },
+    /// Read a chosen file's header and first rows for the form's
+    /// suggestions (`domain::import::suggest`).
+    Suggest {
+        req: ReqId,
+        path: String,
+        profile: Option<ProfileKind>,
     },
     Import {
         req: ReqId,
