@@ -171,6 +171,7 @@ pub async fn audit(db: &Database, args: AuditArgs) -> Result<Exit> {
         role: args.role.clone(),
         since: args.since,
         until: args.until,
+        ..Default::default()
     };
     let items = listings::audit_feed(db, &filter, args.edits, args.limit.clamp(1, 10_000)).await?;
     let shown = if args.edits {

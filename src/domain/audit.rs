@@ -97,6 +97,14 @@ pub struct AuditFilter {
     pub since: Option<DateTime<Utc>>,
     /// Exclusive.
     pub until: Option<DateTime<Utc>>,
+    /// Text in the actor or the database role, any case (the console's
+    /// `actor:`; audit-log entries only, not hand edits).
+    pub actor: Option<String>,
+    /// One import's entries (the console's `#42`; entries only).
+    pub import_id: Option<i64>,
+    /// Words that must each appear in the entry: its action, actor, role,
+    /// seller or details, any case (entries only).
+    pub words: Vec<String>,
 }
 
 /// Entries matching `filter`, newest first; `before` pages back.
@@ -114,6 +122,9 @@ pub async fn list_filtered(
             since: filter.since,
             until: filter.until,
             sku: filter.sku.as_deref(),
+            actor: filter.actor.as_deref(),
+            import_id: filter.import_id,
+            words: &filter.words,
             before,
             limit,
         },

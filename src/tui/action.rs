@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
-use crate::domain::audit::AuditEntry;
+use crate::domain::audit::{AuditEntry, AuditFilter};
 use crate::domain::history::{HistoryFilter, ImportState, ImportSummary};
+use crate::domain::import::suggest::Suggestion;
 use crate::domain::import::{ImportError, ImportOutcome, PlanFingerprint, ProfileKind, Progress};
 use crate::domain::listings::{
     BrowseFilter, ListingSummary, RestoreError, RestoreOutcome, RestorePreview, Timeline,
@@ -73,6 +74,11 @@ pub enum Action {
         req: ReqId,
         completion: Completion,
     },
+    /// Reply to [`Effect::Suggest`].
+    Suggested {
+        req: ReqId,
+        result: Result<Suggestion, String>,
+    },
     ImportProgress {
         req: ReqId,
         progress: Progress,
@@ -126,6 +132,7 @@ pub enum Effect {
     },
     LoadAudit {
         req: ReqId,
+        filter: AuditFilter,
         before: Option<i64>,
         limit: i64,
     },
@@ -154,6 +161,13 @@ pub enum Effect {
     Complete {
         req: ReqId,
         input: String,
+    },
+    /// Read a chosen file's header and first rows for the form's
+    /// suggestions (`domain::import::suggest`).
+    Suggest {
+        req: ReqId,
+        path: String,
+        profile: Option<ProfileKind>,
     },
     Import {
         req: ReqId,

@@ -14,6 +14,8 @@ pub enum Ctx {
     Filter,
     Detail,
     Audit,
+    /// Typing the audit log's `/` filter.
+    AuditFilter,
     /// The import form, focus on a choice or the button.
     Form,
     /// The import form, focus in a text field.
@@ -58,7 +60,10 @@ pub enum Ctx {
 impl Ctx {
     /// Printable keys type text here (so `q` is a letter, `Ctrl-C` quits).
     pub fn is_text(self) -> bool {
-        matches!(self, Ctx::Filter | Ctx::FormText | Ctx::ListingsFilter)
+        matches!(
+            self,
+            Ctx::Filter | Ctx::AuditFilter | Ctx::FormText | Ctx::ListingsFilter
+        )
     }
 
     pub fn title(self) -> &'static str {
@@ -67,6 +72,7 @@ impl Ctx {
             Ctx::Filter => "Filter",
             Ctx::Detail => "Import detail",
             Ctx::Audit => "Audit log",
+            Ctx::AuditFilter => "Audit log filter",
             Ctx::Form | Ctx::FormText => "New import",
             Ctx::FormReview => "Dry run result",
             Ctx::FormBusy => "Import running",
@@ -217,7 +223,7 @@ impl Contexts {
 use Contexts::{AllBut, In};
 use Ctx::*;
 
-const TEXT_FIELDS: &[Ctx] = &[Filter, FormText, ListingsFilter];
+const TEXT_FIELDS: &[Ctx] = &[Filter, AuditFilter, FormText, ListingsFilter];
 const TEXT: Contexts = In(TEXT_FIELDS);
 /// Popups and overlays: `Esc` and `q` close them, they never quit.
 const LAYERS: &[Ctx] = &[
@@ -234,6 +240,7 @@ const LAYERS: &[Ctx] = &[
 /// Where `q` quits: the screens, when not typing.
 const SCREENS: Contexts = AllBut(&[
     Filter,
+    AuditFilter,
     FormText,
     ListingsFilter,
     Popup,
@@ -250,6 +257,7 @@ const SCREENS: Contexts = AllBut(&[
 /// Where only `Ctrl-C` quits: text fields and the layers above the screens.
 const CTRL_C_ONLY: Contexts = In(&[
     Filter,
+    AuditFilter,
     FormText,
     ListingsFilter,
     Popup,
@@ -282,6 +290,7 @@ const SCROLLS: Contexts = In(&[
 /// itself and a too small terminal.
 const HELP_AVAILABLE: Contexts = AllBut(&[
     Filter,
+    AuditFilter,
     FormText,
     ListingsFilter,
     PopupSearch,
@@ -442,6 +451,15 @@ pub static BINDINGS: &[Binding] = &[
     Binding {
         keys: &[k(KeyCode::Enter)],
         label: "Enter",
+        name: "apply",
+        help: "keep the filter (the list follows as you type)",
+        command: Command::Apply,
+        contexts: In(&[AuditFilter]),
+        footer: true,
+    },
+    Binding {
+        keys: &[k(KeyCode::Enter)],
+        label: "Enter",
         name: "choose",
         help: "press the focused button / go to the next field",
         command: Command::Activate,
@@ -521,6 +539,15 @@ pub static BINDINGS: &[Binding] = &[
         help: "filter the listings: seller:ID (support), status:STATUS, words in the SKU or title",
         command: Command::Filter,
         contexts: In(&[Listings]),
+        footer: true,
+    },
+    Binding {
+        keys: &[ch('/')],
+        label: "/",
+        name: "filter",
+        help: "filter: seller:ID, actor:NAME, since:DATE, #ID (an import's entries), words",
+        command: Command::Filter,
+        contexts: In(&[Audit]),
         footer: true,
     },
     Binding {
@@ -637,6 +664,7 @@ pub static BINDINGS: &[Binding] = &[
             FormRefused,
             FormDone,
             Filter,
+            AuditFilter,
             Listings,
             ListingsFilter,
             Timeline,
@@ -667,7 +695,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "clear filter",
         help: "clear the filter",
         command: Command::Back,
-        contexts: In(&[History]),
+        contexts: In(&[History, Audit]),
         footer: false,
     },
     Binding {
@@ -720,7 +748,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "help",
         help: "help",
         command: Command::Help,
-        contexts: In(&[Filter, FormText, ListingsFilter, PopupSearch]),
+        contexts: In(&[Filter, AuditFilter, FormText, ListingsFilter, PopupSearch]),
         footer: false,
     },
     Binding {

@@ -46,6 +46,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         } => rollback::plan::page_loaded(state, req, section, result),
         Action::RollbackDone { req, result } => rollback::executed(state, req, result),
         Action::Completed { req, completion } => import::completed(state, req, completion),
+        Action::Suggested { req, result } => import::suggested(state, req, result),
         Action::ImportProgress { req, progress } => import::progressed(state, req, progress),
         Action::ImportDone { req, result } => import::done(state, req, result),
         Action::Pong { req, result } => on_pong(state, req, result),

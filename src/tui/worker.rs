@@ -151,8 +151,13 @@ impl Worker {
                 .map_err(|e| failure(&e));
                 Action::DetailLoaded { req, result }
             }
-            Effect::LoadAudit { req, before, limit } => {
-                let result = audit::list(db, before, limit)
+            Effect::LoadAudit {
+                req,
+                filter,
+                before,
+                limit,
+            } => {
+                let result = audit::list_filtered(db, &filter, before, limit)
                     .await
                     .map(|rows| rows.iter().map(AuditRow::from).collect())
                     .map_err(|e| failure(&e));
@@ -239,6 +244,15 @@ impl Worker {
                     .await
                     .unwrap_or_default();
                 Action::Completed { req, completion }
+            }
+            Effect::Suggest { req, path, profile } => {
+                let path = complete::expand_tilde(&path);
+                let result = tokio::task::spawn_blocking(move || {
+                    crate::domain::import::suggest::suggest(&path, profile)
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("cannot read the file: {e}")));
+                Action::Suggested { req, result }
             }
             Effect::Import { req, spec } => {
                 let cancel = self.cancellable(req);
@@ -412,6 +426,10 @@ pub fn fail(effect: &Effect, f: Failure) -> Option<Action> {
                 note: Some(f.message),
                 ..Default::default()
             },
+        },
+        Effect::Suggest { req, .. } => Action::Suggested {
+            req: *req,
+            result: Err(f.message),
         },
         Effect::Import { req, .. } => Action::ImportDone {
             req: *req,

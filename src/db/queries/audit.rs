@@ -56,7 +56,11 @@ const FOR_IMPORT: &str = "SELECT id, at, actor, db_role, action, seller_id, impo
 /// Entries matching a filter, newest first (NULL means any): `$1` seller,
 /// `$2` database role, `$3` since, `$4` until (exclusive), `$5` a listing's
 /// SKU named in the details (single-listing restores), `$6` only ids below,
-/// `$7` page size.
+/// `$7` page size, `$8` text in the actor or the database role, `$9` one
+/// import's entries, `$10` words that must each appear (any case) in the
+/// action, actor, role, seller or details. Text is compared with `strpos`,
+/// so `%` and `_` are plain characters. Row-level security decides which
+/// rows the role sees at all (a seller role: its own seller's).
 const LIST_FILTERED: &str = "SELECT id, at, actor, db_role, action, seller_id, import_id, details
        FROM import_audit.audit_log
       WHERE ($1::text IS NULL OR seller_id = $1)
@@ -65,6 +69,12 @@ const LIST_FILTERED: &str = "SELECT id, at, actor, db_role, action, seller_id, i
         AND ($4::timestamptz IS NULL OR at < $4)
         AND ($5::text IS NULL OR details->>'sku' = $5)
         AND ($6::bigint IS NULL OR id < $6)
+        AND ($8::text IS NULL OR strpos(lower(actor || ' ' || db_role), lower($8)) > 0)
+        AND ($9::bigint IS NULL OR import_id = $9)
+        AND NOT EXISTS (
+            SELECT 1 FROM unnest($10::text[]) AS w(word)
+             WHERE strpos(lower(concat_ws(' ', action, actor, db_role, seller_id, details::text)),
+                          lower(w.word)) = 0)
       ORDER BY id DESC
       LIMIT $7";
 
@@ -111,6 +121,12 @@ pub struct EntryQuery<'a> {
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     pub sku: Option<&'a str>,
+    /// Text in the actor or the database role (any case).
+    pub actor: Option<&'a str>,
+    /// One import's entries.
+    pub import_id: Option<i64>,
+    /// Each must appear somewhere in the entry (any case).
+    pub words: &'a [String],
     /// Keyset pagination: only entries with a smaller id.
     pub before: Option<i64>,
     pub limit: i64,
@@ -123,7 +139,16 @@ pub async fn list_filtered(conn: &impl Conn, q: &EntryQuery<'_>) -> Result<Vec<A
             .query(
                 LIST_FILTERED,
                 &[
-                    &q.seller, &q.role, &q.since, &q.until, &q.sku, &q.before, &q.limit,
+                    &q.seller,
+                    &q.role,
+                    &q.since,
+                    &q.until,
+                    &q.sku,
+                    &q.before,
+                    &q.limit,
+                    &q.actor,
+                    &q.import_id,
+                    &q.words,
                 ],
             )
             .await?,

@@ -16,6 +16,7 @@ mod pipeline;
 pub mod profile;
 pub mod reader;
 pub mod rejects;
+pub mod suggest;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,5 +1,7 @@
 //! The audit log: who did what, when; newest first, paged by keyset like
-//! the history.
+//! the history, with the history's `/` filter ([`filter`]).
+
+pub mod filter;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -15,6 +17,7 @@ use crate::tui::paged::{self, Keyed, PAGE, Paged, PagedList};
 use crate::tui::popup::full_text::Item;
 use crate::tui::state::{Notice, State};
 use crate::tui::widgets;
+use crate::tui::widgets::input::TextInput;
 use crate::tui::widgets::text::{self, fit, pad};
 
 use super::{Screen, ScreenModule, detail, import};
@@ -22,6 +25,13 @@ use super::{Screen, ScreenModule, detail, import};
 #[derive(Debug, Clone, Default)]
 pub struct AuditView {
     pub list: Paged<AuditRow>,
+    pub filter: filter::Filter,
+    /// The `/` filter being typed.
+    pub filter_input: Option<TextInput>,
+    /// The filter when `/` was pressed (Esc puts it back).
+    pub filter_before: Option<filter::Filter>,
+    /// Why what is typed is not a filter (yet).
+    pub filter_error: Option<String>,
 }
 
 /// The audit log screen.
@@ -32,11 +42,23 @@ impl ScreenModule for Audit {
         "Audit log"
     }
 
-    fn context(&self, _: &State) -> Ctx {
-        Ctx::Audit
+    fn title_note(&self, state: &State) -> Option<String> {
+        let f = &state.audit.filter;
+        (!f.is_empty()).then(|| format!("filter: {}", f.to_text()))
     }
 
-    fn command(&self, state: &mut State, _: Ctx, cmd: Command, _: &KeyEvent) -> Vec<Effect> {
+    fn context(&self, state: &State) -> Ctx {
+        if state.audit.filter_input.is_some() {
+            Ctx::AuditFilter
+        } else {
+            Ctx::Audit
+        }
+    }
+
+    fn command(&self, state: &mut State, _: Ctx, cmd: Command, ev: &KeyEvent) -> Vec<Effect> {
+        if state.audit.filter_input.is_some() {
+            return filter::command(state, cmd, ev);
+        }
         if let Some(effects) = paged::command::<Pages>(state, cmd) {
             return effects;
         }
@@ -52,6 +74,13 @@ impl ScreenModule for Audit {
                         Vec::new()
                     }
                 }
+            }
+            Command::Filter => {
+                filter::open(state);
+                Vec::new()
+            }
+            Command::Back if !state.audit.filter.is_empty() => {
+                filter::set(state, filter::Filter::default())
             }
             Command::Back => {
                 state.screen = Screen::History;
@@ -98,7 +127,9 @@ impl ScreenModule for Audit {
         ));
         if a.rows.is_empty() {
             lines.push(Line::default());
-            let msg = if a.loaded {
+            let msg = if a.loaded && !state.audit.filter.is_empty() {
+                "No entry matches the filter (Esc clears it)."
+            } else if a.loaded {
                 "The audit log is empty."
             } else {
                 "Loading the audit log…"
@@ -152,6 +183,18 @@ impl ScreenModule for Audit {
             )
         );
         widgets::spread(Span::raw(msg), pos, w, &state.theme)
+    }
+
+    fn text_input<'a>(&self, state: &'a mut State) -> Option<&'a mut TextInput> {
+        state.audit.filter_input.as_mut()
+    }
+
+    fn edited(&self, state: &mut State) -> Vec<Effect> {
+        filter::edited(state)
+    }
+
+    fn draw_input_line(&self, frame: &mut Frame, area: Rect, state: &State) -> bool {
+        filter::draw_input(frame, area, state)
     }
 
     fn reload(&self, state: &mut State) -> Vec<Effect> {
@@ -218,9 +261,10 @@ impl PagedList for Pages {
         &mut state.audit.list
     }
 
-    fn request(_: &State, req: ReqId, before: Option<i64>) -> Effect {
+    fn request(state: &State, req: ReqId, before: Option<i64>) -> Effect {
         Effect::LoadAudit {
             req,
+            filter: filter::query(state),
             before,
             limit: PAGE,
         }

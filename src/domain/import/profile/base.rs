@@ -16,6 +16,10 @@ pub(super) struct ProfileSpec {
     pub signature: &'static [&'static str],
     /// The columns the profile expects, for the "cannot tell" message.
     pub expected: &'static str,
+    /// Headers (loose form) that can key a file whose own key column is
+    /// missing or empty (an Etsy export without SKUs: its titles): what
+    /// the console suggests for `--key`. Empty: nothing to suggest.
+    pub key_fallback: &'static [&'static str],
     /// Maps the header (the profile takes its columns from `Base`).
     pub build: BuildProfile,
 }

@@ -42,6 +42,7 @@ pub(super) const PROFILE: ProfileSpec = ProfileSpec {
     expected: "Item number, Title, Custom label (SKU), Available quantity, Current price, End date \
                (Seller Hub report) or Item ID, Custom Label, Quantity Available, Price, Item Title \
                (File Exchange download)",
+    key_fallback: &[],
     build: |base, options| Ok(Box::new(Ebay::new(base, options)?)),
 };
 

@@ -25,6 +25,7 @@ pub(super) const PROFILE: ProfileSpec = ProfileSpec {
         "tags",
     ],
     expected: "TITLE, DESCRIPTION, PRICE, CURRENCY_CODE, QUANTITY, TAGS, MATERIALS, SKU",
+    key_fallback: &["title"],
     build: |base, options| Ok(Box::new(Etsy::new(base, options)?)),
 };
 

@@ -36,6 +36,7 @@ pub(super) const PROFILE: ProfileSpec = ProfileSpec {
     ],
     expected: "sku, store_view_code, attribute_set_code, product_type, name, price, qty, \
                product_online, categories",
+    key_fallback: &[],
     build: |base, options| Ok(Box::new(Magento::new(base, options)?)),
 };
 

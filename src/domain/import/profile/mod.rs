@@ -63,6 +63,14 @@ impl ProfileKind {
         self.spec().name
     }
 
+    /// The header of `headers` (as the file writes it) that can key a file
+    /// whose own key values are missing, if the profile names one.
+    pub fn key_fallback(self, headers: &[String]) -> Option<String> {
+        let header = header::Header::new(headers);
+        let col = header.find(self.spec().key_fallback)?;
+        Some(header.name(col).to_string())
+    }
+
     fn spec(self) -> &'static base::ProfileSpec {
         match self {
             ProfileKind::Native => &native::PROFILE,
@@ -204,6 +212,17 @@ impl Mapping {
             columns: b.columns(),
             profile,
         })
+    }
+
+    /// The profile `auto` picks for this header, as [`Mapping::from_headers`]
+    /// picks it.
+    pub fn detect(headers: &[String]) -> Result<ProfileKind, MappingError> {
+        detect::detect(&header::Header::new(headers), &MapOptions::default())
+    }
+
+    /// The column the key is read from (`None`: there is none).
+    pub fn key_column(&self) -> Option<usize> {
+        self.profile.key_col()
     }
 
     /// Maps one record (its fields as read, already valid UTF-8).

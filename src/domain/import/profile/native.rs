@@ -10,6 +10,7 @@ pub(super) const PROFILE: ProfileSpec = ProfileSpec {
     signature: &[],
     expected: "sku (required), title, description, price, currency, quantity, status, \
                condition, category, listing_number, end_date",
+    key_fallback: &[],
     build: |base, options| Ok(Box::new(Native::new(base, options)?)),
 };
 

@@ -49,6 +49,7 @@ pub(super) const PROFILE: ProfileSpec = ProfileSpec {
     ],
     expected: "Handle, Title, Body (HTML), Option1 Value, Variant SKU, Variant Price, Variant \
                Inventory Qty, Image Src (or the newer URL handle, SKU, Price, Inventory quantity)",
+    key_fallback: &[],
     build: |base, options| Ok(Box::new(Shopify::new(base, options)?)),
 };
 

@@ -43,6 +43,7 @@ pub(super) const PROFILE: ProfileSpec = ProfileSpec {
         "purchase note",
     ],
     expected: "ID, Type, SKU, Name, Published, Regular price, Sale price, Stock, Categories, Parent",
+    key_fallback: &[],
     build: |base, options| Ok(Box::new(Woocommerce::new(base, options)?)),
 };
 

@@ -163,7 +163,7 @@ impl Query {
 }
 
 /// `2026-11-01`.
-fn parse_date(s: &str) -> Result<NaiveDate, String> {
+pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
         format!(
             "since:{} is not a date: write it as YYYY-MM-DD, e.g. since:2026-11-01",

@@ -9,10 +9,12 @@
 
 pub mod outcome;
 mod running;
+mod suggest;
 pub mod view;
 
 pub use running::{Running, cancel, done, progressed};
 use running::{busy_command, refused_command, run};
+pub use suggest::{Suggestions, suggested};
 
 use std::sync::LazyLock;
 
@@ -88,6 +90,8 @@ pub struct ImportForm {
     pub focus: FormField,
     pub completion: Option<Completion>,
     pub completing: Option<ReqId>,
+    /// What the chosen file's header suggests (the Key field).
+    pub suggestions: Suggestions,
     pub phase: FormPhase,
 }
 
@@ -103,6 +107,7 @@ impl Default for ImportForm {
             focus: FormField::File,
             completion: None,
             completing: None,
+            suggestions: Suggestions::default(),
             phase: FormPhase::Editing { error: None },
         }
     }
@@ -199,6 +204,7 @@ impl ImportForm {
         self.key.clear();
         self.currency.clear();
         self.skip_invalid = false;
+        self.suggestions = Suggestions::default();
     }
 }
 
@@ -216,7 +222,11 @@ impl ScreenModule for Import {
 
     fn command(&self, state: &mut State, ctx: Ctx, cmd: Command, ev: &KeyEvent) -> Vec<Effect> {
         match ctx {
-            Ctx::Form | Ctx::FormText => editing_command(state, cmd, ev),
+            Ctx::Form | Ctx::FormText => {
+                let mut effects = editing_command(state, cmd, ev);
+                effects.extend(suggest::ask(state));
+                effects
+            }
             Ctx::FormReview => review_command(state, cmd),
             Ctx::FormRefused => refused_command(state, cmd),
             Ctx::FormBusy => busy_command(state, cmd),

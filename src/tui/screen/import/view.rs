@@ -247,6 +247,17 @@ fn editing(frame: &mut Frame, area: Rect, state: &State, error: Option<&str>) {
         }
         lines.push(Line::default());
     }
+    if let Some(answer) = &f.suggestions.answer {
+        // Header names come from the file: untrusted, sanitised.
+        let (said, style) = match answer {
+            Ok(s) => (format!("From the file: {}", s.note), t.plain()),
+            Err(e) => (format!("The file cannot be read yet: {e}"), t.warn()),
+        };
+        for l in text::wrap(&crate::text::sanitize(&said), w.saturating_sub(4)) {
+            lines.push(Line::styled(format!("  {l}"), style));
+        }
+        lines.push(Line::default());
+    }
     for l in text::wrap(
         &format!(
             "A dry run reads the whole file and shows what would change; nothing changes \

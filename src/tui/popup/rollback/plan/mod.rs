@@ -130,16 +130,38 @@ pub struct SectionPages {
     /// The page in flight, and what it does to the run.
     pub loading: Option<(ReqId, seek::PageJob)>,
     pub scroll: usize,
+    /// [`SectionPages::line_count`]'s last answer, for the run and the `t`
+    /// setting it was counted for: every key asks, and counting walks
+    /// every loaded diff.
+    counted: std::cell::RefCell<Option<(RunId, usize)>>,
 }
+
+/// What a line count depends on: `t`, and which run is loaded (a run is
+/// consecutive keys, so its length and its ends name it).
+type RunId = (bool, usize, Option<String>, Option<String>);
 
 impl SectionPages {
     /// Display lines of the loaded items, as [`view::render`] draws them
     /// (`hide_times`: without fields that only moved a timestamp).
     pub fn line_count(&self, hide_times: bool) -> usize {
-        self.items
+        let run: RunId = (
+            hide_times,
+            self.items.len(),
+            self.items.first().map(|i| i.sku.clone()),
+            self.items.last().map(|i| i.sku.clone()),
+        );
+        if let Some((id, n)) = &*self.counted.borrow()
+            && *id == run
+        {
+            return *n;
+        }
+        let n = self
+            .items
             .iter()
             .map(|i| view::item_line_count(i, hide_times))
-            .sum()
+            .sum();
+        *self.counted.borrow_mut() = Some((run, n));
+        n
     }
 }
 
