@@ -18,6 +18,7 @@ use crate::domain::listings::{
 use crate::domain::rollback::{
     ConflictMode, PlanItem, Preview, RollbackError, RollbackOutcome, RollbackRefused, Section, Seek,
 };
+use crate::tui::widgets::text::thousands;
 
 /// Identifies one request; replies carry it back.
 pub type ReqId = u64;
@@ -425,13 +426,18 @@ impl From<&AuditEntry> for AuditRow {
 pub fn summarise_details(d: &serde_json::Value) -> String {
     let num = |k: &str| d.get(k).and_then(|v| v.as_i64());
     if let (Some(r), Some(del), Some(s)) = (num("restored"), num("deleted"), num("skipped")) {
-        return format!("{r} restored, {del} deleted, {s} skipped");
+        return format!(
+            "{} restored, {} deleted, {} skipped",
+            thousands(r),
+            thousands(del),
+            thousands(s)
+        );
     }
     if let Some(m) = d.get("message").and_then(|v| v.as_str()) {
         return m.to_string();
     }
     if let Some(c) = d.get("counts") {
-        let n = |k: &str| c.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
+        let n = |k: &str| thousands(c.get(k).and_then(|v| v.as_i64()).unwrap_or(0));
         if c.get("delete").is_some() {
             return format!(
                 "plan: {} delete, {} restore, {} skip",
@@ -483,4 +489,30 @@ pub struct Completion {
     pub candidates: Vec<String>,
     /// Why nothing matched, when it helps ("no such directory").
     pub note: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summarise_details;
+    use serde_json::json;
+
+    #[test]
+    fn audit_summaries_group_the_thousands_like_every_other_number() {
+        let plan = json!({"counts": {"delete": 1234, "restore": 90000, "skip": 0}});
+        assert_eq!(
+            summarise_details(&plan),
+            "plan: 1,234 delete, 90,000 restore, 0 skip"
+        );
+        let done = json!({"restored": 90000, "deleted": 1000, "skipped": 12});
+        assert_eq!(
+            summarise_details(&done),
+            "90,000 restored, 1,000 deleted, 12 skipped"
+        );
+        let import =
+            json!({"counts": {"created": 300000, "updated": 1, "unchanged": 0, "rejected": 2500}});
+        assert_eq!(
+            summarise_details(&import),
+            "300,000 created, 1 updated, 0 unchanged, 2,500 rejected"
+        );
+    }
 }
