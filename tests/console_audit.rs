@@ -136,7 +136,7 @@ async fn the_audit_filter_follows_as_you_type_and_is_answered_by_the_database() 
     assert_eq!(d.audit_ids(), shown);
     let screen = d.screen();
     assert!(
-        screen.contains("since:2026-13-01 is not a date"),
+        screen.contains("2026-13-01 is not a date (YYYY-MM-DD)"),
         "{screen}"
     );
     d.retype("rollback #x").await;

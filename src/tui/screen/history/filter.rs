@@ -164,12 +164,8 @@ impl Query {
 
 /// `2026-11-01`.
 pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-        format!(
-            "since:{} is not a date: write it as YYYY-MM-DD, e.g. since:2026-11-01",
-            crate::text::sanitize(s)
-        )
-    })
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("{} is not a date (YYYY-MM-DD)", crate::text::sanitize(s)))
 }
 
 /// `rolled-back`, `rolled back`, `rolled`, `rb` → `rolled_back`.
