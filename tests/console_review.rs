@@ -68,17 +68,23 @@ async fn written(t: &TestDb) -> (Vec<String>, i64, i64) {
 /// A console at 80x24 reviewing the dry run of `file` for seller s1.
 async fn review_of(t: &TestDb, file: &std::path::Path) -> Driver {
     let mut d = Driver::new(&t.db);
+    dry_run(&mut d, file, "s1").await;
+    d
+}
+
+/// Runs the dry run of `file` from the form, typing `seller` into the
+/// seller field.
+async fn dry_run(d: &mut Driver, file: &std::path::Path, seller: &str) {
     d.act(Action::Resize(80, 24)).await;
     d.act(Action::Init).await;
     d.key(KeyCode::Char('i')).await;
     d.type_text(file.to_str().unwrap()).await;
     d.key(KeyCode::Down).await;
-    d.type_text("s1").await;
+    d.type_text(seller).await;
     for _ in 0..5 {
         d.key(KeyCode::Down).await;
     }
     d.key(KeyCode::Enter).await;
-    d
 }
 
 async fn price(t: &TestDb, sku: &str) -> Vec<String> {
@@ -246,4 +252,48 @@ async fn the_import_after_a_review_is_refused_when_the_listings_changed() {
     );
     let (listings, log, _) = written(&t).await;
     assert_eq!((listings, log), (before.0, before.1));
+}
+
+/// A seller role reviews its own dry run: the review's table and pages are
+/// its own session's, under its row-level security (another seller holds
+/// the same SKUs).
+#[tokio::test]
+async fn a_seller_role_pages_through_its_own_dry_run() {
+    let t = TestDb::new().await;
+    let (_d1, v1) = csv_file("v1.csv", &catalogue(1));
+    let (_d2, v2) = csv_file("v2.csv", &catalogue(2));
+    import_json(&t, &v1, "s1", &[], 0);
+    import_json(&t, &v1, "s2", &[], 0);
+    let role = common::login_role(&t, "alice", Some("s1")).await;
+    let target = importdesk::db::Target::from_url(
+        &common::url_for_role(&t, &role),
+        importdesk::db::Source::Flag,
+    )
+    .unwrap();
+    let db = importdesk::db::Database::open(target).await.unwrap();
+    let before = written(&t).await;
+    let mut d = Driver::new(&db);
+    d.state.identity = importdesk::domain::identity::current(&db).await.ok();
+    // The seller field starts with the role's own seller.
+    dry_run(&mut d, &v2, "").await;
+    let FormPhase::Reviewed { outcome, .. } = &d.state.form.phase else {
+        panic!("{:?}\n{}", d.state.form.phase, d.screen())
+    };
+    assert_eq!(
+        (outcome.seller.as_str(), outcome.counts.updated),
+        ("s1", UPDATED)
+    );
+    d.key(KeyCode::Char('G')).await;
+    assert_eq!(
+        d.shown_skus().last().map(String::as_str),
+        Some("SKU-03000"),
+        "{}",
+        d.screen()
+    );
+    d.key(KeyCode::Char('/')).await;
+    d.type_text("SKU-01000").await;
+    d.key(KeyCode::Enter).await;
+    assert_eq!(d.first_shown(), "SKU-01000", "{}", d.screen());
+    assert_eq!(d.review().1, REVIEW_PAGE as usize);
+    assert_eq!(written(&t).await, before);
 }
