@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::console::Driver;
+use common::console::{Driver, masked};
 use common::{NATIVE_HEADER, TestDb, count, csv_file, dump_listings, import_json};
 use crossterm::event::KeyCode;
 use importdesk::tui::action::Action;
@@ -28,17 +28,19 @@ impl Driver {
         }
     }
 
-    /// The SKUs the review shows, top to bottom.
-    fn shown_skus(&self) -> Vec<String> {
-        self.screen()
-            .lines()
-            .filter_map(|l| l.split("~ ").nth(1))
-            .map(|rest| rest.split_whitespace().next().unwrap_or("").to_string())
-            .collect()
-    }
-
     fn first_shown(&self) -> String {
         self.shown_skus().first().cloned().unwrap_or_default()
+    }
+
+    fn last_shown(&self) -> String {
+        self.shown_skus().last().cloned().unwrap_or_default()
+    }
+
+    /// `/`, the SKU or its beginning, Enter.
+    async fn find(&mut self, prefix: &str) {
+        self.key(KeyCode::Char('/')).await;
+        self.type_text(prefix).await;
+        self.key(KeyCode::Enter).await;
     }
 }
 
@@ -94,27 +96,33 @@ async fn price(t: &TestDb, sku: &str) -> Vec<String> {
 
 /// The frame without the line that says how long the dry run took.
 fn stable(screen: &str) -> String {
-    screen
-        .lines()
-        .map(|l| {
-            if l.contains(" Time      ") {
-                "\" Time      (how long)\"".to_string()
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    masked(screen, " Time      ", "\" Time      (how long)\"")
+}
+
+/// The two catalogues, the first imported for each of `sellers`.
+struct Catalogues {
+    _dirs: [tempfile::TempDir; 2],
+    v2: std::path::PathBuf,
+}
+
+fn imported(t: &TestDb, sellers: &[&str]) -> Catalogues {
+    let (d1, v1) = csv_file("v1.csv", &catalogue(1));
+    let (d2, v2) = csv_file("v2.csv", &catalogue(2));
+    for seller in sellers {
+        import_json(t, &v1, seller, &[], 0);
+    }
+    Catalogues {
+        _dirs: [d1, d2],
+        v2,
+    }
 }
 
 #[tokio::test]
 async fn slash_finds_a_sku_and_g_goes_to_the_real_end_of_a_large_dry_run() {
     let t = TestDb::new().await;
-    let (_d1, v1) = csv_file("v1.csv", &catalogue(1));
-    let (_d2, v2) = csv_file("v2.csv", &catalogue(2));
-    import_json(&t, &v1, "s1", &[], 0);
+    let files = imported(&t, &["s1"]);
     let before = written(&t).await;
-    let mut d = review_of(&t, &v2).await;
+    let mut d = review_of(&t, &files.v2).await;
     let FormPhase::Reviewed { outcome, .. } = &d.state.form.phase else {
         panic!("{:?}\n{}", d.state.form.phase, d.screen())
     };
@@ -158,18 +166,13 @@ async fn slash_finds_a_sku_and_g_goes_to_the_real_end_of_a_large_dry_run() {
 
     // `G`: the last update of all 2,572, not of what was loaded.
     d.key(KeyCode::Char('G')).await;
-    assert_eq!(
-        d.shown_skus().last().map(String::as_str),
-        Some("SKU-03000"),
-        "{}",
-        d.screen()
-    );
+    assert_eq!(d.last_shown(), "SKU-03000", "{}", d.screen());
     let (pages, loaded) = d.review();
     assert!(loaded <= REVIEW_PAGE as usize);
     assert!(pages.cut_above && pages.exhausted);
     // Down at the end stays there.
     d.key(KeyCode::Down).await;
-    assert_eq!(d.shown_skus().last().map(String::as_str), Some("SKU-03000"));
+    assert_eq!(d.last_shown(), "SKU-03000");
 
     // `g`: back to the first.
     d.key(KeyCode::Char('g')).await;
@@ -177,9 +180,7 @@ async fn slash_finds_a_sku_and_g_goes_to_the_real_end_of_a_large_dry_run() {
     assert!(!d.review().0.cut_above);
 
     // A SKU that is not there says so; the list stays.
-    d.key(KeyCode::Char('/')).await;
-    d.type_text("NOPE").await;
-    d.key(KeyCode::Enter).await;
+    d.find("NOPE").await;
     let screen = d.screen();
     assert!(
         screen.contains("no SKU beginning with \"NOPE\" among the 2,572"),
@@ -227,10 +228,8 @@ async fn slash_finds_a_sku_and_g_goes_to_the_real_end_of_a_large_dry_run() {
 #[tokio::test]
 async fn the_import_after_a_review_is_refused_when_the_listings_changed() {
     let t = TestDb::new().await;
-    let (_d1, v1) = csv_file("v1.csv", &catalogue(1));
-    let (_d2, v2) = csv_file("v2.csv", &catalogue(2));
-    import_json(&t, &v1, "s1", &[], 0);
-    let mut d = review_of(&t, &v2).await;
+    let files = imported(&t, &["s1"]);
+    let mut d = review_of(&t, &files.v2).await;
     assert_eq!(d.review().1, REVIEW_PAGE as usize, "{}", d.screen());
     // SKU-00007 kept its price in the file; now it would change.
     t.client()
@@ -260,10 +259,7 @@ async fn the_import_after_a_review_is_refused_when_the_listings_changed() {
 #[tokio::test]
 async fn a_seller_role_pages_through_its_own_dry_run() {
     let t = TestDb::new().await;
-    let (_d1, v1) = csv_file("v1.csv", &catalogue(1));
-    let (_d2, v2) = csv_file("v2.csv", &catalogue(2));
-    import_json(&t, &v1, "s1", &[], 0);
-    import_json(&t, &v1, "s2", &[], 0);
+    let files = imported(&t, &["s1", "s2"]);
     let role = common::login_role(&t, "alice", Some("s1")).await;
     let target = importdesk::db::Target::from_url(
         &common::url_for_role(&t, &role),
@@ -275,7 +271,7 @@ async fn a_seller_role_pages_through_its_own_dry_run() {
     let mut d = Driver::new(&db);
     d.state.identity = importdesk::domain::identity::current(&db).await.ok();
     // The seller field starts with the role's own seller.
-    dry_run(&mut d, &v2, "").await;
+    dry_run(&mut d, &files.v2, "").await;
     let FormPhase::Reviewed { outcome, .. } = &d.state.form.phase else {
         panic!("{:?}\n{}", d.state.form.phase, d.screen())
     };
@@ -284,15 +280,8 @@ async fn a_seller_role_pages_through_its_own_dry_run() {
         ("s1", UPDATED)
     );
     d.key(KeyCode::Char('G')).await;
-    assert_eq!(
-        d.shown_skus().last().map(String::as_str),
-        Some("SKU-03000"),
-        "{}",
-        d.screen()
-    );
-    d.key(KeyCode::Char('/')).await;
-    d.type_text("SKU-01000").await;
-    d.key(KeyCode::Enter).await;
+    assert_eq!(d.last_shown(), "SKU-03000", "{}", d.screen());
+    d.find("SKU-01000").await;
     assert_eq!(d.first_shown(), "SKU-01000", "{}", d.screen());
     assert_eq!(d.review().1, REVIEW_PAGE as usize);
     assert_eq!(written(&t).await, before);

@@ -5,7 +5,7 @@
 //! each with one keyset query whatever the plan's size; scrolling past
 //! either end of the loaded run of keys loads the page beyond it.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 
 use crate::domain::import::FieldChanges;
 use crate::domain::rollback::Seek;
@@ -89,15 +89,9 @@ fn request(state: &mut State, job: PageJob) -> Vec<Effect> {
 
 /// The SKU being typed after `/` takes every plain key and Backspace.
 pub fn typed(state: &mut State, ev: &KeyEvent, plain: bool) -> bool {
-    let Some(input) = pages_mut(state).and_then(|p| p.search.as_mut()) else {
-        return false;
-    };
-    match ev.code {
-        KeyCode::Char(c) if plain => input.insert(c),
-        KeyCode::Backspace => input.backspace(),
-        _ => return false,
-    }
-    true
+    pages_mut(state)
+        .and_then(|p| p.search.as_mut())
+        .is_some_and(|input| input.typed(ev.code, plain))
 }
 
 /// `/`, `g`, `G`, Enter or Esc while a SKU is typed, and scrolling past
