@@ -1304,6 +1304,7 @@ fn every_footer_hint_is_a_working_key() {
         Ctx::Popup,
         Ctx::PopupBusy,
         Ctx::PopupResult,
+        Ctx::FindSku,
         Ctx::Listings,
         Ctx::ListingsFilter,
         Ctx::Timeline,

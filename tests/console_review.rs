@@ -145,6 +145,16 @@ async fn slash_finds_a_sku_and_g_goes_to_the_real_end_of_a_large_dry_run() {
         "{err:?}"
     );
 
+    // The help lists the keys, the footer `/`.
+    assert!(d.screen().contains("/ find"), "{}", d.screen());
+    d.key(KeyCode::Char('?')).await;
+    let help = d.screen();
+    assert!(
+        help.contains("find a SKU (or its beginning) among the updates; g and G: the"),
+        "{help}"
+    );
+    d.key(KeyCode::Char('?')).await;
+
     // `/` then the beginning of a SKU, Enter: the list starts at it.
     d.key(KeyCode::Char('/')).await;
     assert!(d.screen().contains("Find the SKU beginning with: "));
@@ -193,6 +203,30 @@ async fn slash_finds_a_sku_and_g_goes_to_the_real_end_of_a_large_dry_run() {
     d.key(KeyCode::Esc).await;
     assert!(d.review().0.search.is_none());
     assert_eq!(d.first_shown(), "SKU-00001");
+    // Scrolling down past the first 100 (SKU-00001 to SKU-00116) loads the
+    // next page, from the key after the last loaded.
+    for _ in 0..40 {
+        if d.shown_skus().iter().any(|s| s.as_str() == "SKU-00117") {
+            break;
+        }
+        d.key(KeyCode::PageDown).await;
+    }
+    assert!(
+        d.shown_skus().contains(&"SKU-00117".to_string()),
+        "{}",
+        d.screen()
+    );
+    let FormPhase::Reviewed { outcome, .. } = &d.state.form.phase else {
+        panic!("{:?}", d.state.form.phase)
+    };
+    let run: Vec<&str> = outcome
+        .changes
+        .iter()
+        .flatten()
+        .map(|c| c.sku.as_str())
+        .collect();
+    assert_eq!(run.len(), 2 * REVIEW_PAGE as usize);
+    assert!(run.windows(2).all(|w| w[0] < w[1]), "{run:?}");
     assert_eq!(written(&t).await, before);
 
     // The import runs the reviewed plan.
