@@ -851,9 +851,10 @@ fn import_dry_run_then_confirm() {
         },
     );
     snapshot("import_dry_run", &s);
-    // Cancel is focused: Enter goes back to the form, nothing imported.
+    // Cancel is focused: Enter goes back to the form, nothing imported;
+    // the dry run's kept plan is let go.
     let e = update(&mut s, code(KeyCode::Enter));
-    assert!(e.is_empty());
+    assert!(matches!(e.as_slice(), [Effect::ReviewClose]), "{e:?}");
     assert!(matches!(s.form.phase, FormPhase::Editing { .. }));
     // Again, and this time confirm.
     let e = update(&mut s, code(KeyCode::Enter));
@@ -1303,6 +1304,7 @@ fn every_footer_hint_is_a_working_key() {
         Ctx::Popup,
         Ctx::PopupBusy,
         Ctx::PopupResult,
+        Ctx::FindSku,
         Ctx::Listings,
         Ctx::ListingsFilter,
         Ctx::Timeline,

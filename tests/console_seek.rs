@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::console::Driver;
+use common::console::{Driver, masked};
 use common::{NATIVE_HEADER, TestDb, csv_file, import_json};
 use crossterm::event::KeyCode;
 use importdesk::tui::action::Action;
@@ -23,15 +23,6 @@ impl Driver {
             Some(PopupStage::Plan(p)) => p,
             other => panic!("no plan in the popup: {other:?}\n{}", self.screen()),
         }
-    }
-
-    /// The SKUs the popup's list shows, top to bottom.
-    fn shown_skus(&self) -> Vec<String> {
-        self.screen()
-            .lines()
-            .filter_map(|l| l.split("~ ").nth(1))
-            .map(|rest| rest.split_whitespace().next().unwrap_or("").to_string())
-            .collect()
     }
 }
 
@@ -73,17 +64,7 @@ async fn plan_of_a_large_import(t: &TestDb) -> Driver {
 
 /// The frame without the line that names when the import ran.
 fn stable(screen: &str) -> String {
-    screen
-        .lines()
-        .map(|l| {
-            if l.contains("Imported ") {
-                "\"│ Imported (time) by (user)\"".to_string()
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    masked(screen, "Imported ", "\"│ Imported (time) by (user)\"")
 }
 
 #[tokio::test]

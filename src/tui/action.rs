@@ -11,7 +11,9 @@ use crossterm::event::KeyEvent;
 use crate::domain::audit::{AuditEntry, AuditFilter};
 use crate::domain::history::{HistoryFilter, ImportState, ImportSummary};
 use crate::domain::import::suggest::Suggestion;
-use crate::domain::import::{ImportError, ImportOutcome, PlanFingerprint, ProfileKind, Progress};
+use crate::domain::import::{
+    FieldChanges, ImportError, ImportOutcome, PlanFingerprint, ProfileKind, Progress,
+};
 use crate::domain::listings::{
     BrowseFilter, ListingSummary, RestoreError, RestoreOutcome, RestorePreview, Timeline,
 };
@@ -87,6 +89,11 @@ pub enum Action {
     ImportDone {
         req: ReqId,
         result: Result<Box<ImportOutcome>, ImportFailure>,
+    },
+    /// Reply to [`Effect::ReviewPage`].
+    ReviewPageLoaded {
+        req: ReqId,
+        result: Result<Vec<FieldChanges>, Failure>,
     },
     Pong {
         req: ReqId,
@@ -174,6 +181,14 @@ pub enum Effect {
         req: ReqId,
         spec: ImportSpec,
     },
+    /// A page of the planned updates of the dry run under review, by key.
+    ReviewPage {
+        req: ReqId,
+        seek: Seek,
+        limit: i64,
+    },
+    /// The dry run's review closed: its session (and plan) can go.
+    ReviewClose,
     /// Cancels the import or rollback started by request `req`, if it still
     /// runs (its own reply then says how it ended).
     Cancel {

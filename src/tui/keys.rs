@@ -40,8 +40,8 @@ pub enum Ctx {
     RestoreResult,
     /// The rollback plan, waiting for a decision.
     Popup,
-    /// Typing the SKU to find in the rollback plan (`/`).
-    PopupSearch,
+    /// Typing the SKU to find (`/`) in the rollback plan or the dry run's review.
+    FindSku,
     /// The popup is waiting for the database.
     PopupBusy,
     /// The popup shows a result, a refusal or why rollback is unavailable.
@@ -84,7 +84,7 @@ impl Ctx {
             Ctx::RestoreBusy => "Restore listing (working)",
             Ctx::RestoreResult => "Restore result",
             Ctx::Popup => "Rollback",
-            Ctx::PopupSearch => "Find a SKU",
+            Ctx::FindSku => "Find a SKU",
             Ctx::PopupBusy => "Rollback (working)",
             Ctx::PopupResult => "Rollback result",
             Ctx::Confirm => "Are you sure?",
@@ -244,7 +244,7 @@ const SCREENS: Contexts = AllBut(&[
     FormText,
     ListingsFilter,
     Popup,
-    PopupSearch,
+    FindSku,
     PopupBusy,
     PopupResult,
     Restore,
@@ -261,7 +261,7 @@ const CTRL_C_ONLY: Contexts = In(&[
     FormText,
     ListingsFilter,
     Popup,
-    PopupSearch,
+    FindSku,
     PopupBusy,
     PopupResult,
     Restore,
@@ -293,7 +293,7 @@ const HELP_AVAILABLE: Contexts = AllBut(&[
     AuditFilter,
     FormText,
     ListingsFilter,
-    PopupSearch,
+    FindSku,
     Help,
     TooSmall,
 ]);
@@ -506,12 +506,21 @@ pub static BINDINGS: &[Binding] = &[
         footer: true,
     },
     Binding {
+        keys: &[ch('/')],
+        label: "/",
+        name: "find",
+        help: "find a SKU (or its beginning) among the updates; g and G: the first and last",
+        command: Command::Filter,
+        contexts: In(&[FormReview]),
+        footer: true,
+    },
+    Binding {
         keys: &[k(KeyCode::Enter)],
         label: "Enter",
         name: "find",
         help: "show the first SKU beginning with what is typed (capitals count)",
         command: Command::Apply,
-        contexts: In(&[PopupSearch]),
+        contexts: In(&[FindSku]),
         footer: true,
     },
     Binding {
@@ -520,7 +529,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "cancel",
         help: "stop typing; the list stays where it was",
         command: Command::Back,
-        contexts: In(&[PopupSearch]),
+        contexts: In(&[FindSku]),
         footer: true,
     },
     Binding {
@@ -748,7 +757,7 @@ pub static BINDINGS: &[Binding] = &[
         name: "help",
         help: "help",
         command: Command::Help,
-        contexts: In(&[Filter, AuditFilter, FormText, ListingsFilter, PopupSearch]),
+        contexts: In(&[Filter, AuditFilter, FormText, ListingsFilter, FindSku]),
         footer: false,
     },
     Binding {

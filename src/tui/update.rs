@@ -49,6 +49,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Suggested { req, result } => import::suggested(state, req, result),
         Action::ImportProgress { req, progress } => import::progressed(state, req, progress),
         Action::ImportDone { req, result } => import::done(state, req, result),
+        Action::ReviewPageLoaded { req, result } => import::review::loaded(state, req, result),
         Action::Pong { req, result } => on_pong(state, req, result),
         Action::ListingsLoaded { req, result } => {
             paged::loaded::<listings::Pages>(state, req, result)
@@ -129,7 +130,7 @@ fn on_key(state: &mut State, ev: KeyEvent) -> Vec<Effect> {
         effects.extend(screen.edited(state));
         return effects;
     }
-    if popup::typed(state, &ev, plain) {
+    if popup::typed(state, &ev, plain) || import::review::typed(state, &ev, plain) {
         return effects;
     }
     let Some(cmd) = keys::lookup(ctx, &ev) else {

@@ -22,7 +22,7 @@ use super::complete;
 use crate::db::Database;
 use crate::domain::CancellationToken;
 use crate::domain::actor::Actor;
-use crate::domain::import::{self, ImportRequest, MapOptions, Phase, Progress};
+use crate::domain::import::{self, DryRunReview, ImportRequest, MapOptions, Phase, Progress};
 use crate::domain::listings::{self, ListingsError, RestoreRequest};
 use crate::domain::rollback::{self, RollbackError, RollbackRequest};
 use crate::domain::{audit, history};
@@ -39,6 +39,9 @@ pub struct Worker {
     /// The cancellation of each running import and rollback, by request.
     running: Arc<Mutex<HashMap<ReqId, CancellationToken>>>,
     tasks: TaskTracker,
+    /// The dry run under review, its plan on a session of its own; one at
+    /// most: a new dry run, an import or closing the review drops it.
+    review: Arc<tokio::sync::Mutex<Option<DryRunReview>>>,
 }
 
 impl Worker {
@@ -50,6 +53,7 @@ impl Worker {
             tx,
             running: Arc::default(),
             tasks: TaskTracker::new(),
+            review: Arc::default(),
         }
     }
 
@@ -79,6 +83,7 @@ impl Worker {
         }
         self.tasks.close();
         let _ = tokio::time::timeout(grace, self.tasks.wait()).await;
+        self.review.lock().await.take();
     }
 
     fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<ReqId, CancellationToken>> {
@@ -255,6 +260,8 @@ impl Worker {
                 Action::Suggested { req, result }
             }
             Effect::Import { req, spec } => {
+                // The review before it ends (its session with it).
+                self.review.lock().await.take();
                 let cancel = self.cancellable(req);
                 let request = ImportRequest {
                     path: complete::expand_tilde(&spec.path.to_string_lossy()),
@@ -271,11 +278,34 @@ impl Worker {
                     expect: spec.expect,
                     cancel: cancel.token.clone(),
                 };
-                let result = import::run(db, request, Some(self.progress(req)))
-                    .await
-                    .map(Box::new)
-                    .map_err(ImportFailure::from);
+                let progress = Some(self.progress(req));
+                let result = if request.dry_run {
+                    match import::run_for_review(db, request, progress).await {
+                        Ok((outcome, review)) => {
+                            *self.review.lock().await = review;
+                            Ok(outcome)
+                        }
+                        Err(e) => Err(e),
+                    }
+                } else {
+                    import::run(db, request, progress).await
+                };
+                let result = result.map(Box::new).map_err(ImportFailure::from);
                 Action::ImportDone { req, result }
+            }
+            Effect::ReviewPage { req, seek, limit } => {
+                let review = self.review.lock().await;
+                let result = match review.as_ref() {
+                    Some(review) => review.page(&seek, limit).await.map_err(|e| failure(&e)),
+                    None => Err(Failure::new(
+                        "the dry run's review is closed: dry run again",
+                    )),
+                };
+                Action::ReviewPageLoaded { req, result }
+            }
+            Effect::ReviewClose => {
+                self.review.lock().await.take();
+                return None;
             }
             Effect::Cancel { req } => {
                 self.cancel(req);
@@ -435,6 +465,11 @@ pub fn fail(effect: &Effect, f: Failure) -> Option<Action> {
             req: *req,
             result: Err(ImportFailure::Failed(f)),
         },
+        Effect::ReviewPage { req, .. } => Action::ReviewPageLoaded {
+            req: *req,
+            result: Err(f),
+        },
+        Effect::ReviewClose => return None,
         // A cancellation has no reply of its own.
         Effect::Cancel { .. } => return None,
         Effect::Ping { req } => Action::Pong {

@@ -59,10 +59,29 @@ impl Driver {
         }
     }
 
+    /// The SKUs a list of diffs (`~ SKU` lines) shows, top to bottom.
+    pub fn shown_skus(&self) -> Vec<String> {
+        self.screen()
+            .lines()
+            .filter_map(|l| l.split("~ ").nth(1))
+            .map(|rest| rest.split_whitespace().next().unwrap_or("").to_string())
+            .collect()
+    }
+
     /// The frame as text, one quoted line per row.
     pub fn screen(&self) -> String {
         let mut t = Terminal::new(TestBackend::new(self.state.width, self.state.height)).unwrap();
         t.draw(|f| view::render(f, &self.state)).unwrap();
         t.backend().to_string()
     }
+}
+
+/// `screen` with each row containing `marker` replaced by `shown` (a time
+/// or a duration that differs between runs).
+pub fn masked(screen: &str, marker: &str, shown: &str) -> String {
+    screen
+        .lines()
+        .map(|l| if l.contains(marker) { shown } else { l })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

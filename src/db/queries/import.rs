@@ -103,7 +103,7 @@ fn staged_value(field: Field) -> String {
 }
 
 /// `(l.a, l.b) IS DISTINCT FROM (s.a, s.b)`: the listing really changes.
-fn changes_condition(fields: &[Field]) -> String {
+pub(super) fn changes_condition(fields: &[Field]) -> String {
     let current: Vec<String> = fields.iter().map(|f| format!("l.{}", f.name())).collect();
     let staged: Vec<String> = fields.iter().map(|f| staged_value(*f)).collect();
     format!(
@@ -206,6 +206,21 @@ fn count_changes_sql(fields: &[Field]) -> String {
 /// that [`count_changes_sql`] found changing: (sku, {field: [old, new]}).
 /// Joins those few keys, not the whole file, with the listings.
 fn preview_changes_sql(fields: &[Field]) -> String {
+    format!(
+        "SELECT s.sku, {} AS changes
+           FROM unnest($2::text[]) k (sku)
+           JOIN import_staging s ON s.sku = k.sku
+           JOIN listings l ON l.seller_id = $1 AND l.sku = s.sku
+          WHERE {}
+          ORDER BY s.sku",
+        diff_object(fields),
+        changes_condition(fields)
+    )
+}
+
+/// `{field: [old, new]}` of a staged row `s` against its listing `l`, for
+/// the fields that change.
+pub(super) fn diff_object(fields: &[Field]) -> String {
     let pairs: Vec<String> = fields
         .iter()
         .map(|f| {
@@ -218,14 +233,8 @@ fn preview_changes_sql(fields: &[Field]) -> String {
         })
         .collect();
     format!(
-        "SELECT s.sku, jsonb_strip_nulls(jsonb_build_object({})) AS changes
-           FROM unnest($2::text[]) k (sku)
-           JOIN import_staging s ON s.sku = k.sku
-           JOIN listings l ON l.seller_id = $1 AND l.sku = s.sku
-          WHERE {}
-          ORDER BY s.sku",
-        pairs.join(", "),
-        changes_condition(fields)
+        "jsonb_strip_nulls(jsonb_build_object({}))",
+        pairs.join(", ")
     )
 }
 

@@ -8,6 +8,7 @@ pub mod history;
 pub mod identity;
 pub mod import;
 pub mod import_direct;
+pub mod import_review;
 pub mod listing;
 pub mod listings;
 pub mod locks;

@@ -26,7 +26,7 @@ use serde::Serialize;
 
 pub use crate::db::queries::import::{Counts, FieldChanges};
 pub use fingerprint::{ImportRefused, PlanFingerprint};
-pub use pipeline::run;
+pub use pipeline::{DryRunReview, run, run_for_review};
 pub use profile::{MapOptions, ProfileKind};
 
 use crate::domain::CancellationToken;

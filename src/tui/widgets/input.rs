@@ -92,6 +92,17 @@ impl TextInput {
         matches!(code, KeyCode::Backspace | KeyCode::Delete)
     }
 
+    /// A key typed into a one-line search: a plain character goes in,
+    /// Backspace takes one out; `false` for any other key.
+    pub fn typed(&mut self, code: KeyCode, plain: bool) -> bool {
+        match code {
+            KeyCode::Char(c) if plain => self.insert(c),
+            KeyCode::Backspace => self.backspace(),
+            _ => return false,
+        }
+        true
+    }
+
     /// The part of the text that fits in `room` columns, and the cursor's
     /// column in it (the text scrolls to keep the cursor visible).
     pub fn visible(&self, room: usize) -> (String, usize) {

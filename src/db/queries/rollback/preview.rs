@@ -26,18 +26,26 @@ pub enum Seek {
 }
 
 impl Seek {
-    /// The page's condition on `column` and its order.
+    /// The page's condition on `column` and its order (the key is `$4`).
     fn sql(&self, column: &str) -> String {
+        self.bound(column, "$4")
+    }
+
+    /// The page's condition on `column`, the key being parameter `param`,
+    /// and its order.
+    pub(crate) fn bound(&self, column: &str, param: &str) -> String {
         match self {
-            Seek::After(_) => format!("($4::text IS NULL OR {column} > $4) ORDER BY {column}"),
-            Seek::From(_) => format!("{column} >= $4::text ORDER BY {column}"),
+            Seek::After(_) => {
+                format!("({param}::text IS NULL OR {column} > {param}) ORDER BY {column}")
+            }
+            Seek::From(_) => format!("{column} >= {param}::text ORDER BY {column}"),
             Seek::Before(_) => {
-                format!("($4::text IS NULL OR {column} < $4) ORDER BY {column} DESC")
+                format!("({param}::text IS NULL OR {column} < {param}) ORDER BY {column} DESC")
             }
         }
     }
 
-    fn key(&self) -> Option<&str> {
+    pub(crate) fn key(&self) -> Option<&str> {
         match self {
             Seek::After(k) | Seek::Before(k) => k.as_deref(),
             Seek::From(k) => Some(k),

@@ -14,6 +14,7 @@ use super::super::{Counts, ImportOutcome, ImportRequest, ImportStatus, Phase};
 use super::Job;
 use super::merge::Merged;
 use crate::db::queries::import::{self as store, ImportReport, NewImport};
+use crate::db::queries::import_review;
 use crate::db::{Conn, Transaction};
 use crate::domain::audit::{self, action};
 
@@ -77,7 +78,13 @@ pub(super) async fn complete(
     outcome.plan_fingerprint = fingerprint;
     if req.dry_run {
         outcome.status = ImportStatus::DryRun;
-        tx.rollback().await?;
+        if job.keep_review {
+            // The review's table is the transaction's only write.
+            import_review::keep(&tx, &req.seller, &header.columns).await?;
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
         job.phase(Phase::Done, counts.rows_read, header.size);
         return Ok(outcome);
     }

@@ -19,7 +19,10 @@
 mod check;
 mod finish;
 mod merge;
+mod review;
 mod stage;
+
+pub use review::{DryRunReview, run_for_review};
 
 use stage::Staged;
 
@@ -31,9 +34,11 @@ use tokio::sync::mpsc;
 use super::copy_text::CopyTarget;
 use super::fingerprint::{ImportRefused, PlanFacts, PlanFingerprint};
 use super::parse::{Event, HeaderInfo, ParseRequest, ParseSummary, parse_file};
-use super::{Counts, ImportError, ImportOutcome, ImportRequest, Phase, Progress, ProgressFn};
+use super::{
+    Counts, ImportError, ImportOutcome, ImportRequest, ImportStatus, Phase, Progress, ProgressFn,
+};
 use crate::db::queries::{history as history_store, import as store, import_direct};
-use crate::db::{Database, LockAttempt, SellerLock};
+use crate::db::{Database, LockAttempt, SellerLock, Session};
 
 /// Runs one import. `Ok` carries completed, failed-by-validation and dry-run
 /// outcomes alike; `Err` is a refusal, a cancellation or an unexpected
@@ -43,6 +48,20 @@ pub async fn run(
     req: ImportRequest,
     progress: Option<ProgressFn>,
 ) -> Result<ImportOutcome, ImportError> {
+    run_keeping(db, req, progress, false)
+        .await
+        .map(|(outcome, _)| outcome)
+}
+
+/// [`run`]; with `keep_review`, a dry run that completes keeps its planned
+/// updates in a temporary table of its session, which is returned (the
+/// seller's lock released).
+async fn run_keeping(
+    db: &Database,
+    req: ImportRequest,
+    progress: Option<ProgressFn>,
+    keep_review: bool,
+) -> Result<(ImportOutcome, Option<Session>), ImportError> {
     // Checked before anything (a history row) is written for it.
     let mut req = req;
     req.seller =
@@ -75,7 +94,7 @@ pub async fn run(
     let stopper = lock.stopper();
     let mut started = None;
     let ran = tokio::select! {
-        result = run_locked(&mut lock, &req, progress, &mut started) => Some(result),
+        result = run_locked(&mut lock, &req, progress, keep_review, &mut started) => Some(result),
         () = stopper.cancelled(&req.cancel) => None,
     };
     let result = match ran {
@@ -97,8 +116,10 @@ pub async fn run(
         }
         other => other,
     };
-    lock.release().await;
-    result
+    let session = lock.release().await;
+    let outcome = result?;
+    let kept = keep_review && outcome.status == ImportStatus::DryRun;
+    Ok((outcome, kept.then_some(session)))
 }
 
 /// One import as the stages see it.
@@ -110,6 +131,8 @@ struct Job<'a> {
     progress: Option<ProgressFn>,
     /// Where the parser's rows go.
     target: CopyTarget,
+    /// A dry run keeps its planned updates for the console's review.
+    keep_review: bool,
 }
 
 impl Job<'_> {
@@ -146,6 +169,7 @@ async fn run_locked(
     lock: &mut SellerLock,
     req: &ImportRequest,
     progress: Option<ProgressFn>,
+    keep_review: bool,
     started_id: &mut Option<i64>,
 ) -> Result<ImportOutcome, ImportError> {
     let started = Instant::now();
@@ -167,6 +191,7 @@ async fn run_locked(
         import_id: None,
         progress,
         target,
+        keep_review: keep_review && req.dry_run,
     };
     loop {
         let (tx, mut events) = mpsc::channel::<Event>(4);

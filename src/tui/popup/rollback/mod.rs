@@ -81,8 +81,7 @@ impl PopupModule for Rollback {
 
     /// The digits of the import id a large rollback asks for.
     fn typed(&self, state: &mut State, ev: &KeyEvent, plain: bool) -> bool {
-        matches!(self.context(state), Ctx::Popup | Ctx::PopupSearch)
-            && plan::typed(state, ev, plain)
+        matches!(self.context(state), Ctx::Popup | Ctx::FindSku) && plan::typed(state, ev, plain)
     }
 
     fn busy(&self, state: &State) -> bool {
@@ -172,7 +171,7 @@ impl RollbackPopup {
             Ctx::PopupBusy
         } else if let PopupStage::Plan(plan) = &self.stage {
             if plan.search.is_some() {
-                Ctx::PopupSearch
+                Ctx::FindSku
             } else {
                 Ctx::Popup
             }

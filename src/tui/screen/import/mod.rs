@@ -8,6 +8,7 @@
 //! in `running.rs`.
 
 pub mod outcome;
+pub mod review;
 mod running;
 mod suggest;
 pub mod view;
@@ -128,6 +129,8 @@ pub enum FormPhase {
         spec: ImportSpec,
         focus: Button,
         scroll: usize,
+        /// Where the loaded updates are in the plan (`/`, `g`, `G`).
+        pages: review::ReviewPages,
     },
     /// The import was refused: the file or the plan changed since the dry
     /// run. Back, or (default) Dry run again.
@@ -227,7 +230,7 @@ impl ScreenModule for Import {
                 effects.extend(suggest::ask(state));
                 effects
             }
-            Ctx::FormReview => review_command(state, cmd),
+            Ctx::FormReview | Ctx::FindSku => review_command(state, cmd),
             Ctx::FormRefused => refused_command(state, cmd),
             Ctx::FormBusy => busy_command(state, cmd),
             Ctx::FormDone => done_command(state, cmd),
@@ -275,6 +278,7 @@ fn context(form: &ImportForm) -> Ctx {
         FormPhase::Editing { .. } if form.focus.is_text() => Ctx::FormText,
         FormPhase::Editing { .. } => Ctx::Form,
         FormPhase::Running(_) => Ctx::FormBusy,
+        FormPhase::Reviewed { pages, .. } if pages.search.is_some() => Ctx::FindSku,
         FormPhase::Reviewed { .. } => Ctx::FormReview,
         FormPhase::Refused { .. } => Ctx::FormRefused,
         FormPhase::Done { .. } => Ctx::FormDone,
@@ -358,6 +362,9 @@ fn editing_command(state: &mut State, cmd: Command, ev: &KeyEvent) -> Vec<Effect
 }
 
 fn review_command(state: &mut State, cmd: Command) -> Vec<Effect> {
+    if let Some(effects) = review::command(state, cmd) {
+        return effects;
+    }
     let len = view::outcome_line_count(state);
     let page = view::outcome_height(state);
     let FormPhase::Reviewed {
@@ -365,6 +372,7 @@ fn review_command(state: &mut State, cmd: Command) -> Vec<Effect> {
         spec,
         focus,
         scroll,
+        ..
     } = &mut state.form.phase
     else {
         return Vec::new();
@@ -390,9 +398,13 @@ fn review_command(state: &mut State, cmd: Command) -> Vec<Effect> {
         }
         Command::Activate | Command::Back => {
             state.form.phase = FormPhase::Editing { error: None };
+            // The dry run's plan, kept for the review, can go.
+            return vec![Effect::ReviewClose];
         }
         _ => {
-            nav::scroll(scroll, cmd, len, page);
+            if nav::scroll(scroll, cmd, len, page) {
+                return review::scrolled(state, cmd);
+            }
         }
     }
     Vec::new()

@@ -5,6 +5,8 @@ use ratatui::text::Line;
 
 use crate::domain::import::{ImportOutcome, ImportStatus};
 use crate::tui::theme::Theme;
+
+use super::review::ReviewPages;
 use crate::tui::widgets::text::{self, fit, thousands};
 use crate::tui::widgets::{diff_lines, error_list, labelled, labelled_wrapped};
 
@@ -14,14 +16,52 @@ fn field(label: &str, value: &str, w: usize, t: &Theme) -> Line<'static> {
     labelled(label, value, LABEL, w, t)
 }
 
-/// An import's outcome: the dry run's "what would change", or the result.
+/// An import's outcome: the dry run's "what would change" (with where
+/// its loaded updates are in the plan, `pages`), or the result.
 pub fn lines(
     o: &ImportOutcome,
     w: usize,
     t: &Theme,
     done: bool,
     hide_times: bool,
+    pages: Option<&ReviewPages>,
 ) -> Vec<Line<'static>> {
+    let mut out = head_lines(o, w, t, done);
+    let Some(changes) = o.changes.as_ref().filter(|c| !c.is_empty()) else {
+        return out;
+    };
+    let cut_above = pages.is_some_and(|p| p.cut_above);
+    let cut_below = pages.is_some_and(|p| !p.exhausted);
+    out.push(Line::default());
+    let which = if cut_above { "" } else { "first " };
+    out.push(Line::styled(
+        format!(
+            " Changes to existing listings ({which}{} of {})",
+            thousands(changes.len() as i64),
+            thousands(o.counts.updated as i64)
+        ),
+        t.bold(),
+    ));
+    if cut_above {
+        out.push(Line::styled(
+            "   … earlier updates: ↑ loads them, g shows the first",
+            t.dim(),
+        ));
+    }
+    for ch in changes {
+        out.extend(diff_lines(&ch.sku, &ch.changes, w, t, hide_times));
+    }
+    if cut_below {
+        out.push(Line::styled(
+            "   … more updates: ↓ loads them, G shows the last",
+            t.dim(),
+        ));
+    }
+    out
+}
+
+/// The outcome's lines above the changes to existing listings.
+pub fn head_lines(o: &ImportOutcome, w: usize, t: &Theme, done: bool) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let (head, style) = match o.status {
         ImportStatus::DryRun => ("Dry run: nothing was changed.".to_string(), t.bold()),
@@ -129,20 +169,6 @@ pub fn lines(
             .iter()
             .map(|e| crate::text::sanitize(&e.to_string()).into_owned());
         out.extend(error_list(heading, errors, w, t));
-    }
-    if let Some(changes) = o.changes.as_ref().filter(|c| !c.is_empty()) {
-        out.push(Line::default());
-        out.push(Line::styled(
-            format!(
-                " Changes to existing listings (first {} of {})",
-                changes.len(),
-                thousands(c.updated as i64)
-            ),
-            t.bold(),
-        ));
-        for ch in changes {
-            out.extend(diff_lines(&ch.sku, &ch.changes, w, t, hide_times));
-        }
     }
     out
 }

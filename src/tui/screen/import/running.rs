@@ -10,6 +10,7 @@ use crate::tui::popup::confirm::{self, Question};
 use crate::tui::state::{Notice, State};
 use crate::tui::widgets::Button;
 
+use super::review::ReviewPages;
 use super::{FormPhase, PROFILES};
 use crate::tui::nav::ListNav;
 use crate::tui::screen::history;
@@ -141,11 +142,14 @@ pub fn done(
     match result {
         Ok(outcome) if dry_run => {
             let spec = pinned_spec(state, &outcome);
+            let loaded = outcome.changes.as_ref().map_or(0, Vec::len);
+            let pages = ReviewPages::new(loaded, outcome.counts.updated);
             state.form.phase = FormPhase::Reviewed {
                 outcome,
                 spec,
                 focus: Button::Cancel,
                 scroll: 0,
+                pages,
             };
             Vec::new()
         }

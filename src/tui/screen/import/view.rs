@@ -14,6 +14,7 @@ use crate::tui::widgets::input::TextInput;
 use crate::tui::widgets::text::{self, fit, thousands};
 use crate::tui::widgets::{self, Button, labelled};
 
+use super::review::ReviewPages;
 use super::{FormField, FormPhase, PROFILES, Running, outcome, profile_name};
 
 const LABEL: usize = 10;
@@ -27,9 +28,17 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             outcome,
             focus,
             scroll,
+            pages,
             ..
         } => {
-            let buttons = if outcome.status == ImportStatus::DryRun {
+            let buttons = if let Some(input) = &pages.search {
+                let label = "Find the SKU beginning with: ";
+                let room = (area.width as usize).saturating_sub(text::width(label) + 2);
+                Line::from(vec![
+                    Span::styled(format!(" {label}"), t.bold()),
+                    Span::raw(format!("{}_", input.visible(room).0)),
+                ])
+            } else if outcome.status == ImportStatus::DryRun {
                 let c = &outcome.counts;
                 Line::from(vec![
                     Span::raw("   "),
@@ -55,7 +64,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                 ])
             };
             let buttons = Paragraph::new(buttons);
-            outcome_view(frame, area, state, outcome, false, *scroll, buttons);
+            let shown = Shown {
+                outcome,
+                done: false,
+                scroll: *scroll,
+                pages: Some(pages),
+            };
+            outcome_view(frame, area, state, &shown, buttons);
         }
         FormPhase::Refused { message, focus, .. } => refused(frame, area, state, message, *focus),
         FormPhase::Done { outcome, scroll } => {
@@ -66,7 +81,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                 None => "   i starts another import · Esc goes back to the history".to_string(),
             };
             let hint = Paragraph::new(text::cut(&hint, area.width as usize)).style(t.dim());
-            outcome_view(frame, area, state, outcome, true, *scroll, hint);
+            let shown = Shown {
+                outcome,
+                done: true,
+                scroll: *scroll,
+                pages: None,
+            };
+            outcome_view(frame, area, state, &shown, hint);
         }
     }
 }
@@ -78,9 +99,9 @@ pub fn outcome_height(state: &State) -> usize {
 
 /// Lines of the outcome the form shows (the review or the result).
 pub fn outcome_line_count(state: &State) -> usize {
-    let (o, done) = match &state.form.phase {
-        FormPhase::Reviewed { outcome, .. } => (outcome, false),
-        FormPhase::Done { outcome, .. } => (outcome, true),
+    let (o, done, pages) = match &state.form.phase {
+        FormPhase::Reviewed { outcome, pages, .. } => (outcome, false, Some(pages)),
+        FormPhase::Done { outcome, .. } => (outcome, true, None),
         _ => return 0,
     };
     outcome::lines(
@@ -89,24 +110,32 @@ pub fn outcome_line_count(state: &State) -> usize {
         &state.theme,
         done,
         state.hide_times,
+        pages,
     )
     .len()
 }
 
-/// The outcome from line `scroll`, and `last` on the body's last row.
-fn outcome_view(
-    frame: &mut Frame,
-    area: Rect,
-    state: &State,
-    o: &ImportOutcome,
+/// The outcome the form shows, and from which line.
+struct Shown<'a> {
+    outcome: &'a ImportOutcome,
     done: bool,
     scroll: usize,
-    last: Paragraph<'static>,
-) {
+    pages: Option<&'a ReviewPages>,
+}
+
+/// The outcome from line `scroll`, and `last` on the body's last row.
+fn outcome_view(frame: &mut Frame, area: Rect, state: &State, s: &Shown, last: Paragraph<'static>) {
     let height = outcome_height(state);
-    let lines = outcome::lines(o, area.width as usize, &state.theme, done, state.hide_times);
+    let lines = outcome::lines(
+        s.outcome,
+        area.width as usize,
+        &state.theme,
+        s.done,
+        state.hide_times,
+        s.pages,
+    );
     frame.render_widget(
-        Paragraph::new(widgets::window(lines, scroll, height)),
+        Paragraph::new(widgets::window(lines, s.scroll, height)),
         Rect::new(area.x, area.y, area.width, height as u16),
     );
     frame.render_widget(

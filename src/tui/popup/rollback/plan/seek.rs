@@ -5,7 +5,7 @@
 //! part is then a run of consecutive keys; scrolling up from its top loads
 //! the page before it.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 
 use crate::domain::rollback::{PlanItem, Section, Seek};
 use crate::tui::action::Effect;
@@ -138,15 +138,9 @@ pub fn arrived(state: &mut State, section: Section, job: PageJob, items: Vec<Pla
 
 /// The SKU being typed after `/` takes every plain key and Backspace.
 pub fn typed(state: &mut State, ev: &KeyEvent, plain: bool) -> bool {
-    let Some(input) = plan_mut(state).and_then(|p| p.search.as_mut()) else {
-        return false;
-    };
-    match ev.code {
-        KeyCode::Char(c) if plain => input.insert(c),
-        KeyCode::Backspace => input.backspace(),
-        _ => return false,
-    }
-    true
+    plan_mut(state)
+        .and_then(|p| p.search.as_mut())
+        .is_some_and(|input| input.typed(ev.code, plain))
 }
 
 /// `/`, `g`, `G`, and Enter or Esc while a SKU is typed; `None` for any
