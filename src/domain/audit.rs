@@ -80,11 +80,6 @@ pub async fn prune(
     Ok(serde_json::from_value(summary)?)
 }
 
-/// Newest first; `before` pages back (keyset pagination on id).
-pub async fn list(db: &Database, before: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>> {
-    store::list(&db.client().await?, before, limit).await
-}
-
 /// Which audit-log entries (and, in `domain::listings::audit_feed`, which
 /// hand edits) to show; `None` means any.
 #[derive(Debug, Clone, Default)]

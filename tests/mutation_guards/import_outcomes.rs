@@ -205,3 +205,32 @@ async fn show_gives_an_imports_duration_in_seconds() {
     let show = t.cli(&["show", &id.to_string()]);
     assert!(show.stdout.contains("(2.50 s)"), "{}", show.stdout);
 }
+
+/// The import's own audit entries, newest first and only its own (the
+/// console's detail screen shows them).
+#[tokio::test]
+async fn an_imports_audit_entries_are_its_own_newest_first() {
+    use importdesk::domain::audit::{self, action};
+    let t = TestDb::new().await;
+    let csv = format!("{NATIVE_HEADER}A-1,Lamp,,1.00,USD,1,active,new,,,\n");
+    let (_dir, path) = csv_file("own.csv", &csv);
+    let (first, _) = import_watched(&t, request(&path, "own-a", false, false)).await;
+    let (second, _) = import_watched(&t, request(&path, "own-b", false, false)).await;
+    let (first, second) = (first.import_id.unwrap(), second.import_id.unwrap());
+    for (id, seller) in [(first, "own-a"), (second, "own-b")] {
+        let entries = audit::for_import(&t.db, id, 20).await.unwrap();
+        let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [action::IMPORT_COMPLETED, action::IMPORT_STARTED],
+            "import {id}"
+        );
+        assert!(
+            entries
+                .iter()
+                .all(|e| e.import_id == Some(id) && e.seller_id.as_deref() == Some(seller)),
+            "{entries:?}"
+        );
+    }
+    assert_eq!(audit::for_import(&t.db, first, 1).await.unwrap().len(), 1);
+}

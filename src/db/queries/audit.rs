@@ -40,12 +40,6 @@ impl AuditEntry {
 /// Appends through the checking function: the audit log is not writable directly.
 pub(super) const APPEND: &str = "SELECT import_audit.append_audit($1, $2, $3, $4, $5)";
 
-const LIST: &str = "SELECT id, at, actor, db_role, action, seller_id, import_id, details
-       FROM import_audit.audit_log
-      WHERE ($1::bigint IS NULL OR id < $1)
-      ORDER BY id DESC
-      LIMIT $2";
-
 /// One import's entries, newest first (the rollback result with its skipped keys).
 const FOR_IMPORT: &str = "SELECT id, at, actor, db_role, action, seller_id, import_id, details
        FROM import_audit.audit_log
@@ -107,11 +101,6 @@ fn entries(rows: &[Row]) -> Result<Vec<AuditEntry>> {
         .iter()
         .map(AuditEntry::from_row)
         .collect::<Result<_, _>>()?)
-}
-
-/// Newest first; `before` pages back (keyset pagination on id).
-pub async fn list(conn: &impl Conn, before: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>> {
-    entries(&conn.pg().query(LIST, &[&before, &limit]).await?)
 }
 
 /// What `list_filtered` selects; `None` means any.
