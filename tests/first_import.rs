@@ -5,7 +5,6 @@
 
 mod common;
 
-use common::session::wait_for_running_import;
 use common::{
     NATIVE_HEADER, TestDb, count, csv_file, dump_listings, import_json, login_role, test_data_dir,
     url_for_role,
@@ -278,18 +277,7 @@ async fn a_first_import_killed_midway_leaves_nothing() {
         ));
     }
     let (_dir, path) = csv_file("big.csv", &csv);
-    let mut child = common::cli_command(
-        &t.url(),
-        &["import", path.to_str().unwrap(), "--seller", &s, "--json"],
-    )
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::null())
-    .spawn()
-    .unwrap();
-    let id = wait_for_running_import(&t).await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let id = common::session::kill_import_midstream(&t, &path, &s).await;
     assert_eq!(logged(&s, DIRECT), 1);
     let status = common::session::status_once_settled(&t, id);
     assert_eq!(status, "failed");

@@ -404,25 +404,7 @@ fn big_file(rows: usize) -> (tempfile::TempDir, std::path::PathBuf) {
 async fn a_killed_import_leaves_no_listing_and_ends_failed() {
     let t = TestDb::new().await;
     let (_dir, path) = big_file(400_000);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
-        .args([
-            "--database-url",
-            &t.url(),
-            "import",
-            path.to_str().unwrap(),
-            "--seller",
-            "acme",
-            "--json",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let id = wait_for_running_import(&t).await;
-    // Let COPY get going, then kill the process mid-stream.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let id = common::session::kill_import_midstream(&t, &path, "acme").await;
     // The server notices the dead client and rolls its transaction back.
     let status = common::session::status_once_settled(&t, id);
     assert_eq!(status, "failed");

@@ -137,6 +137,31 @@ pub fn status_once_settled(t: &TestDb, id: i64) -> String {
     status
 }
 
+/// Starts `importdesk import FILE --seller SELLER`, waits until its import
+/// is running, lets its COPY get going and kills the process mid-stream;
+/// returns the import's id.
+pub async fn kill_import_midstream(t: &TestDb, file: &std::path::Path, seller: &str) -> i64 {
+    let mut child = super::cli_command(
+        &t.url(),
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--seller",
+            seller,
+            "--json",
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("spawn importdesk");
+    let id = wait_for_running_import(t).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    id
+}
+
 /// Starts `importdesk ARGS` against `url` without waiting for it.
 pub fn spawn_cli(url: &str, args: &[&str]) -> Child {
     super::cli_command(url, args)
