@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use nix::libc;
 
-use crate::{COLUMNS, Result, SLOW_STATEMENT_MS};
+use crate::{COLUMNS, Options, Result, SLOW_STATEMENT_MS};
 
 pub struct Run {
     pub seconds: f64,
@@ -200,19 +200,21 @@ impl Bench {
 
 /// A private cluster in a fresh temporary directory (mode 0755: as root the
 /// server runs as `postgres`, which must reach it), migrated, with slow
-/// statements logged. Dropped, it stops the cluster and removes the
-/// directory (unless kept).
+/// statements logged; or, with `--database-url`, a server the bench did not
+/// start, migrated and otherwise left as it is. Dropped, it stops the
+/// private cluster and removes the directory (unless kept).
 pub struct Cluster {
     pub bench: Bench,
     pub base: PathBuf,
     root: Option<tempfile::TempDir>,
+    external: bool,
 }
 
 impl Cluster {
-    pub fn start(tmp: &Path, keep: bool, bin: &'static str) -> Result<Cluster> {
+    pub fn start(o: &Options, bin: &'static str) -> Result<Cluster> {
         let root = tempfile::Builder::new()
             .prefix("importdesk-bench-")
-            .tempdir_in(tmp)?;
+            .tempdir_in(&o.tmp)?;
         fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755))?;
         let base = root.path().to_path_buf();
         let scratch = base.join("scratch");
@@ -225,14 +227,26 @@ impl Cluster {
                 url: String::new(),
             },
             base,
-            root: if keep {
+            root: if o.keep {
                 let _ = root.keep();
                 None
             } else {
                 Some(root)
             },
+            external: o.database_url.is_some(),
         };
         let b = &mut cluster.bench;
+        if let Some(url) = &o.database_url {
+            b.url = url.clone();
+            eprintln!(
+                "# database {url} (external: no server setting changed, no slow statements listed)"
+            );
+            let m = b.run_importdesk(&["db", "migrate", "--json"])?;
+            if !m.ok() {
+                return Err(m.describe_failure("importdesk db migrate").into());
+            }
+            return Ok(cluster);
+        }
         let start = b.db(&["db", "start"])?;
         if !start.ok() {
             return Err(start.describe_failure("importdesk db start").into());
@@ -265,7 +279,7 @@ impl Cluster {
         let b = &self.bench;
         let version = b.psql("SHOW server_version")?;
         let settings = b.psql(
-            "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name) \
+            "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) \
              FROM pg_settings WHERE name IN ('shared_buffers','wal_buffers','work_mem',\
              'maintenance_work_mem','max_wal_size','fsync','synchronous_commit','wal_level')",
         )?;
@@ -275,13 +289,16 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        match self.bench.importdesk(None, &["db", "stop"]).output() {
-            Ok(o) if o.status.success() => {}
-            Ok(o) => eprintln!(
-                "warning: `importdesk db stop` failed: {}",
-                String::from_utf8_lossy(&o.stderr)
-            ),
-            Err(e) => eprintln!("warning: cannot run `importdesk db stop`: {e}"),
+        // An external server is not ours to stop.
+        if !self.external {
+            match self.bench.importdesk(None, &["db", "stop"]).output() {
+                Ok(o) if o.status.success() => {}
+                Ok(o) => eprintln!(
+                    "warning: `importdesk db stop` failed: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                ),
+                Err(e) => eprintln!("warning: cannot run `importdesk db stop`: {e}"),
+            }
         }
         match self.root.take() {
             Some(root) => {
@@ -290,6 +307,7 @@ impl Drop for Cluster {
                     eprintln!("warning: cannot remove {}: {e}", path.display());
                 }
             }
+            None if self.external => eprintln!("# kept {} (files)", self.base.display()),
             None => eprintln!(
                 "# kept {} (cluster stopped; restart with: {} --data-dir {} db start)",
                 self.base.display(),

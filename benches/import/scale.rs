@@ -84,7 +84,7 @@ struct Measured {
 
 pub fn run(o: &Options) -> Result<()> {
     let load_before = load_average();
-    let cluster = Cluster::start(&o.tmp, o.keep, env!("CARGO_BIN_EXE_importdesk"))?;
+    let cluster = Cluster::start(o, env!("CARGO_BIN_EXE_importdesk"))?;
     let b = &cluster.bench;
     let file = cluster.base.join("seller.csv");
     let unused = cluster.base.join("unused.csv");
