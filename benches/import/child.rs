@@ -270,6 +270,9 @@ impl Cluster {
         b.psql(&format!(
             "ALTER SYSTEM SET log_min_duration_statement = {SLOW_STATEMENT_MS}"
         ))?;
+        // Every temporary file (a spilled sort, hash or transition table)
+        // with its size and statement, for reading the kept log (`--keep`).
+        b.psql("ALTER SYSTEM SET log_temp_files = 0")?;
         b.psql("SELECT pg_reload_conf()")?;
         Ok(cluster)
     }
