@@ -11,6 +11,8 @@
 //! - only the session holding a seller's lock drives that seller's imports,
 //!   and a lock key read from pg_locks gives no right to act for its seller.
 
+#[path = "mutation_guards/access.rs"]
+mod access;
 mod common;
 #[path = "mutation_guards/import_outcomes.rs"]
 mod import_outcomes;
