@@ -14,8 +14,12 @@
 #[path = "mutation_guards/access.rs"]
 mod access;
 mod common;
+#[path = "mutation_guards/database.rs"]
+mod database;
 #[path = "mutation_guards/import_outcomes.rs"]
 mod import_outcomes;
+#[path = "mutation_guards/listings.rs"]
+mod listings;
 #[path = "mutation_guards/rollback_retry.rs"]
 mod rollback_retry;
 
