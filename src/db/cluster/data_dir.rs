@@ -217,4 +217,23 @@ mod tests {
             "names the folder: {err}"
         );
     }
+
+    #[test]
+    fn a_data_directory_with_a_quote_comma_backslash_or_control_character_is_refused() {
+        check_config_safe(Path::new("/var/lib/importdesk data")).unwrap();
+        for bad in [
+            "/tmp/a'b",
+            "/tmp/a\"b",
+            "/tmp/a\\b",
+            "/tmp/a,b",
+            "/tmp/a\nb",
+            "/tmp/a\u{1b}b",
+        ] {
+            let err = check_config_safe(Path::new(bad)).unwrap_err();
+            assert!(
+                err.to_string().contains("cannot hold safely"),
+                "{bad:?}: {err}"
+            );
+        }
+    }
 }
