@@ -478,4 +478,16 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn a_quoted_header_spanning_lines_is_read_to_its_end_for_the_delimiter() {
+        assert_eq!(detect_delimiter(b"\"sku\nid\";title;price\n"), b';');
+        assert_eq!(detect_delimiter(b"\"sku\r\nid\"\ttitle\tprice\r\n"), b'\t');
+    }
+
+    #[test]
+    fn a_nul_byte_is_reported_in_its_own_column() {
+        let e = read_all(b"sku,title,price\nA,La\0mp,1\n").unwrap_err();
+        assert_eq!((e.line, e.column), (Some(2), Some(2)), "{e:?}");
+    }
 }
