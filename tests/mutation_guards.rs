@@ -11,9 +11,15 @@
 //! - only the session holding a seller's lock drives that seller's imports,
 //!   and a lock key read from pg_locks gives no right to act for its seller.
 
+#[path = "mutation_guards/access.rs"]
+mod access;
 mod common;
+#[path = "mutation_guards/database.rs"]
+mod database;
 #[path = "mutation_guards/import_outcomes.rs"]
 mod import_outcomes;
+#[path = "mutation_guards/listings.rs"]
+mod listings;
 #[path = "mutation_guards/rollback_retry.rs"]
 mod rollback_retry;
 

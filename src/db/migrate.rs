@@ -175,4 +175,12 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn the_migrations_fingerprint_is_twelve_hex_digits_and_stable() {
+        let fp = super::fingerprint();
+        assert_eq!(fp.len(), 12, "{fp:?}");
+        assert!(fp.chars().all(|c| c.is_ascii_hexdigit()), "{fp:?}");
+        assert_eq!(fp, super::fingerprint());
+    }
 }

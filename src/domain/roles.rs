@@ -165,3 +165,85 @@ fn explain(e: tokio_postgres::Error, role: &str, group: &str) -> color_eyre::Rep
         eyre!("changing role {role} failed: {msg}\n  hint: {hint}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(support: bool, member: bool, admin: bool, seller: Option<&str>) -> RoleEntry {
+        RoleEntry {
+            role: "r".into(),
+            support,
+            seller_member: member,
+            admin,
+            seller: seller.map(Into::into),
+            can_login: Some(true),
+        }
+    }
+
+    #[test]
+    fn what_a_role_may_do_names_what_is_wrong_with_it() {
+        let gone = RoleEntry {
+            can_login: None,
+            ..entry(true, true, false, Some("acme"))
+        };
+        assert_eq!(
+            gone.may(),
+            "nothing: the role no longer exists (mapping left over)"
+        );
+        assert_eq!(
+            entry(true, false, false, None).may(),
+            "support: every seller"
+        );
+        assert_eq!(
+            entry(true, true, true, Some("acme")).may(),
+            "support: every seller"
+        );
+        assert_eq!(entry(false, true, false, Some("acme")).may(), "seller acme");
+        assert_eq!(
+            entry(false, true, false, None).may(),
+            "nothing: member of importdesk_seller but mapped to no seller"
+        );
+        assert_eq!(
+            entry(false, false, false, Some("acme")).may(),
+            "nothing: mapped to seller acme but not a member of importdesk_seller"
+        );
+        assert_eq!(
+            entry(false, false, true, None).may(),
+            "grants and revokes roles (ADMIN OPTION)"
+        );
+        assert_eq!(entry(false, false, false, None).may(), "nothing");
+        assert_eq!(
+            entry(false, true, false, Some("ac\u{1b}me")).may(),
+            "seller ac\u{241b}me"
+        );
+    }
+
+    #[test]
+    fn session_limits_are_described_and_written_as_sql_zero_leaving_a_setting_alone() {
+        let limits = SessionLimits {
+            statement_timeout: "10min".into(),
+            idle_in_transaction_timeout: "0".into(),
+        };
+        assert_eq!(
+            limits.describe(),
+            "statement_timeout 10min, idle_in_transaction_session_timeout unchanged"
+        );
+        assert_eq!(
+            limits.alter_role_sql("we\"ird", "db"),
+            "ALTER ROLE \"we\"\"ird\" IN DATABASE \"db\" SET statement_timeout = '10min';"
+        );
+        let both = SessionLimits {
+            statement_timeout: " 0 ".into(),
+            idle_in_transaction_timeout: "5min'\u{1b}".into(),
+        };
+        assert_eq!(
+            both.describe(),
+            "statement_timeout unchanged, idle_in_transaction_session_timeout 5min'\u{241b}"
+        );
+        assert_eq!(
+            both.alter_role_sql("r", "d"),
+            "ALTER ROLE \"r\" IN DATABASE \"d\" SET idle_in_transaction_session_timeout = '5min''\u{1b}';"
+        );
+    }
+}

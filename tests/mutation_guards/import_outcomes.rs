@@ -13,7 +13,12 @@ use importdesk::domain::import::{
 
 use crate::common::{NATIVE_HEADER, TestDb, count, csv_file};
 
-fn request(path: &Path, seller: &str, dry_run: bool, skip_invalid: bool) -> ImportRequest {
+pub(crate) fn request(
+    path: &Path,
+    seller: &str,
+    dry_run: bool,
+    skip_invalid: bool,
+) -> ImportRequest {
     ImportRequest {
         path: path.to_path_buf(),
         seller: seller.into(),
@@ -100,6 +105,14 @@ async fn a_rejected_import_still_counts_the_rows_that_are_not_listings() {
     assert_eq!(rejected.status, ImportStatus::Failed);
     assert_eq!(rejected.counts.ignored, checked.counts.ignored);
     assert_eq!(rejected.counts.rejected, checked.counts.rejected);
+    // Its speed is the rows read over its duration, as a completed one's.
+    assert!(rejected.duration_seconds > 0.0);
+    let speed = rejected.counts.rows_read as f64 / rejected.duration_seconds;
+    assert!(
+        (rejected.rows_per_second - speed).abs() < 1e-6 * speed,
+        "{} rows/s, expected {speed}",
+        rejected.rows_per_second
+    );
     drop(dir);
 }
 

@@ -198,4 +198,42 @@ mod tests {
         };
         assert_eq!(mode, expected, "mode {mode:o}");
     }
+
+    #[test]
+    fn a_folder_is_reachable_by_its_owner_through_the_owners_search_bit_alone() {
+        let me = User::from_uid(Uid::current()).unwrap().unwrap();
+        let top = tempfile::tempdir().unwrap();
+        let inner = top.path().join("inner");
+        fs::create_dir(&inner).unwrap();
+        chmod(&inner, 0o100);
+        let reachable = check_reachable_by(&inner, &me);
+        chmod(&inner, 0o011);
+        let refused = check_reachable_by(&inner, &me);
+        chmod(&inner, 0o700);
+        reachable.unwrap();
+        let err = refused.unwrap_err();
+        assert!(
+            err.to_string().contains(&inner.display().to_string()),
+            "names the folder: {err}"
+        );
+    }
+
+    #[test]
+    fn a_data_directory_with_a_quote_comma_backslash_or_control_character_is_refused() {
+        check_config_safe(Path::new("/var/lib/importdesk data")).unwrap();
+        for bad in [
+            "/tmp/a'b",
+            "/tmp/a\"b",
+            "/tmp/a\\b",
+            "/tmp/a,b",
+            "/tmp/a\nb",
+            "/tmp/a\u{1b}b",
+        ] {
+            let err = check_config_safe(Path::new(bad)).unwrap_err();
+            assert!(
+                err.to_string().contains("cannot hold safely"),
+                "{bad:?}: {err}"
+            );
+        }
+    }
 }

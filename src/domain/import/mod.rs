@@ -288,4 +288,29 @@ mod tests {
         };
         assert_eq!(just_started.rows_per_second(), 0.0);
     }
+
+    #[test]
+    fn every_phase_has_its_own_words_and_a_dry_run_works_the_changes_out() {
+        let phases = [
+            Phase::Reading,
+            Phase::Loading,
+            Phase::Applying,
+            Phase::Recording,
+            Phase::Done,
+        ];
+        assert_eq!(
+            phases.map(|p| p.label(false)),
+            [
+                "reading and checking",
+                "loading",
+                "applying",
+                "recording",
+                "done"
+            ]
+        );
+        assert_eq!(Phase::Applying.label(true), "working out the changes");
+        for p in phases.into_iter().filter(|p| *p != Phase::Applying) {
+            assert_eq!(p.label(true), p.label(false), "{p:?}");
+        }
+    }
 }

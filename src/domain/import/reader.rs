@@ -446,4 +446,48 @@ mod tests {
             hex::encode(Sha256::digest(b"sku\nA\n"))
         );
     }
+
+    #[test]
+    fn a_file_far_larger_than_the_record_limit_reads_when_its_records_are_small() {
+        // The limit is per record: 9 MiB of short rows is over half of it,
+        // so a check that added the record's start to the bytes read would
+        // refuse it.
+        let row = "A-0000000,Lamp with a long enough title,1.00\n";
+        let rows = (9 * 1024 * 1024) / row.len() + 1;
+        let mut bytes = b"sku,title,price\n".to_vec();
+        for _ in 0..rows {
+            bytes.extend_from_slice(row.as_bytes());
+        }
+        assert!(bytes.len() as u64 > MAX_RECORD_BYTES / 2);
+        let (_, read) = read_all(&bytes).unwrap();
+        assert_eq!(read.len(), rows);
+    }
+
+    #[test]
+    fn blank_lines_at_the_end_of_a_file_are_not_records() {
+        for bytes in [
+            &b"sku,title\nA,Lamp\n\n"[..],
+            b"sku,title\r\nA,Lamp\r\n\r\n",
+            b"sku,title\nA,Lamp\n\n\n",
+        ] {
+            let (_, rows) = read_all(bytes).unwrap();
+            assert_eq!(
+                rows,
+                vec![(2, vec!["A".to_string(), "Lamp".to_string()])],
+                "{bytes:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_quoted_header_spanning_lines_is_read_to_its_end_for_the_delimiter() {
+        assert_eq!(detect_delimiter(b"\"sku\nid\";title;price\n"), b';');
+        assert_eq!(detect_delimiter(b"\"sku\r\nid\"\ttitle\tprice\r\n"), b'\t');
+    }
+
+    #[test]
+    fn a_nul_byte_is_reported_in_its_own_column() {
+        let e = read_all(b"sku,title,price\nA,La\0mp,1\n").unwrap_err();
+        assert_eq!((e.line, e.column), (Some(2), Some(2)), "{e:?}");
+    }
 }

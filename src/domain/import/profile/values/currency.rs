@@ -387,4 +387,11 @@ mod tests {
             assert!(parse_currency(code).is_ok(), "{code}");
         }
     }
+
+    #[test]
+    fn a_price_without_an_integer_part_keeps_its_decimal_mark() {
+        assert_eq!(amount(".99"), "0.99");
+        assert_eq!(amount("$.99"), "0.99");
+        assert_eq!(amount(",50 EUR"), "0.50");
+    }
 }

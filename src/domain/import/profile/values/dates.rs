@@ -276,4 +276,60 @@ mod tests {
         assert!(parse_date("2024-02-30").is_err());
         assert!(parse_date("tomorrow").unwrap_err().contains("ISO 8601"));
     }
+
+    #[test]
+    fn every_zone_abbreviation_moves_the_time_by_its_own_offset() {
+        // Hours east of UTC, as the zones are defined (not read from the table).
+        for (zone, east) in [
+            ("UTC", 0),
+            ("GMT", 0),
+            ("PST", -8),
+            ("PDT", -7),
+            ("MST", -7),
+            ("MDT", -6),
+            ("CST", -6),
+            ("CDT", -5),
+            ("EST", -5),
+            ("EDT", -4),
+            ("AKST", -9),
+            ("AKDT", -8),
+            ("HST", -10),
+            ("BST", 1),
+            ("WET", 0),
+            ("WEST", 1),
+            ("CET", 1),
+            ("CEST", 2),
+            ("MEZ", 1),
+            ("MESZ", 2),
+            ("EET", 2),
+            ("EEST", 3),
+            ("AEST", 10),
+            ("AEDT", 11),
+            ("AWST", 8),
+            ("NZST", 12),
+            ("NZDT", 13),
+            ("JST", 9),
+        ] {
+            let utc = chrono::NaiveDate::from_ymd_opt(2024, 1, 10)
+                .unwrap()
+                .and_hms_opt(12, 0, 0)
+                .unwrap()
+                - chrono::Duration::hours(east);
+            assert_eq!(
+                date(&format!("Jan-10-24 12:00:00 {zone}")),
+                utc.and_utc().to_rfc3339(),
+                "{zone}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_slashed_date_is_read_only_when_its_order_is_certain() {
+        // 12 could be a month: 12/05 is May 12 or December 5.
+        assert!(parse_date("12/05/2024").is_err());
+        assert_eq!(date("13/05/2024"), "2024-05-13T00:00:00+00:00");
+        // A day or month has at most two digits.
+        assert!(parse_date("005/13/2024").is_err());
+        assert!(parse_date("05/013/2024").is_err());
+    }
 }

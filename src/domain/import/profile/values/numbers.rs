@@ -231,4 +231,13 @@ mod tests {
                 .contains("too many digits")
         );
     }
+
+    #[test]
+    fn only_spaces_and_apostrophes_group_thousands_besides_the_marks() {
+        for bad in ["1x234", "1_234", "1-234,50", "1.234 567,00", "1 234.567,00"] {
+            assert!(parse_decimal(bad).is_err(), "{bad} should be refused");
+        }
+        assert_eq!(amount("1\u{202F}234\u{2009}567"), "1234567");
+        assert_eq!(amount("1\u{2019}234"), "1234");
+    }
 }

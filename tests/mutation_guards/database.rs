@@ -1,0 +1,83 @@
+//! The cluster and connection areas' guards, for what their tests left
+//! unasserted in the 2026-11-30 sample.
+
+use importdesk::db::{Database, Source, Target};
+
+use crate::common::TestDb;
+
+/// The console's reconnect probe: a banner goes away only when it answers.
+#[tokio::test]
+async fn ping_answers_only_when_the_server_does() {
+    let t = TestDb::new().await;
+    t.db.ping().await.expect("a running server answers");
+    let nowhere = Target::from_url(
+        "postgresql://importdesk@127.0.0.1:9/none?connect_timeout=2",
+        Source::Flag,
+    )
+    .unwrap();
+    let gone = Database::unconnected(nowhere).unwrap();
+    assert!(
+        gone.ping().await.is_err(),
+        "a server that is not there answered"
+    );
+}
+
+/// libpq's rule for `connect_timeout`: below 2 means 2 seconds, 0 or none
+/// waits without a bound.
+#[test]
+fn a_connect_timeout_reaches_the_connection_by_libpqs_rules() {
+    for (query, expected) in [
+        ("?connect_timeout=10", Some(10)),
+        ("?connect_timeout=1", Some(2)),
+        ("?connect_timeout=0", None),
+        ("", None),
+    ] {
+        let url = format!("postgresql://importdesk@127.0.0.1:9/none{query}");
+        let target = Target::from_url(&url, Source::Flag).unwrap();
+        assert_eq!(
+            target.config.get_connect_timeout().copied(),
+            expected.map(std::time::Duration::from_secs),
+            "{url}"
+        );
+    }
+}
+
+/// libpq's files are looked for in the home directory: a service named by
+/// `PGSERVICE` in `~/.pg_service.conf` reaches the database.
+#[tokio::test]
+async fn a_service_in_the_home_directorys_service_file_reaches_the_database() {
+    use tokio_postgres::config::Host;
+    let t = TestDb::new().await;
+    let cfg = &t.db.target.config;
+    let host = match &cfg.get_hosts()[0] {
+        Host::Unix(path) => path.display().to_string(),
+        Host::Tcp(name) => name.clone(),
+    };
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join(".pg_service.conf"),
+        format!(
+            "[guards]\nhost={host}\nport={}\ndbname={}\nuser={}\n",
+            cfg.get_ports()[0],
+            cfg.get_dbname().unwrap(),
+            cfg.get_user().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
+        .arg("history")
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", home.path())
+        .env("IMPORTDESK_SYSTEM_CONFIG", "")
+        .env("IMPORTDESK_DATA_DIR", home.path().join("files"))
+        .env("PGSERVICE", "guards")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
