@@ -171,6 +171,26 @@ async fn a_first_import_refused_for_another_reason_fails_without_a_second_pass()
     assert!(e.contains("listing refused by the site"), "{e}");
     assert_eq!(count(&t, "SELECT last_value FROM inserts").await, 1);
     assert_eq!(count(&t, "SELECT count(*) FROM listings").await, 0);
+    // The refusal closes the connection (the trigger fires before the server
+    // reads a row): the history row is still recorded failed, with the
+    // reason, not left running for the next command to call "interrupted".
+    let row = t
+        .client()
+        .await
+        .query_one(
+            "SELECT status, error_summary FROM import_audit.imports WHERE seller_id = 'refused'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (status, summary): (String, Option<String>) = (row.get(0), row.get(1));
+    let summary = summary.unwrap_or_default();
+    assert_eq!(status, "failed", "{summary}");
+    assert!(
+        summary.starts_with("the import failed and changed nothing: ")
+            && summary.contains("listing refused by the site"),
+        "{summary}"
+    );
 }
 
 /// `--skip-invalid` on a re-import whose file repeats a key: both lines of

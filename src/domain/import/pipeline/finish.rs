@@ -3,6 +3,7 @@
 //! it failed after its transaction is gone, so nothing changed.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use color_eyre::Report;
 use color_eyre::eyre::{Context, Result, eyre};
@@ -15,7 +16,7 @@ use super::Job;
 use super::merge::Merged;
 use crate::db::queries::import::{self as store, ImportReport, NewImport};
 use crate::db::queries::import_review;
-use crate::db::{Conn, Transaction};
+use crate::db::{Conn, Database, LockAttempt, SellerLock, Transaction};
 use crate::domain::audit::{self, action};
 
 /// Inserts the history row as `running` and says so in the audit log;
@@ -156,21 +157,76 @@ pub(super) async fn reject(
 }
 
 /// An unexpected error ended the import: the history row says so (best
-/// effort: the connection may be what failed).
-pub(super) async fn record_error(conn: &impl Conn, job: &Job<'_>, header: &HeaderInfo, e: &Report) {
+/// effort: the connection may be what failed). False when the row could
+/// not be written.
+pub(super) async fn record_error(
+    conn: &impl Conn,
+    job: &Job<'_>,
+    header: &HeaderInfo,
+    e: &Report,
+) -> bool {
+    let written = write_error(conn, job.req, job.import_id, &header.unknown_columns, e).await;
+    match written {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot record the import's failure");
+            false
+        }
+    }
+}
+
+/// [`record_error`] from a new session, for when the import's connection
+/// failed too (a server that closed it, or a protocol error after a refused
+/// `COPY`): else the row stays `running` until the next command calls it
+/// "interrupted". Call it after releasing the import's lock.
+pub(super) async fn record_error_from_new_session(
+    db: &Database,
+    req: &ImportRequest,
+    id: i64,
+    e: &Report,
+) {
+    let written = async {
+        let lock = relock(db, &req.seller).await?;
+        let written = write_error(&*lock, req, Some(id), &[], e).await;
+        lock.release().await;
+        written
+    }
+    .await;
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "cannot record the import's failure from a new session");
+    }
+}
+
+/// The seller's lock again; the closed connection's server process may
+/// take a moment to end and free it.
+async fn relock(db: &Database, seller: &str) -> Result<SellerLock> {
+    for _ in 0..50 {
+        match db.session().await?.lock_seller(seller).await? {
+            LockAttempt::Held(lock) => return Ok(lock),
+            LockAttempt::Busy(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    Err(eyre!("the seller's lock is still held by another session"))
+}
+
+async fn write_error(
+    conn: &impl Conn,
+    req: &ImportRequest,
+    import_id: Option<i64>,
+    unknown_columns: &[String],
+    e: &Report,
+) -> Result<()> {
     let message = format!("{e:#}");
     let summary = format!("the import failed and changed nothing: {message}");
     let report = ImportReport {
         sha256: None,
         counts: Counts::default(),
-        unknown_columns: &header.unknown_columns,
+        unknown_columns,
         errors: json!([]),
         error_summary: Some(&summary),
     };
     let details = json!({ "error": message });
-    if let Err(e) = mark_failed(conn, job.req, job.import_id, &report, details).await {
-        tracing::warn!(error = %e, "cannot record the import's failure");
-    }
+    mark_failed(conn, req, import_id, &report, details).await
 }
 
 /// What the dry run pinned no longer holds: the history row says why.

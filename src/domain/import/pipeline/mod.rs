@@ -93,8 +93,9 @@ async fn run_keeping(
     // streaming, in a statement): their transaction rolls back.
     let stopper = lock.stopper();
     let mut started = None;
+    let mut unrecorded = false;
     let ran = tokio::select! {
-        result = run_locked(&mut lock, &req, progress, keep_review, &mut started) => Some(result),
+        result = run_locked(&mut lock, &req, progress, keep_review, &mut started, &mut unrecorded) => Some(result),
         () = stopper.cancelled(&req.cancel) => None,
     };
     let result = match ran {
@@ -117,6 +118,10 @@ async fn run_keeping(
         other => other,
     };
     let session = lock.release().await;
+    // The import's connection failed before the history row said why.
+    if let (Err(ImportError::Failed(e)), Some(id), true) = (&result, started, unrecorded) {
+        finish::record_error_from_new_session(db, &req, id, e).await;
+    }
     let outcome = result?;
     let kept = keep_review && outcome.status == ImportStatus::DryRun;
     Ok((outcome, kept.then_some(session)))
@@ -164,13 +169,15 @@ enum Flow {
 }
 
 /// The import once the lock is held; sets `started` to the history row's
-/// id as soon as there is one (a cancellation records it as cancelled).
+/// id as soon as there is one (a cancellation records it as cancelled), and
+/// `unrecorded` when an error's record was lost with the connection.
 async fn run_locked(
     lock: &mut SellerLock,
     req: &ImportRequest,
     progress: Option<ProgressFn>,
     keep_review: bool,
     started_id: &mut Option<i64>,
+    unrecorded: &mut bool,
 ) -> Result<ImportOutcome, ImportError> {
     let started = Instant::now();
     // A seller's first import goes straight into `listings` (a dry run
@@ -247,7 +254,7 @@ async fn run_locked(
                 Err(ImportError::Refused(refused))
             }
             Err(e) => {
-                finish::record_error(lock, &job, &header, &e).await;
+                *unrecorded = !finish::record_error(lock, &job, &header, &e).await;
                 Err(e.into())
             }
         };
