@@ -2,39 +2,40 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
-/// Time-zone abbreviations eBay and other exports print after a time.
+/// Time-zone abbreviations eBay and other exports print after a time, with
+/// their offsets in minutes east of UTC.
 const ZONES: &[(&str, i32)] = &[
     ("UTC", 0),
     ("GMT", 0),
     ("Z", 0),
-    ("PST", -8),
-    ("PDT", -7),
-    ("MST", -7),
-    ("MDT", -6),
-    ("CST", -6),
-    ("CDT", -5),
-    ("EST", -5),
-    ("EDT", -4),
-    ("AKST", -9),
-    ("AKDT", -8),
-    ("HST", -10),
-    ("BST", 1),
-    ("IST", 1),
+    ("PST", -480),
+    ("PDT", -420),
+    ("MST", -420),
+    ("MDT", -360),
+    ("CST", -360),
+    ("CDT", -300),
+    ("EST", -300),
+    ("EDT", -240),
+    ("AKST", -540),
+    ("AKDT", -480),
+    ("HST", -600),
+    ("BST", 60),
+    ("IST", 60),
     ("WET", 0),
-    ("WEST", 1),
-    ("CET", 1),
-    ("CEST", 2),
-    ("MEZ", 1),
-    ("MESZ", 2),
-    ("EET", 2),
-    ("EEST", 3),
-    ("AEST", 10),
-    ("AEDT", 11),
-    ("ACST", 9),
-    ("AWST", 8),
-    ("NZST", 12),
-    ("NZDT", 13),
-    ("JST", 9),
+    ("WEST", 60),
+    ("CET", 60),
+    ("CEST", 120),
+    ("MEZ", 60),
+    ("MESZ", 120),
+    ("EET", 120),
+    ("EEST", 180),
+    ("AEST", 600),
+    ("AEDT", 660),
+    ("ACST", 570),
+    ("AWST", 480),
+    ("NZST", 720),
+    ("NZDT", 780),
+    ("JST", 540),
 ];
 
 const DATE_HELP: &str = "expected ISO 8601 (2024-05-24, 2024-05-24T18:30:00Z), \
@@ -62,7 +63,7 @@ fn parse_date_inner(s: &str) -> Option<DateTime<Utc>> {
         ZONES
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(z))
-            .and_then(|&(_, h)| FixedOffset::east_opt(h * 3600))
+            .and_then(|&(_, minutes)| FixedOffset::east_opt(minutes * 60))
     };
     let (body, zone) = match s.rsplit_once(' ') {
         Some((b, z)) if known_zone(z).is_some() => (b.trim_end(), known_zone(z)),
@@ -321,6 +322,11 @@ mod tests {
                 "{zone}"
             );
         }
+    }
+
+    #[test]
+    fn australian_central_time_is_half_an_hour_off_the_hour() {
+        assert_eq!(date("Jan-10-24 12:00:00 ACST"), "2024-01-10T02:30:00+00:00");
     }
 
     #[test]
