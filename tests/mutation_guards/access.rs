@@ -85,9 +85,18 @@ async fn an_imports_lock_watch_stops_sampling_when_the_import_ends() {
 /// The server's error for a statement raising SQLSTATE `code`, as importdesk
 /// sees it: wrapped in a report with context, as the domain wraps it.
 async fn raised(c: &tokio_postgres::Client, code: &str) -> color_eyre::Report {
+    raised_saying(c, "raised", code).await
+}
+
+/// An error with SQLSTATE `code` and the message `message`.
+async fn raised_saying(
+    c: &tokio_postgres::Client,
+    message: &str,
+    code: &str,
+) -> color_eyre::Report {
     let e = c
         .batch_execute(&format!(
-            "DO $$ BEGIN RAISE EXCEPTION 'raised' USING ERRCODE = '{code}'; END $$"
+            "DO $$ BEGIN RAISE EXCEPTION '{message}' USING ERRCODE = '{code}'; END $$"
         ))
         .await
         .unwrap_err();
@@ -121,23 +130,14 @@ async fn each_database_error_is_classified_by_its_own_sqlstate_only() {
     }
     // lock_timeout's cancellation, not statement_timeout's nor a lock
     // refused for another reason (NOWAIT).
-    let timed_out = c
-        .batch_execute(
-            "DO $$ BEGIN RAISE EXCEPTION 'canceling statement due to lock timeout' \
-             USING ERRCODE = '55P03'; END $$",
-        )
-        .await
-        .unwrap_err();
-    assert!(is_lock_timeout(&color_eyre::Report::new(timed_out)));
+    const LOCK_TIMEOUT: &str = "canceling statement due to lock timeout";
+    assert!(is_lock_timeout(
+        &raised_saying(&c, LOCK_TIMEOUT, "55P03").await
+    ));
     assert!(!is_lock_timeout(&raised(&c, "55P03").await));
-    let statement = c
-        .batch_execute(
-            "DO $$ BEGIN RAISE EXCEPTION 'canceling statement due to lock timeout' \
-             USING ERRCODE = '57014'; END $$",
-        )
-        .await
-        .unwrap_err();
-    assert!(!is_lock_timeout(&color_eyre::Report::new(statement)));
+    assert!(!is_lock_timeout(
+        &raised_saying(&c, LOCK_TIMEOUT, "57014").await
+    ));
     // A connection exception (08...) is lost too; a syntax error is not.
     assert!(is_connection_lost(&raised(&c, "08006").await));
     let typo = c.batch_execute("SELEC 1").await.unwrap_err();

@@ -178,7 +178,8 @@ pub(super) async fn record_error(
 /// [`record_error`] from a new session, for when the import's connection
 /// failed too (a server that closed it, or a protocol error after a refused
 /// `COPY`): else the row stays `running` until the next command calls it
-/// "interrupted". Call it after releasing the import's lock.
+/// "interrupted". The row then lists no unknown columns (only the stages
+/// knew the header). Call it after releasing the import's lock.
 pub(super) async fn record_error_from_new_session(
     db: &Database,
     req: &ImportRequest,
