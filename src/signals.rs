@@ -12,7 +12,8 @@ use std::time::Duration;
 use color_eyre::eyre::Result;
 use nix::sys::signal::Signal;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio_util::sync::CancellationToken;
+
+use crate::domain::{Cancel, StopCause};
 
 /// The signal that interrupted the command (0: none).
 static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
@@ -69,10 +70,11 @@ pub fn exit_by(sig: Signal) -> ! {
 }
 
 /// Runs `work` to its end, unless SIGTERM, SIGINT or SIGHUP arrives first:
-/// then fires `cancel` and lets `work` wind down (roll back, record), for
-/// `grace` at most. `None` when it did not end in time.
+/// then fires `cancel` with the signal as its cause and lets `work` wind
+/// down (roll back, record), for `grace` at most. `None` when it did not end
+/// in time.
 pub async fn cancel_on_interrupt<T>(
-    cancel: &CancellationToken,
+    cancel: &Cancel,
     grace: Duration,
     work: impl Future<Output = T>,
 ) -> Result<Option<T>> {
@@ -80,8 +82,8 @@ pub async fn cancel_on_interrupt<T>(
     tokio::pin!(work);
     tokio::select! {
         done = &mut work => Ok(Some(done)),
-        _ = interrupts.recv() => {
-            cancel.cancel();
+        sig = interrupts.recv() => {
+            cancel.cancel(StopCause::of_signal(sig));
             Ok(tokio::time::timeout(grace, work).await.ok())
         }
     }

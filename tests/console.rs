@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use importdesk::domain::StopCause;
 use importdesk::domain::history::{ImportState, ImportSummary};
 use importdesk::domain::import::{
     Counts, FieldChanges, ImportOutcome, ImportStatus, Phase, Progress,
@@ -1667,7 +1668,7 @@ fn progress_reaches_100_only_at_the_end_and_esc_cancels_after_asking() {
         ],
     );
     assert!(
-        matches!(e.as_slice(), [Effect::Cancel { req: r }] if *r == req),
+        matches!(e.as_slice(), [Effect::Cancel { req: r, cause: StopCause::Requested }] if *r == req),
         "{e:?}"
     );
     let e = update(
@@ -1690,18 +1691,26 @@ fn progress_reaches_100_only_at_the_end_and_esc_cancels_after_asking() {
 }
 
 #[test]
-fn a_hang_up_or_sigterm_quits_at_once_and_cancels_running_work() {
-    let mut s = state();
-    let req = importing(&mut s);
-    let e = update(&mut s, Action::Interrupted);
-    assert!(s.quit);
-    assert!(
-        matches!(e.as_slice(), [Effect::Cancel { req: r }] if *r == req),
-        "{e:?}"
-    );
+fn a_hang_up_or_sigterm_quits_at_once_and_cancels_running_work_for_that_cause() {
+    for cause in [
+        StopCause::HungUp,
+        StopCause::Terminated,
+        StopCause::Interrupt,
+    ] {
+        let mut s = state();
+        let req = importing(&mut s);
+        let e = update(&mut s, Action::Interrupted(cause));
+        assert!(s.quit);
+        // The history of the cancelled import must say what stopped it,
+        // not that the user did.
+        assert!(
+            matches!(e.as_slice(), [Effect::Cancel { req: r, cause: c }] if *r == req && *c == cause),
+            "{e:?}"
+        );
+    }
     // Nothing running: it just quits.
     let mut s = state();
-    let e = update(&mut s, Action::Interrupted);
+    let e = update(&mut s, Action::Interrupted(StopCause::HungUp));
     assert!(s.quit && e.is_empty());
 }
 
@@ -1738,7 +1747,7 @@ fn q_and_esc_close_layers_and_q_asks_while_work_runs() {
     );
     assert!(s.quit);
     assert!(
-        matches!(e.as_slice(), [Effect::Cancel { req: r }] if *r == req),
+        matches!(e.as_slice(), [Effect::Cancel { req: r, cause: StopCause::Requested }] if *r == req),
         "{e:?}"
     );
 }

@@ -346,21 +346,24 @@ async fn pinned_dry_run_esc_cancel_q_closes_and_hang_up_ends_it() {
         s.contains("the import was cancelled; nothing was changed")
     });
     assert!(!screen.contains("Cancel the import?"), "{screen}");
-    hold.rollback().await.unwrap();
     assert_eq!(common::dump_listings(&t).await, before);
-    let (status, summary): (String, Option<String>) = {
-        let r = client
-            .query_one(
-                "SELECT status, error_summary FROM import_audit.imports
-                  WHERE seller_id = 'cx' ORDER BY id DESC LIMIT 1",
-                &[],
-            )
-            .await
-            .unwrap();
-        (r.get(0), r.get(1))
-    };
+    let (status, summary) = newest_cx(&client).await;
     assert_eq!(status, "failed");
-    assert!(summary.unwrap().contains("cancelled"));
+    let summary = summary.unwrap();
+    // Esc and its question: the user cancelled it.
+    assert!(summary.starts_with("cancelled by "), "{summary}");
+    assert!(!summary.contains("hung up"), "{summary}");
+
+    // The same import again, the row still held: the focus is still on the
+    // dry run's button. Then the terminal hangs up while it waits.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the review again", |s| {
+        s.contains("[ Import: 0 new, 2 updated ]")
+    });
+    tmux.keys(&["Right", "Enter"]);
+    tmux.wait_for("the import running again", |s| s.contains("Esc cancel"));
+    let running = newest_cx(&client).await;
+    assert_eq!(running.0, "running", "{running:?}");
 
     // A hang-up: the tmux session is killed; the console is gone within a second.
     assert!(alive(pid));
@@ -382,6 +385,28 @@ async fn pinned_dry_run_esc_cancel_q_closes_and_hang_up_ends_it() {
         took < Duration::from_secs(1),
         "importdesk took {took:?} to end"
     );
+    hold.rollback().await.unwrap();
+    assert_eq!(common::dump_listings(&t).await, before);
+    // Nobody pressed a key: the history says the terminal hung up, not that
+    // the user cancelled.
+    let (status, summary) = newest_cx(&client).await;
+    assert_eq!(status, "failed");
+    let summary = summary.unwrap();
+    assert!(summary.contains("hung up"), "{summary}");
+    assert!(!summary.starts_with("cancelled by "), "{summary}");
+}
+
+/// Seller cx's newest history row: (status, error_summary).
+async fn newest_cx(client: &tokio_postgres::Client) -> (String, Option<String>) {
+    let r = client
+        .query_one(
+            "SELECT status, error_summary FROM import_audit.imports
+              WHERE seller_id = 'cx' ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    (r.get(0), r.get(1))
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! The CLI's import, interrupted and pinned, from the outside: the real
 //! binary gets SIGTERM while its import waits on the server (for a row
 //! another session locked) and must end promptly by that signal with
-//! nothing changed and the history saying cancelled; `import --dry-run`
+//! nothing changed and the history saying what stopped it (SIGTERM, Ctrl-C,
+//! a hung-up terminal: not "cancelled by" the user); `import --dry-run`
 //! prints a plan fingerprint that `import --expect` holds the import to.
 
 mod common;
@@ -47,7 +48,7 @@ fn wait_ended(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("importdesk did not end within {limit:?} of SIGTERM");
+            panic!("importdesk did not end within {limit:?} of the signal");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -84,13 +85,25 @@ fn rows(prices: &[(&str, &str)]) -> String {
     csv
 }
 
-/// The cancelled import left everything as it was, and says so.
-async fn assert_cancelled(t: &TestDb, seller: &str, before: &[String], status: ExitStatus) {
-    assert_eq!(status.signal(), Some(Signal::SIGTERM as i32), "{status:?}");
+/// The import stopped by `sig` left everything as it was, ended by that
+/// signal, and its history row says what stopped it (`says`).
+async fn assert_cancelled(
+    t: &TestDb,
+    seller: &str,
+    before: &[String],
+    status: ExitStatus,
+    sig: Signal,
+    says: &str,
+) {
+    assert_eq!(status.signal(), Some(sig as i32), "{status:?}");
     assert_eq!(dump_listings(t).await, before, "listings changed");
     let (state, summary) = newest_import(t, seller).await.unwrap();
     assert_eq!(state, "failed");
-    assert!(summary.unwrap().contains("cancelled"));
+    let summary = summary.unwrap();
+    assert!(
+        summary.contains(says) && summary.contains("nothing was changed"),
+        "{summary}"
+    );
     // The seller's lock is free again: the next import runs.
     let (_d, again) = csv_file("again.csv", &rows(&[("A1", "9.00")]));
     let o = import_json(t, &again, seller, &[], 0);
@@ -99,6 +112,23 @@ async fn assert_cancelled(t: &TestDb, seller: &str, before: &[String], status: E
 
 #[tokio::test]
 async fn sigterm_while_an_import_waits_for_a_locked_row() {
+    interrupt_a_waiting_import(Signal::SIGTERM, "cancelled by SIGTERM").await;
+}
+
+#[tokio::test]
+async fn a_hang_up_while_an_import_waits_is_recorded_as_one() {
+    interrupt_a_waiting_import(Signal::SIGHUP, "the terminal of").await;
+}
+
+#[tokio::test]
+async fn ctrl_c_while_an_import_waits_is_recorded_as_ctrl_c() {
+    interrupt_a_waiting_import(Signal::SIGINT, "cancelled with Ctrl-C (SIGINT)").await;
+}
+
+/// An import waiting on the server for a row another session holds gets
+/// `sig`: it ends promptly by that signal, changes nothing, and its history
+/// row contains `says`.
+async fn interrupt_a_waiting_import(sig: Signal, says: &str) {
     let t = TestDb::new().await;
     let (_d, first) = csv_file("first.csv", &rows(&[("A1", "1.00"), ("A2", "2.00")]));
     import_json(&t, &first, "sig", &[], 0);
@@ -137,11 +167,11 @@ async fn sigterm_while_an_import_waits_for_a_locked_row() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    kill(Pid::from_raw(child.id() as i32), sig).unwrap();
     // It ends while the row is still held: the server cancelled its UPDATE.
     let status = wait_ended(&mut child, Duration::from_secs(3));
     hold.rollback().await.unwrap();
-    assert_cancelled(&t, "sig", &before, status).await;
+    assert_cancelled(&t, "sig", &before, status, sig, says).await;
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use super::args::ImportArgs;
 use super::output::{print_json, sanitize};
 use super::{CliError, CliResult, Exit};
 use crate::db::Database;
-use crate::domain::CancellationToken;
+use crate::domain::Cancel;
 use crate::domain::actor::Actor;
 use crate::domain::import::{self, ImportOutcome, ImportRequest, ImportStatus, MapOptions};
 
@@ -31,7 +31,7 @@ pub async fn run(
         actor: Actor::from_environment(),
         rejects_dir: files_dir.join("rejects"),
         expect: args.expect.clone(),
-        cancel: CancellationToken::new(),
+        cancel: Cancel::new(),
     };
     let (bar, progress) = match super::progress::import_bar(
         args.json,
@@ -56,7 +56,7 @@ pub async fn run(
 }
 
 /// Runs the import; SIGTERM, SIGINT or SIGHUP cancel it (its transaction
-/// rolls back, the history says cancelled).
+/// rolls back, the history says cancelled and by which signal).
 async fn cancellable(
     db: &Database,
     req: ImportRequest,

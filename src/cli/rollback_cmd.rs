@@ -9,7 +9,7 @@ use super::args::RollbackArgs;
 use super::output::{print_json, sanitize};
 use super::{CliError, CliResult, Exit};
 use crate::db::Database;
-use crate::domain::CancellationToken;
+use crate::domain::Cancel;
 use crate::domain::actor::Actor;
 use crate::domain::audit::{self, action};
 use crate::domain::rollback::{
@@ -86,13 +86,13 @@ pub async fn run(db: &Database, args: RollbackArgs) -> CliResult<Exit> {
     }
 
     let bar = super::progress::spinner(args.json, format!("rolling back import #{import_id}"));
-    let cancel = CancellationToken::new();
+    let cancel = Cancel::new();
     let request = RollbackRequest {
         import_id,
         mode,
         expect,
         actor,
-        cancel: cancel.clone(),
+        cancel: cancel.token().clone(),
     };
     // SIGTERM, SIGINT or SIGHUP cancel it: its transaction rolls back.
     let result = crate::signals::cancel_on_interrupt(

@@ -10,6 +10,9 @@ pub mod listings;
 pub mod roles;
 pub mod rollback;
 pub mod seller;
+pub mod stop;
 
+/// A cancellation that remembers why (the history of an import says it).
+pub use stop::{Cancel, StopCause};
 /// Stops a running import or rollback: it rolls back and changes nothing.
 pub use tokio_util::sync::CancellationToken;

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
+use crate::domain::StopCause;
 use crate::domain::audit::{AuditEntry, AuditFilter};
 use crate::domain::history::{HistoryFilter, ImportState, ImportSummary};
 use crate::domain::import::suggest::Suggestion;
@@ -118,8 +119,8 @@ pub enum Action {
         result: Result<Box<RestoreOutcome>, RestoreFailure>,
     },
     /// The terminal hung up, its input ended, or SIGTERM/SIGHUP/SIGINT
-    /// arrived: quit now, cancelling running work.
-    Interrupted,
+    /// arrived: quit now, cancelling running work for that cause.
+    Interrupted(StopCause),
 }
 
 /// Work for the worker. Nothing here holds a transaction open between
@@ -190,9 +191,11 @@ pub enum Effect {
     /// The dry run's review closed: its session (and plan) can go.
     ReviewClose,
     /// Cancels the import or rollback started by request `req`, if it still
-    /// runs (its own reply then says how it ended).
+    /// runs (its own reply then says how it ended); `cause` is what the
+    /// history of a cancelled import says.
     Cancel {
         req: ReqId,
+        cause: StopCause,
     },
     Ping {
         req: ReqId,

@@ -46,6 +46,7 @@ use ratatui::backend::CrosstermBackend;
 use tokio::sync::mpsc;
 
 use crate::db::Database;
+use crate::domain::StopCause;
 use action::Action;
 use basic_colors::BasicColors;
 use state::State;
@@ -104,9 +105,14 @@ async fn event_loop(
     state.identity = identity;
     let result = run_loop(terminal, &worker, &mut state, keys, replies).await;
     // Whatever ended the loop, running work is cancelled: its transaction
-    // rolls back, its seller's lock is released.
+    // rolls back, its seller's lock is released. A loop that failed lost its
+    // terminal; work the loop cancelled keeps the cause it gave.
     input.stop.store(true, Ordering::Relaxed);
-    worker.shutdown(SHUTDOWN_GRACE).await;
+    let cause = match result {
+        Ok(()) => StopCause::Requested,
+        Err(_) => StopCause::HungUp,
+    };
+    worker.shutdown(cause, SHUTDOWN_GRACE).await;
     input.join();
     result
 }
@@ -146,7 +152,7 @@ async fn run_loop(
         });
         if drawn.is_err() {
             // Nothing to draw on (the terminal hung up): no one to ask.
-            effects = update::update(state, Action::Interrupted);
+            effects = update::update(state, Action::Interrupted(StopCause::HungUp));
             continue;
         }
         if let Some(sequence) = state.clipboard.take().and_then(|t| clipboard::osc52(&t)) {
@@ -157,19 +163,19 @@ async fn run_loop(
                 .and_then(|_| out.flush())
                 .is_err()
             {
-                effects = update::update(state, Action::Interrupted);
+                effects = update::update(state, Action::Interrupted(StopCause::HungUp));
                 continue;
             }
         }
         let action = tokio::select! {
             // The input thread ends when the terminal hangs up.
-            a = keys.recv() => a.unwrap_or(Action::Interrupted),
+            a = keys.recv() => a.unwrap_or(Action::Interrupted(StopCause::HungUp)),
             Some(a) = replies.recv() => a,
             _ = ticker.tick(), if state.wants_ticks() => Action::Tick,
-            _ = interrupts.recv() => Action::Interrupted,
+            sig = interrupts.recv() => Action::Interrupted(StopCause::of_signal(sig)),
             _ = resized.recv() => match terminal::size() {
                 Ok((w, h)) => Action::Resize(w, h),
-                Err(_) => Action::Interrupted,
+                Err(_) => Action::Interrupted(StopCause::HungUp),
             },
         };
         effects = update::update(state, action);

@@ -8,6 +8,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use crate::domain::StopCause;
+
 use super::action::{Action, Effect, Failure, ReqId};
 use super::keys::{self, Command, Ctx};
 use super::paged;
@@ -58,7 +60,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::RestorePreviewed { req, result } => restore::previewed(state, req, result),
         Action::Restored { req, result } => restore::executed(state, req, result),
         // A hang-up, SIGTERM, the end of input: no one is there to ask.
-        Action::Interrupted => quit_now(state),
+        Action::Interrupted(cause) => quit_now(state, cause),
     }
 }
 
@@ -71,12 +73,12 @@ pub fn running_work(state: &State) -> Vec<(ReqId, String)> {
 }
 
 /// Quits at once, cancelling the work that runs (its transaction rolls
-/// back; the loop waits a moment for that before it exits).
-pub fn quit_now(state: &mut State) -> Vec<Effect> {
+/// back; the loop waits a moment for that before it exits), for `cause`.
+pub fn quit_now(state: &mut State, cause: StopCause) -> Vec<Effect> {
     state.quit = true;
     running_work(state)
         .into_iter()
-        .map(|(req, _)| Effect::Cancel { req })
+        .map(|(req, _)| Effect::Cancel { req, cause })
         .collect()
 }
 
@@ -89,7 +91,7 @@ fn quit(state: &mut State) -> Vec<Effect> {
         .is_some_and(|c| c.question == Question::Quit);
     if asked || running_work(state).is_empty() {
         state.confirm = None;
-        return quit_now(state);
+        return quit_now(state, StopCause::Requested);
     }
     state.help = None;
     confirm::ask(state, Question::Quit);

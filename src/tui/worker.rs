@@ -20,11 +20,11 @@ use super::action::{
 };
 use super::complete;
 use crate::db::Database;
-use crate::domain::CancellationToken;
 use crate::domain::actor::Actor;
 use crate::domain::import::{self, DryRunReview, ImportRequest, MapOptions, Phase, Progress};
 use crate::domain::listings::{self, ListingsError, RestoreRequest};
 use crate::domain::rollback::{self, RollbackError, RollbackRequest};
+use crate::domain::{Cancel, StopCause};
 use crate::domain::{audit, history};
 
 /// How often import progress is sent to the screen at most.
@@ -37,7 +37,7 @@ pub struct Worker {
     actor: Actor,
     tx: mpsc::Sender<Action>,
     /// The cancellation of each running import and rollback, by request.
-    running: Arc<Mutex<HashMap<ReqId, CancellationToken>>>,
+    running: Arc<Mutex<HashMap<ReqId, Cancel>>>,
     tasks: TaskTracker,
     /// The dry run under review, its plan on a session of its own; one at
     /// most: a new dry run, an import or closing the review drops it.
@@ -60,8 +60,8 @@ impl Worker {
     /// Runs `effect` on its own task (a long import does not delay a page
     /// of history); a cancellation takes effect at once.
     pub fn spawn(&self, effect: Effect) {
-        if let Effect::Cancel { req } = effect {
-            self.cancel(req);
+        if let Effect::Cancel { req, cause } = effect {
+            self.cancel(req, cause);
             return;
         }
         let w = self.clone();
@@ -69,33 +69,33 @@ impl Worker {
     }
 
     /// Cancels the import or rollback of request `req`, if it runs.
-    pub fn cancel(&self, req: ReqId) {
-        if let Some(token) = self.lock_running().get(&req) {
-            token.cancel();
+    pub fn cancel(&self, req: ReqId, cause: StopCause) {
+        if let Some(cancel) = self.lock_running().get(&req) {
+            cancel.cancel(cause);
         }
     }
 
     /// On the way out: cancels every running import and rollback and waits
     /// for the tasks to end (rolled back, recorded), `grace` at most.
-    pub async fn shutdown(&self, grace: Duration) {
-        for token in self.lock_running().values() {
-            token.cancel();
+    pub async fn shutdown(&self, cause: StopCause, grace: Duration) {
+        for cancel in self.lock_running().values() {
+            cancel.cancel(cause);
         }
         self.tasks.close();
         let _ = tokio::time::timeout(grace, self.tasks.wait()).await;
         self.review.lock().await.take();
     }
 
-    fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<ReqId, CancellationToken>> {
+    fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<ReqId, Cancel>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A cancellation for request `req`, registered while it runs.
     fn cancellable(&self, req: ReqId) -> Registered {
-        let token = CancellationToken::new();
-        self.lock_running().insert(req, token.clone());
+        let cancel = Cancel::new();
+        self.lock_running().insert(req, cancel.clone());
         Registered {
-            token,
+            cancel,
             req,
             running: self.running.clone(),
         }
@@ -228,7 +228,7 @@ impl Worker {
                 mode,
                 expect,
             } => {
-                let cancel = self.cancellable(req);
+                let registered = self.cancellable(req);
                 let result = rollback::execute(
                     db,
                     RollbackRequest {
@@ -236,7 +236,7 @@ impl Worker {
                         mode,
                         expect: Some(expect),
                         actor: self.actor.clone(),
-                        cancel: cancel.token.clone(),
+                        cancel: registered.cancel.token().clone(),
                     },
                 )
                 .await
@@ -262,7 +262,7 @@ impl Worker {
             Effect::Import { req, spec } => {
                 // The review before it ends (its session with it).
                 self.review.lock().await.take();
-                let cancel = self.cancellable(req);
+                let registered = self.cancellable(req);
                 let request = ImportRequest {
                     path: complete::expand_tilde(&spec.path.to_string_lossy()),
                     seller: spec.seller,
@@ -276,7 +276,7 @@ impl Worker {
                     actor: self.actor.clone(),
                     rejects_dir: self.files_dir.join("rejects"),
                     expect: spec.expect,
-                    cancel: cancel.token.clone(),
+                    cancel: registered.cancel.clone(),
                 };
                 let progress = Some(self.progress(req));
                 let result = if request.dry_run {
@@ -307,8 +307,8 @@ impl Worker {
                 self.review.lock().await.take();
                 return None;
             }
-            Effect::Cancel { req } => {
-                self.cancel(req);
+            Effect::Cancel { req, cause } => {
+                self.cancel(req, cause);
                 // The reply is that of the work it cancelled.
                 return None;
             }
@@ -400,9 +400,9 @@ impl Worker {
 
 /// A running request's cancellation, forgotten when the request ends.
 struct Registered {
-    token: CancellationToken,
+    cancel: Cancel,
     req: ReqId,
-    running: Arc<Mutex<HashMap<ReqId, CancellationToken>>>,
+    running: Arc<Mutex<HashMap<ReqId, Cancel>>>,
 }
 
 impl Drop for Registered {

@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use importdesk::domain::CancellationToken;
 use importdesk::domain::actor::Actor;
 use importdesk::domain::import::profile::MapOptions;
 use importdesk::domain::import::{
@@ -32,7 +31,7 @@ pub(crate) fn request(
         },
         rejects_dir: path.parent().unwrap().join("rejects"),
         expect: None,
-        cancel: CancellationToken::default(),
+        cancel: Default::default(),
     }
 }
 

@@ -29,7 +29,7 @@ pub use fingerprint::{ImportRefused, PlanFingerprint};
 pub use pipeline::{DryRunReview, run, run_for_review};
 pub use profile::{MapOptions, ProfileKind};
 
-use crate::domain::CancellationToken;
+use crate::domain::Cancel;
 use crate::domain::actor::Actor;
 
 /// How many row errors an outcome (and the history entry) keeps in full.
@@ -51,8 +51,9 @@ pub struct ImportRequest {
     /// nothing changed, when the file or the plan differs from it.
     pub expect: Option<PlanFingerprint>,
     /// Cancels the import (Esc in the console, a signal for the CLI): the
-    /// transaction rolls back and the history records it as cancelled.
-    pub cancel: CancellationToken,
+    /// transaction rolls back and the history records it as cancelled, with
+    /// the cause given to the cancellation.
+    pub cancel: Cancel,
 }
 
 /// One rejected row (or a problem with the whole file, without a line).

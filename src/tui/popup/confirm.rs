@@ -8,6 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph};
 
+use crate::domain::StopCause;
 use crate::tui::action::{Effect, ReqId};
 use crate::tui::keys::{Command, Ctx};
 use crate::tui::popup::PopupModule;
@@ -63,7 +64,7 @@ impl PopupModule for Confirm {
                     Question::CancelImport { req, .. } => {
                         crate::tui::screen::import::cancel(state, req)
                     }
-                    Question::Quit => crate::tui::update::quit_now(state),
+                    Question::Quit => crate::tui::update::quit_now(state, StopCause::Requested),
                 };
             }
             _ => {}

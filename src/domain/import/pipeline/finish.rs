@@ -17,6 +17,7 @@ use super::merge::Merged;
 use crate::db::queries::import::{self as store, ImportReport, NewImport};
 use crate::db::queries::import_review;
 use crate::db::{Conn, Database, LockAttempt, SellerLock, Transaction};
+use crate::domain::StopCause;
 use crate::domain::audit::{self, action};
 
 /// Inserts the history row as `running` and says so in the audit log;
@@ -252,13 +253,14 @@ pub(super) async fn record_refusal(
 }
 
 /// The import was cancelled (its stages are gone, its transaction rolled
-/// back): the history row becomes failed, "cancelled". Tried twice: the
-/// cancel request sent to the server may reach this statement instead of
-/// the one it was meant for.
+/// back): the history row becomes failed, "cancelled", saying who or what
+/// stopped it. Tried twice: the cancel request sent to the server may reach
+/// this statement instead of the one it was meant for.
 pub(super) async fn record_cancelled(conn: &impl Conn, req: &ImportRequest, id: i64) {
+    let cause = req.cancel.cause().unwrap_or(StopCause::Requested);
     let summary = format!(
-        "cancelled by {}: the import was stopped and nothing was changed",
-        req.actor.label()
+        "{}: the import was stopped and nothing was changed",
+        cause.describe(&req.actor.label())
     );
     let report = ImportReport {
         sha256: None,
@@ -268,7 +270,7 @@ pub(super) async fn record_cancelled(conn: &impl Conn, req: &ImportRequest, id: 
         error_summary: Some(&summary),
     };
     for attempt in 1..=2 {
-        let details = json!({ "error": "cancelled" });
+        let details = json!({ "error": "cancelled", "cause": cause });
         match mark_failed(conn, req, Some(id), &report, details).await {
             Ok(()) => return,
             Err(e) if attempt == 1 && crate::db::is_query_cancelled(&e) => continue,

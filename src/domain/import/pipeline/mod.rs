@@ -96,7 +96,7 @@ async fn run_keeping(
     let mut unrecorded = false;
     let ran = tokio::select! {
         result = run_locked(&mut lock, &req, progress, keep_review, &mut started, &mut unrecorded) => Some(result),
-        () = stopper.cancelled(&req.cancel) => None,
+        () = stopper.cancelled(req.cancel.token()) => None,
     };
     let result = match ran {
         Some(result) => result,

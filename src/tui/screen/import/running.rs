@@ -3,6 +3,7 @@
 //! the dry run showed, a result, a refusal with "Dry run again", a
 //! cancellation).
 
+use crate::domain::StopCause;
 use crate::domain::import::{ImportOutcome, Phase, Progress};
 use crate::tui::action::{Effect, ImportFailure, ImportSpec, ReqId};
 use crate::tui::keys::Command;
@@ -96,7 +97,10 @@ pub fn cancel(state: &mut State, req: ReqId) -> Vec<Effect> {
     match state.form.running_mut(req) {
         Some(r) => {
             r.cancelling = true;
-            vec![Effect::Cancel { req }]
+            vec![Effect::Cancel {
+                req,
+                cause: StopCause::Requested,
+            }]
         }
         None => {
             state.notice = Some(Notice::info("it had already finished"));
