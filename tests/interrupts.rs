@@ -2,7 +2,9 @@
 //! binary gets SIGTERM while its import waits on the server (for a row
 //! another session locked) and must end promptly by that signal with
 //! nothing changed and the history saying what stopped it (SIGTERM, Ctrl-C,
-//! a hung-up terminal: not "cancelled by" the user); `import --dry-run`
+//! a hung-up terminal: not "cancelled by" the user); a rollback stopped the
+//! same way changes nothing and leaves `rollback cancelled` in the audit
+//! log; `import --dry-run`
 //! prints a plan fingerprint that `import --expect` holds the import to.
 
 mod common;
@@ -18,16 +20,24 @@ use nix::unistd::Pid;
 
 /// Starts `importdesk import FILE --seller SELLER --json` in the background.
 fn spawn_import(t: &TestDb, file: &Path, seller: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_importdesk"))
-        .arg("--database-url")
-        .arg(t.url())
-        .args([
+    spawn_cli(
+        t,
+        &[
             "import",
             file.to_str().unwrap(),
             "--seller",
             seller,
             "--json",
-        ])
+        ],
+    )
+}
+
+/// Starts `importdesk ARGS` on the test database in the background.
+fn spawn_cli(t: &TestDb, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_importdesk"))
+        .arg("--database-url")
+        .arg(t.url())
+        .args(args)
         .env_remove("DATABASE_URL")
         .env(importdesk::config::SYSTEM_CONFIG_ENV, "")
         .env("IMPORTDESK_DATA_DIR", test_data_dir().join("files"))
@@ -36,6 +46,29 @@ fn spawn_import(t: &TestDb, file: &Path, seller: &str) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn importdesk")
+}
+
+/// Waits until some session of the test database waits for a lock.
+async fn wait_for_a_lock_wait(t: &TestDb, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting: i64 = t
+            .client()
+            .await
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what} never waited");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Waits for `child` to end, `limit` at most; panics (killing it) if not.
@@ -147,31 +180,72 @@ async fn interrupt_a_waiting_import(sig: Signal, says: &str) {
     let mut child = spawn_import(&t, &second, "sig");
     wait_running(&t, "sig").await;
     // Wait until it really waits for the row lock.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let waiting: i64 = t
-            .client()
-            .await
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity
-                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if waiting > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the import never waited");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_a_lock_wait(&t, "the import").await;
 
     kill(Pid::from_raw(child.id() as i32), sig).unwrap();
     // It ends while the row is still held: the server cancelled its UPDATE.
     let status = wait_ended(&mut child, Duration::from_secs(3));
     hold.rollback().await.unwrap();
     assert_cancelled(&t, "sig", &before, status, sig, says).await;
+}
+
+#[tokio::test]
+async fn sigterm_while_a_rollback_waits_changes_nothing_and_is_audited() {
+    let t = TestDb::new().await;
+    let (_d, first) = csv_file("first.csv", &rows(&[("R1", "1.00"), ("R2", "2.00")]));
+    import_json(&t, &first, "rb", &[], 0);
+    let (_d2, second) = csv_file("second.csv", &rows(&[("R1", "1.50"), ("R3", "3.00")]));
+    let id = import_json(&t, &second, "rb", &[], 0)["import_id"]
+        .as_i64()
+        .unwrap();
+    let before = dump_listings(&t).await;
+
+    // Another session holds R1: the rollback's restoring UPDATE waits.
+    let mut holder = t.client().await;
+    let hold = holder.transaction().await.unwrap();
+    hold.execute(
+        "SELECT 1 FROM listings WHERE seller_id = 'rb' AND sku = 'R1' FOR UPDATE",
+        &[],
+    )
+    .await
+    .unwrap();
+    let mut child = spawn_cli(&t, &["rollback", &id.to_string(), "--yes", "--json"]);
+    wait_for_a_lock_wait(&t, "the rollback").await;
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let status = wait_ended(&mut child, Duration::from_secs(3));
+    hold.rollback().await.unwrap();
+
+    assert_eq!(status.signal(), Some(Signal::SIGTERM as i32), "{status:?}");
+    assert_eq!(dump_listings(&t).await, before, "listings changed");
+    let client = t.client().await;
+    let state: String = client
+        .query_one(
+            "SELECT status FROM import_audit.imports WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(state, "completed", "the import is still applied");
+    // The audit log says a rollback was stopped, and by what.
+    let (action, details): (String, serde_json::Value) = {
+        let r = client
+            .query_one(
+                "SELECT action, details FROM import_audit.audit_log
+                  WHERE import_id = $1 ORDER BY id DESC LIMIT 1",
+                &[&id],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(action, "rollback cancelled");
+    assert_eq!(details["cause"], "terminated", "{details}");
+    let summary = details["message"].as_str().unwrap();
+    assert!(summary.contains("cancelled by SIGTERM"), "{summary}");
+    // The rollback runs once nobody holds the row.
+    let done = t.cli(&["rollback", &id.to_string(), "--yes", "--json"]);
+    assert_eq!(done.code, 0, "{}", done.stderr);
 }
 
 #[tokio::test]

@@ -92,7 +92,7 @@ pub async fn run(db: &Database, args: RollbackArgs) -> CliResult<Exit> {
         mode,
         expect,
         actor,
-        cancel: cancel.token().clone(),
+        cancel: cancel.clone(),
     };
     // SIGTERM, SIGINT or SIGHUP cancel it: its transaction rolls back.
     let result = crate::signals::cancel_on_interrupt(

@@ -18,6 +18,7 @@ pub mod action {
     pub const ROLLBACK_PREVIEWED: &str = "rollback previewed";
     pub const ROLLBACK_EXECUTED: &str = "rollback executed";
     pub const ROLLBACK_REFUSED: &str = "rollback refused";
+    pub const ROLLBACK_CANCELLED: &str = "rollback cancelled";
     /// Written by the database's prune function.
     pub const BEFORE_IMAGES_PRUNED: &str = "before-images pruned";
     pub const SELLER_GRANTED: &str = "seller role granted";

@@ -236,7 +236,7 @@ impl Worker {
                         mode,
                         expect: Some(expect),
                         actor: self.actor.clone(),
-                        cancel: registered.cancel.token().clone(),
+                        cancel: registered.cancel.clone(),
                     },
                 )
                 .await

@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use importdesk::domain::CancellationToken;
 use importdesk::domain::actor::Actor;
 use importdesk::domain::rollback::{
     ConflictMode, RollbackError, RollbackOutcome, RollbackRequest, execute,
@@ -65,7 +64,7 @@ async fn roll_back(t: &TestDb, import_id: i64) -> Result<RollbackOutcome, Rollba
             os_user: "guard".into(),
             client_addr: None,
         },
-        cancel: CancellationToken::default(),
+        cancel: Default::default(),
     };
     tokio::time::timeout(Duration::from_secs(60), execute(&t.db, req))
         .await

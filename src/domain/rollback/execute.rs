@@ -13,9 +13,9 @@ use super::{ConflictMode, PlanCounts, PlanItem, RollbackError, RollbackRefused};
 use crate::db::queries::import::refresh_log_statistics;
 use crate::db::queries::rollback::{self as store, PageAt, RollbackReport, SkipSummary};
 use crate::db::{Database, LockAttempt, SellerLock, is_serialization_failure};
-use crate::domain::CancellationToken;
 use crate::domain::actor::Actor;
 use crate::domain::audit::{self, action};
+use crate::domain::{Cancel, StopCause};
 
 /// How many skipped keys the audit-log entry and the outcome list in full.
 const LISTED_SKIPS: i64 = 1000;
@@ -30,9 +30,10 @@ pub struct RollbackRequest {
     /// The fingerprint of the preview the user confirmed.
     pub expect: Option<String>,
     pub actor: Actor,
-    /// Cancels the rollback while it runs (the console quitting): its
-    /// transaction rolls back and nothing changes.
-    pub cancel: CancellationToken,
+    /// Cancels the rollback while it runs (the console quitting, a signal):
+    /// its transaction rolls back, nothing changes, and the audit log says
+    /// what stopped it.
+    pub cancel: Cancel,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,8 +95,9 @@ async fn execute_locked(
     let result = loop {
         let ran = tokio::select! {
             result = run_locked(&mut lock, req, started) => result,
-            () = stopper.cancelled(&req.cancel) => {
+            () = stopper.cancelled(req.cancel.token()) => {
                 stopper.stop_server_statement().await;
+                record_cancellation(db, req, &import.seller_id).await;
                 Err(eyre!("the rollback of import #{} was cancelled; nothing was changed", req.import_id).into())
             }
         };
@@ -154,6 +156,36 @@ async fn record_refusal(
     };
     if let Err(e) = recorded.await {
         tracing::warn!(error = %e, "cannot record the rollback's refusal");
+    }
+}
+
+/// The rollback was stopped (its transaction rolled back): `rollback
+/// cancelled` in the audit log, with who or what stopped it. Written on a
+/// connection of its own: the rollback's session may still be ending the
+/// statement the cancellation interrupted.
+async fn record_cancellation(db: &Database, req: &RollbackRequest, seller: &str) {
+    let cause = req.cancel.cause().unwrap_or(StopCause::Requested);
+    let details = json!({
+        "cause": cause,
+        "message": format!(
+            "{}: the rollback was stopped and nothing was changed",
+            cause.describe(&req.actor.label())
+        ),
+    });
+    let recorded = async {
+        let client = db.client().await?;
+        audit::append(
+            &client,
+            &req.actor.label(),
+            action::ROLLBACK_CANCELLED,
+            Some(seller),
+            Some(req.import_id),
+            details,
+        )
+        .await
+    };
+    if let Err(e) = recorded.await {
+        tracing::warn!(error = %e, "cannot record the rollback's cancellation");
     }
 }
 
