@@ -179,39 +179,45 @@ const IMPORT_CHANGES: &str =
 /// What the merge would do, without doing it (dry run): staged keys the
 /// seller does not have (created) and listings whose provided columns would
 /// really change (updated), and the first `$2` of those in key order (the
-/// preview's). One join, no writes. `$1` is the seller.
+/// preview's). One join, no writes. `$1` is the seller. The subquery
+/// compares each row once (`OFFSET 0` keeps the planner from pulling it up
+/// and repeating the comparison in every aggregate that reads it); the key
+/// hashes are summed as bigint (the sum is a numeric, the same text as
+/// [`TOUCHED_KEYS`]'s, which the plan fingerprint compares).
 fn count_changes_sql(fields: &[Field]) -> String {
     let changed = if fields.is_empty() {
         "false".to_string()
     } else {
         changes_condition(fields)
     };
-    let new = "l.sku IS NULL";
-    let update = format!("l.sku IS NOT NULL AND {changed}");
-    // As TOUCHED_KEYS: the plan fingerprint compares them.
-    let hash = "coalesce(sum(hashtextextended(s.sku, 0)::numeric)";
     format!(
-        "SELECT count(*) FILTER (WHERE {new}) AS created,
-                {hash} FILTER (WHERE {new}), 0)::text AS created_keys,
-                count(*) FILTER (WHERE {update}) AS updated,
-                {hash} FILTER (WHERE {update}), 0)::text AS updated_keys,
-                coalesce((array_agg(s.sku ORDER BY s.sku) FILTER (WHERE {update}))[:$2::int], '{{}}')
+        "SELECT count(*) FILTER (WHERE c.created) AS created,
+                coalesce(sum(c.key_hash) FILTER (WHERE c.created), 0)::text AS created_keys,
+                count(*) FILTER (WHERE c.updated) AS updated,
+                coalesce(sum(c.key_hash) FILTER (WHERE c.updated), 0)::text AS updated_keys,
+                coalesce((array_agg(c.sku ORDER BY c.sku) FILTER (WHERE c.updated))[:$2::int], '{{}}')
                     AS first_updated
-           FROM import_staging s
-           LEFT JOIN listings l ON l.seller_id = $1 AND l.sku = s.sku"
+           FROM (SELECT s.sku, hashtextextended(s.sku, 0) AS key_hash,
+                        l.sku IS NULL AS created,
+                        l.sku IS NOT NULL AND {changed} AS updated
+                   FROM import_staging s
+                   LEFT JOIN listings l ON l.seller_id = $1 AND l.sku = s.sku
+                 OFFSET 0) c"
     )
 }
 
 /// What an update would change, field by field (dry run), for the keys `$2`
 /// that [`count_changes_sql`] found changing: (sku, {field: [old, new]}).
-/// Joins those few keys, not the whole file, with the listings.
+/// The staged rows of those few keys (a hashed `= ANY` filter on one scan
+/// of the staging table, which has no index), each listing then found by
+/// its primary key.
 fn preview_changes_sql(fields: &[Field]) -> String {
     format!(
         "SELECT s.sku, {} AS changes
-           FROM unnest($2::text[]) k (sku)
-           JOIN import_staging s ON s.sku = k.sku
+           FROM import_staging s
            JOIN listings l ON l.seller_id = $1 AND l.sku = s.sku
-          WHERE {}
+          WHERE s.sku = ANY($2::text[])
+            AND {}
           ORDER BY s.sku",
         diff_object(fields),
         changes_condition(fields)

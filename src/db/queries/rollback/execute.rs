@@ -101,9 +101,15 @@ fn restore_unchanged(referenced: &str) -> String {
 /// A merge join reads every listing of the seller in the import's key range,
 /// so it is chosen only when the import created at least half of the
 /// seller's listings ([`CREATED_MOST`]); a few new listings of a large seller
-/// are probed one by one as before.
-const MERGE_JOIN_ONLY: &str = "SET LOCAL enable_nestloop = off; SET LOCAL enable_hashjoin = off";
-const DEFAULT_JOINS: &str = "RESET enable_nestloop; RESET enable_hashjoin";
+/// are probed one by one as before. No sort either: when the log's
+/// statistics predate the import (right after a large one) the planner
+/// sorted the after-images instead of reading the by-import b-tree in key
+/// order, an external sort (111 MB of temporary file at 300,000 rows) that
+/// made the DELETE slower (docs/performance.md, 2026-12-01).
+const MERGE_JOIN_ONLY: &str =
+    "SET LOCAL enable_nestloop = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_sort = off";
+/// Back to the planner's own choices for the rest of the transaction.
+const DEFAULT_JOINS: &str = "RESET enable_nestloop; RESET enable_hashjoin; RESET enable_sort";
 
 /// True when import `$2` created at least half of seller `$1`'s listings;
 /// counts at most twice its creations (an index-only scan of bounded length).
