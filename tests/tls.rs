@@ -183,6 +183,21 @@ async fn set_hba(s: &Server, hba: &str) {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 }
 
+/// Opens the console's listening connection (`LISTEN` notes) with `params`.
+async fn listen(s: &Server, params: &str) -> Result<(), String> {
+    let url = format!(
+        "postgresql://postgres@127.0.0.1:{}/postgres?connect_timeout=5&{params}",
+        s.port
+    );
+    let target = Target::from_url(&url, Source::Flag).map_err(|e| format!("{e:#}"))?;
+    let db = Database::unconnected(target).map_err(|e| format!("{e:#}"))?;
+    let (notes, _rx) = tokio::sync::mpsc::unbounded_channel();
+    db.connect_listening(notes)
+        .await
+        .map(drop)
+        .map_err(|e| format!("{e:#}"))
+}
+
 /// Connects with `params` appended; Ok(whether the session uses TLS).
 async fn connect(s: &Server, host: &str, params: &str) -> Result<bool, String> {
     let url = format!(
@@ -281,6 +296,16 @@ async fn sslmodes_against_a_real_server() {
     );
     // allow: plain first, then TLS when the server refuses plain.
     assert_eq!(connect(&s, "127.0.0.1", "sslmode=allow").await, Ok(true));
+    // The console's listening connection has its own connect path: the
+    // same rules (a refused disable is not retried over TLS).
+    let plain = listen(&s, "sslmode=disable").await.unwrap_err();
+    assert!(
+        plain.contains("only accepts this connection over TLS"),
+        "{plain}"
+    );
+    listen(&s, "sslmode=allow")
+        .await
+        .expect("allow falls back to TLS");
 
     // A client certificate for a `cert` line.
     let (cert, key) = (s.pki.path("client.crt"), s.pki.path("client.key"));

@@ -351,4 +351,34 @@ mod tests {
         }
         assert!(SslMode::parse("verify_full").is_err());
     }
+
+    #[test]
+    fn a_private_key_may_be_read_by_its_owner_only_or_by_roots_group() {
+        use std::os::unix::fs::{PermissionsExt, chown};
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("client.key");
+        std::fs::write(&key, "not a key: only its mode is read").unwrap();
+        let chmod = |mode| std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode));
+        // Owned by someone other than root (as root: given away).
+        if nix::unistd::Uid::effective().is_root() {
+            chown(&key, Some(54_321), None).unwrap();
+        }
+        for mode in [0o600, 0o400] {
+            chmod(mode).unwrap();
+            assert!(check_key_permissions(&key).is_ok(), "{mode:o}");
+        }
+        for mode in [0o640, 0o604, 0o660] {
+            chmod(mode).unwrap();
+            let e = check_key_permissions(&key).unwrap_err().to_string();
+            assert!(e.contains("group or world access"), "{mode:o}: {e}");
+        }
+        // Owned by root, the group may read it (libpq's rule).
+        if nix::unistd::Uid::effective().is_root() {
+            chown(&key, Some(0), None).unwrap();
+            chmod(0o640).unwrap();
+            assert!(check_key_permissions(&key).is_ok());
+            chmod(0o644).unwrap();
+            assert!(check_key_permissions(&key).is_err());
+        }
+    }
 }

@@ -171,3 +171,125 @@ async fn a_connection_the_server_ended_is_lost() {
     let report = report.expect("the terminated session kept answering");
     assert!(importdesk::db::is_connection_lost(&report), "{report:?}");
 }
+
+/// Options the connection string brings (`options=-c ...`) and importdesk's
+/// `lock_timeout` both reach every session: appended, not run together.
+#[tokio::test]
+async fn a_connection_strings_own_options_and_the_lock_timeout_both_apply() {
+    use importdesk::db::{Database, Source, Target};
+    let t = TestDb::new().await;
+    let url = t.url();
+    let options = "options=-c%20statement_timeout%3D7s";
+    let url = if url.contains('?') {
+        format!("{url}&{options}")
+    } else {
+        format!("{url}?{options}")
+    };
+    let db = Database::open(Target::from_url(&url, Source::Flag).unwrap())
+        .await
+        .expect("connects with both");
+    let c = db.client().await.unwrap();
+    for (setting, value) in [("statement_timeout", "7s"), ("lock_timeout", "10s")] {
+        let shown: String = c
+            .query_one(&format!("SHOW {setting}"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(shown, value, "{setting}");
+    }
+}
+
+/// Only a lock timeout is explained with who held the lock: any other
+/// error comes back as it was.
+#[tokio::test]
+async fn only_a_lock_timeout_is_explained_as_a_wait_for_a_lock() {
+    use importdesk::db::blocking::explain;
+    let t = TestDb::new().await;
+    let c = t.client().await;
+    for code in ["57014", "55P03", "23505", "40001"] {
+        let report = raised(&c, code).await;
+        let before = format!("{report:#}");
+        let after = explain::<()>(&t.db, None, Err(report)).await.unwrap_err();
+        assert_eq!(format!("{after:#}"), before, "SQLSTATE {code}");
+    }
+    let timeout = raised_saying(&c, "canceling statement due to lock timeout", "55P03").await;
+    let e = explain::<()>(&t.db, None, Err(timeout)).await.unwrap_err();
+    assert!(
+        format!("{e:#}").starts_with("gave up waiting for a lock after "),
+        "{e:#}"
+    );
+}
+
+/// The audit log's actor names the SSH client's address (from `SSH_CLIENT`)
+/// when it looks like one: hex digits, dots and colons, at most 64.
+#[tokio::test]
+async fn an_import_over_ssh_is_recorded_with_the_clients_address() {
+    let t = TestDb::new().await;
+    let csv = format!("{NATIVE_HEADER}S-1,Lamp,,1.00,USD,1,active,new,,,\n");
+    let (_dir, path) = csv_file("ssh.csv", &csv);
+    let long = "1".repeat(64);
+    for (seller, ssh_client) in [
+        ("ssh-v4", "203.0.113.9 52000 22".to_string()),
+        ("ssh-long", format!("{long} 52000 22")),
+        ("ssh-too-long", format!("{long}1 52000 22")),
+        ("ssh-odd", "host.example 52000 22".to_string()),
+    ] {
+        let out = cli_command(
+            &t.url(),
+            &["import", path.to_str().unwrap(), "--seller", seller],
+        )
+        .env("SSH_CLIENT", ssh_client)
+        .output()
+        .unwrap();
+        assert!(out.status.success(), "{seller}: {out:?}");
+    }
+    let c = t.client().await;
+    let actor = |seller: &'static str| {
+        let c = &c;
+        async move {
+            let row = c
+                .query_one(
+                    "SELECT actor FROM import_audit.audit_log
+                      WHERE seller_id = $1 AND action = 'import started'",
+                    &[&seller],
+                )
+                .await
+                .unwrap();
+            row.get::<_, String>(0)
+        }
+    };
+    assert!(actor("ssh-v4").await.ends_with(" (ssh 203.0.113.9)"));
+    assert!(actor("ssh-long").await.ends_with(&format!(" (ssh {long})")));
+    assert!(!actor("ssh-too-long").await.contains("(ssh"));
+    assert!(!actor("ssh-odd").await.contains("(ssh"));
+}
+
+/// A grant the database refuses for a reason other than privileges (here a
+/// time bound PostgreSQL cannot read) says so, without the hint about who
+/// may grant roles, which would send the caller to the wrong fix.
+#[tokio::test]
+async fn a_grant_refused_for_a_bad_time_bound_gives_no_privilege_hint() {
+    use importdesk::domain::roles::{SessionLimits, grant_seller};
+    let t = TestDb::new().await;
+    let role = format!("bound_{}", t.name.trim_start_matches("importdesk_t_"));
+    t.client()
+        .await
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN"
+        ))
+        .await
+        .unwrap();
+    let limits = SessionLimits {
+        statement_timeout: "soon".into(),
+        idle_in_transaction_timeout: "0".into(),
+    };
+    let e = grant_seller(&t.db, &role, "acme", &limits, "guard")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(&format!("changing role {role} failed: ")) && e.contains("soon"),
+        "{e}"
+    );
+    assert!(!e.contains("hint:"), "{e}");
+}

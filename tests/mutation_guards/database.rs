@@ -81,3 +81,49 @@ async fn a_service_in_the_home_directorys_service_file_reaches_the_database() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `importdesk db stop` on a data directory whose cluster looks created,
+/// with `IMPORTDESK_CLUSTER_LOCK_WAIT=wait`: its exit code and stderr.
+fn stop_with_cluster_lock_wait(data: &std::path::Path, wait: &str) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
+        .args(["--data-dir", data.to_str().unwrap(), "db", "stop"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", data)
+        .env("IMPORTDESK_SYSTEM_CONFIG", "")
+        .env("IMPORTDESK_CLUSTER_LOCK_WAIT", wait)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A wait too long for the clock (`1e30` s, or `1e19` s past `Instant`'s
+/// range) made the command panic; it and anything not a number of seconds
+/// up to a day is refused naming the variable. `db stop` takes the lock
+/// only for a created cluster (`pg/PG_VERSION`), and with no server there
+/// an accepted wait ends at once: nothing is started either way.
+#[test]
+fn a_cluster_lock_wait_out_of_range_is_refused_by_name_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("pg")).unwrap();
+    std::fs::write(data.join("pg/PG_VERSION"), "15\n").unwrap();
+    for bad in ["1e30", "1e19", "86401", "-5", "NaN", "soon"] {
+        let (code, stderr) = stop_with_cluster_lock_wait(&data, bad);
+        assert_eq!(code, Some(1), "{bad:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("IMPORTDESK_CLUSTER_LOCK_WAIT={bad:?}")),
+            "{bad:?}: {stderr}"
+        );
+    }
+    for good in ["0", " 2.5 ", "86400", ""] {
+        let (code, stderr) = stop_with_cluster_lock_wait(&data, good);
+        assert!(
+            !stderr.contains("IMPORTDESK_CLUSTER_LOCK_WAIT="),
+            "{good:?} refused: {code:?} {stderr}"
+        );
+    }
+}

@@ -266,3 +266,59 @@ async fn an_imports_audit_entries_are_its_own_newest_first() {
     }
     assert_eq!(audit::for_import(&t.db, first, 1).await.unwrap().len(), 1);
 }
+
+/// A re-import the server refuses midway (a site's trigger on `listings`)
+/// is recorded failed by its own session, once: written again from a new
+/// session, the audit log would hold two "failed" entries for it.
+#[tokio::test]
+async fn a_refused_reimport_is_recorded_failed_once() {
+    use importdesk::domain::audit::{self, action};
+    let t = TestDb::new().await;
+    let row = |title: &str| format!("{NATIVE_HEADER}A-1,{title},,1.00,USD,1,active,new,,,\n");
+    let (_d1, first) = csv_file("first.csv", &row("Lamp"));
+    let (outcome, _) = import_watched(&t, request(&first, "twice", false, false)).await;
+    assert_eq!(outcome.counts.created, 1);
+    t.client()
+        .await
+        .batch_execute(
+            "CREATE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 RAISE EXCEPTION 'change refused by the site';
+             END $$;
+             CREATE TRIGGER refuse_change BEFORE INSERT OR UPDATE OR DELETE ON listings
+                 FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();",
+        )
+        .await
+        .unwrap();
+    let (_d2, second) = csv_file("second.csv", &row("Brass lamp"));
+    let e = match run(&t.db, request(&second, "twice", false, false), None).await {
+        Err(ImportError::Failed(e)) => format!("{e:#}"),
+        other => panic!("expected a failed import, got {other:?}"),
+    };
+    assert!(e.contains("change refused by the site"), "{e}");
+    let row = t
+        .client()
+        .await
+        .query_one(
+            "SELECT id, status, error_summary FROM import_audit.imports
+              WHERE seller_id = 'twice' ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (id, status, summary): (i64, String, Option<String>) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(status, "failed");
+    assert!(
+        summary
+            .unwrap_or_default()
+            .contains("change refused by the site"),
+        "import {id}"
+    );
+    let actions: Vec<String> = audit::for_import(&t.db, id, 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, [action::IMPORT_FAILED, action::IMPORT_STARTED]);
+}

@@ -59,6 +59,8 @@ const MAX_SOCKET_PATH: usize = 107;
 /// cluster (`IMPORTDESK_CLUSTER_LOCK_WAIT`, seconds) before naming it.
 const CLUSTER_LOCK_WAIT_ENV: &str = "IMPORTDESK_CLUSTER_LOCK_WAIT";
 const DEFAULT_CLUSTER_LOCK_WAIT: Duration = Duration::from_secs(120);
+/// The longest wait accepted: a bound, and a deadline the clock can hold.
+const MAX_CLUSTER_LOCK_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
 /// How long a starting server may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -195,12 +197,7 @@ impl Cluster {
     fn lock(&self) -> Result<Flock<File>> {
         let path = self.data_dir.join(".cluster.lock");
         let mut file = private_files::open_lock_file(&path)?;
-        let wait = std::env::var(CLUSTER_LOCK_WAIT_ENV)
-            .ok()
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64)
-            .unwrap_or(DEFAULT_CLUSTER_LOCK_WAIT);
+        let wait = cluster_lock_wait(std::env::var(CLUSTER_LOCK_WAIT_ENV).ok().as_deref())?;
         let deadline = Instant::now() + wait;
         loop {
             match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
@@ -226,6 +223,54 @@ impl Cluster {
                 );
             }
             std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// The wait `IMPORTDESK_CLUSTER_LOCK_WAIT` asks for (`raw`, when set):
+/// seconds, fractions allowed, at most a day. Anything else is refused
+/// naming the variable: a typo used to wait the default silently, and a
+/// value too large for the clock (`1e30`) made the command panic.
+fn cluster_lock_wait(raw: Option<&str>) -> Result<Duration> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(DEFAULT_CLUSTER_LOCK_WAIT);
+    };
+    raw.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .filter(|wait| *wait <= MAX_CLUSTER_LOCK_WAIT)
+        .ok_or_else(|| {
+            eyre!(
+                "{CLUSTER_LOCK_WAIT_ENV}={raw:?} is not a wait for the cluster lock: write a \
+                 number of seconds from 0 to {} (e.g. 120)",
+                MAX_CLUSTER_LOCK_WAIT.as_secs()
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cluster_lock_wait_is_seconds_up_to_a_day_and_anything_else_is_refused() {
+        let wait = |raw| cluster_lock_wait(raw).map_err(|e| e.to_string());
+        assert_eq!(wait(None), Ok(DEFAULT_CLUSTER_LOCK_WAIT));
+        assert_eq!(wait(Some(" ")), Ok(DEFAULT_CLUSTER_LOCK_WAIT));
+        assert_eq!(wait(Some("0")), Ok(Duration::ZERO));
+        assert_eq!(wait(Some(" 2.5 ")), Ok(Duration::from_millis(2500)));
+        assert_eq!(wait(Some("86400")), Ok(MAX_CLUSTER_LOCK_WAIT));
+        // Past a day, past what Instant can add (1e19 s), past Duration
+        // (1e30 s), negative, not a number.
+        for bad in ["86400.5", "1e19", "1e30", "inf", "-1", "NaN", "2m", "soon"] {
+            let e = wait(Some(bad)).unwrap_err();
+            assert!(
+                e.starts_with(&format!(
+                    "IMPORTDESK_CLUSTER_LOCK_WAIT={bad:?} is not a wait"
+                )),
+                "{bad}: {e}"
+            );
         }
     }
 }

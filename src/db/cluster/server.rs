@@ -291,4 +291,20 @@ mod tests {
         assert!(!is_live_postgres(std::process::id() as i32));
         assert!(!is_live_postgres(i32::MAX));
     }
+
+    #[test]
+    fn a_programs_output_is_its_stdout_then_stderr_trimmed() {
+        use std::os::unix::process::ExitStatusExt;
+        // pg_ctl and initdb print their reason on either stream; the error
+        // messages quote both.
+        let out = Output {
+            status: std::process::ExitStatus::from_raw(1 << 8),
+            stdout: b"waiting for server to shut down....\n".to_vec(),
+            stderr: b"pg_ctl: server does not shut down\n".to_vec(),
+        };
+        assert_eq!(
+            output_text(&out),
+            "waiting for server to shut down....\npg_ctl: server does not shut down"
+        );
+    }
 }

@@ -351,7 +351,7 @@ fn ragged_reason(fields: &[&str], width: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{SeenKeys, only_empty_beyond};
+    use super::*;
 
     #[test]
     fn only_empty_fields_past_the_header_are_forgiven() {
@@ -371,5 +371,87 @@ mod tests {
         // Past the limit nothing can be told any more: the database checks.
         assert!(!seen.first_time("D"));
         assert!(!seen.first_time("E"));
+    }
+    /// Runs the parser over `csv` (a dry run into staging): the header it
+    /// sends, the COPY text of its chunks, and its summary.
+    fn parse(csv: &str) -> (HeaderInfo, Vec<String>, ParseSummary) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("listings.csv");
+        std::fs::write(&path, csv).unwrap();
+        let (tx, mut rx) = mpsc::channel(64);
+        let req = ParseRequest {
+            path,
+            profile: None,
+            options: MapOptions::default(),
+            skip_invalid: false,
+            dry_run: true,
+            rejects_path: dir.path().join("rejects.csv"),
+            target: CopyTarget::Staging,
+        };
+        let summary = parse_file(req, tx, None, Instant::now());
+        let (mut header, mut chunks) = (None, Vec::new());
+        while let Ok(event) = rx.try_recv() {
+            match event {
+                Event::Header(h) => header = Some(h),
+                Event::Chunk(c) => chunks.push(c),
+            }
+        }
+        (header.expect("the header is sent"), chunks, summary)
+    }
+
+    #[test]
+    fn a_file_smaller_than_a_chunk_is_sent_whole_with_its_counts() {
+        let (_, chunks, summary) =
+            parse("sku,title,price\nA-1,Lamp,1.00\nA-2,Mug,oops\nA-3,Bike,3.00\n");
+        // One COPY message for the whole file (not one per row), sent at
+        // the end though it is far from full.
+        assert_eq!(chunks.len(), 1, "{chunks:?}");
+        let copy = &chunks[0];
+        assert!(copy.contains("A-1") && copy.contains("A-3"), "{copy:?}");
+        assert!(!copy.contains("A-2"), "{copy:?}");
+        assert_eq!((summary.rows_read, summary.rejected), (3, 1));
+        assert_eq!(summary.error_count, 1);
+    }
+
+    #[test]
+    fn an_unknown_columns_name_is_cut_to_twice_a_quoted_value() {
+        let long = "n".repeat(100);
+        let (header, _, _) = parse(&format!("sku,{long},title\nA-1,x,Lamp\n"));
+        assert_eq!(header.unknown_columns, [format!("{}…", &long[..80])]);
+    }
+
+    #[test]
+    fn a_ragged_row_says_how_many_fields_it_has_and_suspects_an_open_quote() {
+        assert_eq!(
+            ragged_reason(&["a", "b", "c"], 2),
+            "the row has 3 fields but the header has 2"
+        );
+        assert_eq!(
+            ragged_reason(&["a", "b\nc"], 3),
+            "the row has 2 fields but the header has 3 \
+             (a quoted field spans several lines: is a closing quote missing?)"
+        );
+        // A short row without a line break in it is only short.
+        assert_eq!(
+            ragged_reason(&["a"], 2),
+            "the row has 1 fields but the header has 2"
+        );
+    }
+
+    #[test]
+    fn a_stored_error_quotes_at_most_forty_characters_of_a_column_name_or_value() {
+        let (name, value) = ("c".repeat(100), "9".repeat(100));
+        let stored = for_history(RowError {
+            line: Some(2),
+            column: Some(1),
+            column_name: Some(name.clone()),
+            reason: format!("{value:?} is not a price"),
+        });
+        assert_eq!(stored.column_name, Some(format!("{}…", &name[..40])));
+        assert!(
+            stored.reason.contains(&value[..40]) && !stored.reason.contains(&value[..41]),
+            "{}",
+            stored.reason
+        );
     }
 }

@@ -490,4 +490,42 @@ mod tests {
         let e = read_all(b"sku,title,price\nA,La\0mp,1\n").unwrap_err();
         assert_eq!((e.line, e.column), (Some(2), Some(2)), "{e:?}");
     }
+
+    #[test]
+    fn a_record_of_several_mebibytes_under_the_limit_is_read_whole() {
+        // The limit is checked when the parser refills its 256 KiB buffer:
+        // an 8 MiB field takes 32 refills, so a limit below the record's
+        // size refuses it, one of 16 MiB does not.
+        let big = "x".repeat(8 * 1024 * 1024);
+        let (_, rows) = read_all(format!("sku,title\nA,{big}\nB,y\n").as_bytes()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].1[1].len(), big.len());
+        assert_eq!(rows[1], (3, vec!["B".to_string(), "y".to_string()]));
+    }
+
+    #[test]
+    fn a_file_error_names_its_line_and_column_when_it_knows_them() {
+        let at = |line, column| file_error(line, column, "bad").to_string();
+        assert_eq!(at(Some(2), Some(3)), "line 2, column 3: bad");
+        assert_eq!(at(Some(2), None), "line 2: bad");
+        assert_eq!(at(None, None), "bad");
+    }
+
+    #[test]
+    fn the_bytes_read_reach_the_files_size_at_its_end() {
+        // The console's progress bar is the share of the file's bytes read.
+        let bytes = b"sku,title\nA,Lamp\nB,Mug\n";
+        let f = file_with(bytes);
+        let mut csv = CsvFile::open(f.path()).unwrap();
+        while csv.next_record().unwrap().is_some() {}
+        assert_eq!(csv.bytes_read(), bytes.len() as u64);
+        assert_eq!(csv.size, bytes.len() as u64);
+    }
+
+    #[test]
+    fn delimiters_inside_a_quoted_header_field_are_not_counted() {
+        assert_eq!(detect_delimiter(b"\"a\tb\tc\",d\n"), b',');
+        assert_eq!(detect_delimiter(b"\"a,b,c\";d\n"), b';');
+        assert_eq!(detect_delimiter(b"\"a;b;c\"\td\n"), b'\t');
+    }
 }

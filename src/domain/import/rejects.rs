@@ -96,3 +96,17 @@ pub fn append_lines(rejects: &Path, source: &Path, lines: &[(u64, String)]) -> R
     writer.flush()?;
     Ok(())
 }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_a_spreadsheet_would_run_as_a_formula_gets_a_leading_quote() {
+        for s in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(neutralise_formula(s), format!("'{s}"), "{s:?}");
+        }
+        for s in ["price \"=1\" is not a price", "", "5 - 3"] {
+            assert_eq!(neutralise_formula(s), s);
+        }
+    }
+}

@@ -394,4 +394,12 @@ mod tests {
         assert_eq!(amount("$.99"), "0.99");
         assert_eq!(amount(",50 EUR"), "0.50");
     }
+
+    #[test]
+    fn a_trailing_decimal_mark_belongs_to_the_amount() {
+        assert_eq!(amount("5."), "5");
+        assert_eq!(amount("$5."), "5");
+        assert_eq!(amount("5, EUR"), "5");
+        assert_eq!(currency("5. USD"), Some(CurrencyHint::Code("USD".into())));
+    }
 }

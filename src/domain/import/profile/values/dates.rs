@@ -338,4 +338,19 @@ mod tests {
         assert!(parse_date("005/13/2024").is_err());
         assert!(parse_date("05/013/2024").is_err());
     }
+
+    #[test]
+    fn a_slashed_date_of_either_order_is_refused_as_ambiguous() {
+        for s in ["05/06/2024", "05/06/2024 10:00"] {
+            let e = parse_date(s).unwrap_err();
+            assert!(
+                e.starts_with(&format!("{s:?} is ambiguous: month/day or day/month?")),
+                "{s}: {e}"
+            );
+        }
+        // The same day twice is not ambiguous; a day past 12 is not either.
+        assert!(parse_date("05/05/2024").is_ok());
+        let e = parse_date("05/13/20x4").unwrap_err();
+        assert!(!e.contains("is ambiguous"), "{e}");
+    }
 }

@@ -240,4 +240,14 @@ mod tests {
         assert_eq!(amount("1\u{202F}234\u{2009}567"), "1234567");
         assert_eq!(amount("1\u{2019}234"), "1234");
     }
+
+    #[test]
+    fn a_trailing_decimal_mark_is_read_but_a_trailing_group_space_is_not() {
+        assert_eq!(parse_decimal("5.").unwrap(), "5");
+        assert_eq!(parse_decimal("5,").unwrap(), "5");
+        // A group separator with no digits after it groups nothing.
+        for bad in ["5'", "5\u{A0}", "1 234 "] {
+            assert!(parse_decimal(bad).is_err(), "{bad:?}");
+        }
+    }
 }
