@@ -15,6 +15,9 @@ use crate::{COLUMNS, Options, Result, SLOW_STATEMENT_MS};
 pub struct Run {
     pub seconds: f64,
     pub max_rss_kb: i64,
+    /// The child's own CPU time (user + system): how much of the wall time
+    /// the client spent working, the rest being waits on the server.
+    pub cpu_seconds: f64,
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -90,10 +93,15 @@ pub fn run(mut cmd: Command, scratch: &Path) -> Result<Run> {
         seconds,
         // Linux reports ru_maxrss in KiB.
         max_rss_kb: usage.ru_maxrss,
+        cpu_seconds: timeval_seconds(usage.ru_utime) + timeval_seconds(usage.ru_stime),
         code,
         stdout: read_back(&mut out)?,
         stderr: read_back(&mut err)?,
     })
+}
+
+fn timeval_seconds(t: libc::timeval) -> f64 {
+    t.tv_sec as f64 + t.tv_usec as f64 / 1e6
 }
 
 /// A command with no database selection leaking in from the environment.

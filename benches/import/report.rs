@@ -34,6 +34,8 @@ pub struct Line {
     pub timed_out: bool,
     pub target: Target,
     pub rss_mb: f64,
+    /// importdesk's own CPU seconds (the client, not the server).
+    pub client_cpu_s: f64,
     pub slow: Vec<(f64, String)>,
 }
 
@@ -52,9 +54,9 @@ pub const MAX_RSS_MB: f64 = 100.0;
 
 pub fn print_table(lines: &[Line]) {
     println!(
-        "| step | rows | file MB | \\copy s | importdesk s | ratio | target | rows/s | peak RSS MB |"
+        "| step | rows | file MB | \\copy s | importdesk s | ratio | target | rows/s | peak RSS MB | client CPU s |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for l in lines {
         let opt = |v: Option<f64>, digits: usize| {
             v.map(|v| format!("{v:.digits$}"))
@@ -86,7 +88,7 @@ pub fn print_table(lines: &[Line]) {
             if l.rss_mb < MAX_RSS_MB { "" } else { " MISSED" }
         );
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
             l.step,
             l.rows,
             opt(l.file_mb, 1),
@@ -95,7 +97,8 @@ pub fn print_table(lines: &[Line]) {
             ratio,
             target,
             opt(rows_per_s, 0),
-            rss
+            rss,
+            l.client_cpu_s
         );
     }
 }

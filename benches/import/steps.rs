@@ -70,6 +70,7 @@ impl ImportStep<'_> {
                 max: self.target,
             },
             rss_mb: r.rss_mb(),
+            client_cpu_s: r.cpu_seconds,
             slow: slow_statements(&log, from),
         });
         Ok(r)
@@ -167,6 +168,7 @@ impl RollbackStep<'_> {
                 max: ROLLBACK_RATIO,
             },
             rss_mb: r.rss_mb(),
+            client_cpu_s: r.cpu_seconds,
             slow: slow_statements(&log, from),
         });
         report.check(b, &format!("after the rollback of the {name}"), self.after)
@@ -213,6 +215,7 @@ pub fn preview(
         timed_out,
         target: Target::Seconds(PREVIEW_SECONDS),
         rss_mb: p.rss_mb(),
+        client_cpu_s: p.cpu_seconds,
         slow: slow_statements(&log, from),
     };
     Ok((p, line))

@@ -6,15 +6,29 @@ use std::fmt::Write;
 use super::profile::{Field, ListingRow};
 
 fn push_escaped(out: &mut String, value: &str) {
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            _ => out.push(c),
-        }
+    // The four bytes to escape are ASCII, so they never occur inside a
+    // multi-byte character: copy the runs between them whole, found with
+    // memchr's vectorised search (a char at a time was a sixth of the
+    // parser's CPU time, a byte at a time a tenth).
+    let mut rest = value;
+    while let Some(i) = next_to_escape(rest.as_bytes()) {
+        out.push_str(&rest[..i]);
+        out.push_str(match rest.as_bytes()[i] {
+            b'\\' => "\\\\",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            _ => "\\r",
+        });
+        rest = &rest[i + 1..];
     }
+    out.push_str(rest);
+}
+
+/// Where the first backslash, tab, line feed or carriage return is.
+fn next_to_escape(bytes: &[u8]) -> Option<usize> {
+    let first = memchr::memchr3(b'\\', b'\t', b'\n', bytes);
+    let before = &bytes[..first.unwrap_or(bytes.len())];
+    memchr::memchr(b'\r', before).or(first)
 }
 
 fn push_opt(out: &mut String, value: Option<&str>) {
@@ -83,6 +97,16 @@ mod tests {
             out,
             "7\tA\\\\1\ttab\\there\\r\\nnext\t\\N\t\\N\t\\N\t3\t\\N\t\\N\t\\N\t\\N\t\\N\n"
         );
+    }
+
+    #[test]
+    fn escapes_at_either_end_between_multibyte_characters_and_in_a_row() {
+        let mut out = String::new();
+        for value in ["\\é\t€\n\n日本\r", "plain ünïcode", "", "\t", "a\r\\b"] {
+            push_escaped(&mut out, value);
+            out.push('|');
+        }
+        assert_eq!(out, "\\\\é\\t€\\n\\n日本\\r|plain ünïcode||\\t|a\\r\\\\b|");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! Runs on a blocking thread; talks to the async side through a bounded
 //! channel, so a slow database slows the reader instead of filling memory.
 
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -21,9 +22,32 @@ const REMEMBERED_KEYS: usize = 2_000_000;
 /// The hashes of the keys seen so far, up to [`REMEMBERED_KEYS`].
 struct SeenKeys {
     limit: usize,
-    hashes: std::collections::HashSet<u64>,
+    hashes: HashedSet,
     state: std::hash::RandomState,
     overflowed: bool,
+}
+
+/// A set of values that are already keyed hashes (SipHash with a random
+/// key, so a file cannot be made to collide): the set uses them as they
+/// are instead of hashing them a second time.
+type HashedSet = std::collections::HashSet<u64, BuildHasherDefault<AlreadyHashed>>;
+
+#[derive(Default)]
+struct AlreadyHashed(u64);
+
+impl Hasher for AlreadyHashed {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64s go into the set; anything else is folded in anyway.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl SeenKeys {
@@ -34,7 +58,7 @@ impl SeenKeys {
     fn with_limit(limit: usize) -> Self {
         Self {
             limit,
-            hashes: std::collections::HashSet::new(),
+            hashes: HashedSet::default(),
             state: std::hash::RandomState::new(),
             overflowed: false,
         }
@@ -49,7 +73,7 @@ impl SeenKeys {
         }
         if self.hashes.len() >= self.limit {
             self.overflowed = true;
-            self.hashes = std::collections::HashSet::new();
+            self.hashes = HashedSet::default();
             return false;
         }
         self.hashes.insert(self.state.hash_one(key))

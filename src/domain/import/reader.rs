@@ -237,6 +237,13 @@ impl CsvFile {
     }
 
     fn to_utf8(&self, line: u64) -> Result<csv::StringRecord, FileError> {
+        // The usual case checks the bytes once; a record that fails is
+        // gone through field by field for the first one to blame.
+        if let Ok(record) = csv::StringRecord::from_byte_record(self.raw.clone())
+            && !record.iter().any(|field| field.contains('\0'))
+        {
+            return Ok(record);
+        }
         for (i, field) in self.raw.iter().enumerate() {
             if let Err(e) = std::str::from_utf8(field) {
                 let offset = self.raw.position().map(|p| p.byte()).unwrap_or(0);
@@ -260,10 +267,13 @@ impl CsvFile {
                 ));
             }
         }
-        Ok(
-            csv::StringRecord::from_byte_record(self.raw.clone())
-                .expect("validated as UTF-8 above"),
-        )
+        // Not reached (the csv crate checks UTF-8 field by field too), but
+        // an error is better than a panic if it ever is.
+        Err(file_error(
+            Some(line),
+            None,
+            "the record is not valid UTF-8",
+        ))
     }
 }
 

@@ -95,6 +95,12 @@ fn iso(body: &str, zone: Option<FixedOffset>) -> Option<DateTime<Utc>> {
     if body.len() < 10 || !body.is_char_boundary(10) || body.as_bytes().get(4) != Some(&b'-') {
         return None;
     }
+    if zone.is_none()
+        && is_plain_utc_timestamp(body)
+        && let Ok(d) = DateTime::parse_from_rfc3339(body)
+    {
+        return Some(d.with_timezone(&Utc));
+    }
     let mut text = body.to_string();
     if text.len() > 10 && matches!(text.as_bytes()[10], b'T' | b't') {
         text.replace_range(10..11, " ");
@@ -128,6 +134,22 @@ fn iso(body: &str, zone: Option<FixedOffset>) -> Option<DateTime<Utc>> {
         return with_zone(d.and_time(NaiveTime::MIN), zone);
     }
     None
+}
+
+/// `2027-01-31T12:00:00Z` exactly: the most common shape, read without the
+/// general formats below (which parse their format strings on every call,
+/// a tenth of the parser's time on a file of such dates). The formats below
+/// accept it too and give the same instant.
+fn is_plain_utc_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 20
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => matches!(c, b'T' | b't'),
+            13 | 16 => *c == b':',
+            19 => matches!(c, b'Z' | b'z'),
+            _ => c.is_ascii_digit(),
+        })
 }
 
 fn ebay(body: &str, zone: Option<FixedOffset>) -> Option<DateTime<Utc>> {
@@ -249,6 +271,38 @@ mod tests {
         assert_eq!(date("2020-04-23 22:19:51"), "2020-04-23T22:19:51+00:00");
         assert_eq!(date("2020-04-23 22:19"), "2020-04-23T22:19:00+00:00");
         assert_eq!(date("2020-04-23 22:19:51 UTC"), "2020-04-23T22:19:51+00:00");
+    }
+
+    #[test]
+    fn a_plain_utc_timestamp_reads_as_the_general_formats_read_it() {
+        // The 20-character shape takes a shortcut; written with "+00:00"
+        // the same value goes the general way. Both agree, refusals too.
+        for s in [
+            "2024-05-24T18:30:00Z",
+            "2024-05-24t18:30:00z",
+            "2024-02-29T00:00:00Z",
+            "2016-12-31T23:59:60Z",
+            "2023-02-29T00:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-05-24T24:00:00Z",
+        ] {
+            assert!(is_plain_utc_timestamp(s), "{s}");
+            let general = format!("{}+00:00", &s[..19]);
+            assert!(!is_plain_utc_timestamp(&general));
+            assert_eq!(
+                parse_date(s).map(|d| d.to_rfc3339()).ok(),
+                parse_date(&general).map(|d| d.to_rfc3339()).ok(),
+                "{s}"
+            );
+        }
+        assert!(parse_date("2023-02-29T00:00:00Z").is_err());
+        for s in [
+            "2024-05-24T18:30:00",
+            "2024-05-24 18:30:00Z",
+            "2024-05-24T18:30:0xZ",
+        ] {
+            assert!(!is_plain_utc_timestamp(s), "{s}");
+        }
     }
 
     #[test]
