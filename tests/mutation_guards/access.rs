@@ -271,14 +271,7 @@ async fn an_import_over_ssh_is_recorded_with_the_clients_address() {
 async fn a_grant_refused_for_a_bad_time_bound_gives_no_privilege_hint() {
     use importdesk::domain::roles::{SessionLimits, grant_seller};
     let t = TestDb::new().await;
-    let role = format!("bound_{}", t.name.trim_start_matches("importdesk_t_"));
-    t.client()
-        .await
-        .batch_execute(&format!(
-            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN"
-        ))
-        .await
-        .unwrap();
+    let role = crate::common::session::login_role(&t, "bound").await;
     let limits = SessionLimits {
         statement_timeout: "soon".into(),
         idle_in_transaction_timeout: "0".into(),
