@@ -322,4 +322,18 @@ mod tests {
         let o = parse("host=/tmp client_encoding=UTF8").unwrap();
         assert_eq!(o.len(), 1);
     }
+
+    /// libpq's one special query parameter: `ssl=true` (JDBC's spelling)
+    /// is `sslmode=require`; `ssl` with any other value is no option libpq
+    /// knows, so it is refused like one.
+    #[test]
+    fn ssl_true_means_sslmode_require_and_no_other_ssl_value_is_accepted() {
+        let o = parse("postgresql://db.example/shop?ssl=true").unwrap();
+        assert_eq!(get(&o, "sslmode"), Some("require"));
+        assert_eq!(get(&o, "ssl"), None);
+        for other in ["ssl=false", "ssl=1", "ssl=TRUE", "ssl="] {
+            let e = parse(&format!("postgresql://db.example/shop?{other}")).unwrap_err();
+            assert!(e.to_string().contains("\"ssl\""), "{other}: {e}");
+        }
+    }
 }

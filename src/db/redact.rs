@@ -203,4 +203,14 @@ mod tests {
             );
         }
     }
+
+    /// A connection string may end right after a key's `=` (an empty
+    /// value, or blanks after it): redacting it must not read past its end.
+    #[test]
+    fn a_string_ending_in_an_empty_value_is_redacted_to_its_end() {
+        assert_eq!(redact("host=/tmp dbname="), "host=/tmp dbname=");
+        assert_eq!(redact("host=/tmp dbname= "), "host=/tmp dbname=");
+        assert_eq!(redact("host=/tmp password="), "host=/tmp");
+        assert_eq!(redact("host=/tmp password =  "), "host=/tmp");
+    }
 }

@@ -354,3 +354,66 @@ fn user_name(uid: nix::unistd::Uid) -> String {
 pub fn home_dir() -> Option<PathBuf> {
     dirs::home_dir()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `location()` of the target `url` names, with no environment.
+    fn located(url: &str) -> String {
+        let env = |_: &str| None;
+        let cx = settings::Context {
+            env: &env,
+            home: None,
+            os_user: "osuser".into(),
+        };
+        let sel = Selection {
+            database_url_flag: Some(url.into()),
+            data_dir: None,
+        };
+        Target::select_with(&sel, &Files::default(), &cx)
+            .unwrap()
+            .location()
+    }
+
+    #[test]
+    fn a_socket_is_named_with_its_port_only_when_that_is_not_5432() {
+        assert_eq!(located("postgresql://%2Ftmp/shop"), "shop on socket /tmp");
+        assert_eq!(
+            located("postgresql://%2Ftmp:5432/shop"),
+            "shop on socket /tmp"
+        );
+        assert_eq!(
+            located("postgresql://%2Ftmp:5433/shop"),
+            "shop on socket /tmp (port 5433)"
+        );
+        assert_eq!(
+            located("postgresql://db.example:6432/shop?sslmode=disable"),
+            "shop on db.example:6432"
+        );
+    }
+
+    /// The account name of `uid`, from `id` (another reader of the
+    /// account database than nix), or the number when it has none.
+    fn account_name(flags: &str, uid: nix::unistd::Uid) -> String {
+        let out = std::process::Command::new("id")
+            .arg(flags)
+            .output()
+            .expect("run id");
+        if out.status.success() {
+            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        } else {
+            format!("uid {uid}")
+        }
+    }
+
+    /// The history records who ran an import by this name.
+    #[test]
+    fn the_os_user_is_the_account_name_of_the_real_and_effective_uid() {
+        assert_eq!(os_user(), account_name("-run", nix::unistd::Uid::current()));
+        assert_eq!(
+            effective_os_user(),
+            account_name("-un", nix::unistd::Uid::effective())
+        );
+    }
+}

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use importdesk::domain::import::run;
 
-use crate::common::{NATIVE_HEADER, TestDb, cli_command, csv_file};
+use crate::common::session::{login_role, support_role, url_as};
+use crate::common::{NATIVE_HEADER, TestDb, cli_command, csv_file, run_cli};
 use crate::import_outcomes::request;
 
 /// Runs `importdesk history` with `IMPORTDESK_LOCK_TIMEOUT=value`.
@@ -285,4 +286,41 @@ async fn a_grant_refused_for_a_bad_time_bound_gives_no_privilege_hint() {
         "{e}"
     );
     assert!(!e.contains("hint:"), "{e}");
+}
+
+/// Support staff, who may not run the grant functions at all (not the
+/// owner, no ADMIN OPTION, no EXECUTE), are told that only the database
+/// owner grants roles: ADMIN OPTION alone would not let them, so that hint
+/// is not given.
+#[tokio::test]
+async fn a_role_without_any_right_to_grant_is_told_only_the_owner_may() {
+    let t = TestDb::new().await;
+    let nobody = support_role(&t, "nogrant").await;
+    let target = login_role(&t, "grantee").await;
+    for args in [
+        vec!["db", "grant-seller", target.as_str(), "acme"],
+        vec!["db", "grant-support", target.as_str()],
+        vec!["db", "revoke-seller", target.as_str()],
+    ] {
+        let run = run_cli(&url_as(&t, &nobody), &args, None);
+        assert_eq!(run.code, 1, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("hint: only the database owner")
+                && !run.stderr.contains("ADMIN OPTION"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(
+        crate::common::count(
+            &t,
+            &format!(
+                "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member
+                  WHERE r.rolname = '{target}'"
+            )
+        )
+        .await,
+        0,
+        "nothing was granted"
+    );
 }

@@ -10,7 +10,7 @@ use importdesk::domain::import::{
     ImportError, ImportOutcome, ImportRequest, ImportStatus, Phase, Progress, ProgressFn, run,
 };
 
-use crate::common::{NATIVE_HEADER, TestDb, count, csv_file};
+use crate::common::{NATIVE_HEADER, TestDb, count, csv_file, import_json};
 
 pub(crate) fn request(
     path: &Path,
@@ -321,4 +321,45 @@ async fn a_refused_reimport_is_recorded_failed_once() {
         .map(|e| e.action)
         .collect();
     assert_eq!(actions, [action::IMPORT_FAILED, action::IMPORT_STARTED]);
+}
+
+/// The change log's planner statistics are refreshed by an import that
+/// wrote a tenth of the log or more, an update counting as two log rows
+/// (its before- and after-image): 3000 listings created, then 200 of them
+/// updated (400 log rows, over a tenth of 3000; counted as 202, or as
+/// 200, they would not be).
+#[tokio::test]
+async fn a_reimport_updating_a_tenth_of_the_log_refreshes_its_statistics() {
+    let t = TestDb::new().await;
+    let mut first = String::from(NATIVE_HEADER);
+    let mut second = String::from(NATIVE_HEADER);
+    for i in 0..3000 {
+        first.push_str(&format!("K{i:05},Item {i},,1.00,USD,1,active,,,,\n"));
+        if i < 200 {
+            second.push_str(&format!("K{i:05},Item {i},,2.00,USD,1,active,,,,\n"));
+        }
+    }
+    let reltuples = async || -> f32 {
+        t.client()
+            .await
+            .query_one(
+                "SELECT reltuples FROM pg_class WHERE oid = 'import_audit.log_listings'::regclass",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    };
+    let (_d1, first) = csv_file("first.csv", &first);
+    let out = import_json(&t, &first, "acme", &[], 0);
+    assert_eq!(out["counts"]["created"], 3000);
+    assert_eq!(reltuples().await, 3000.0, "analysed with the first import");
+    let (_d2, second) = csv_file("second.csv", &second);
+    let out = import_json(&t, &second, "acme", &[], 0);
+    assert_eq!(out["counts"]["updated"], 200);
+    assert_eq!(
+        reltuples().await,
+        3400.0,
+        "analysed again: 400 log rows are over a tenth of 3000"
+    );
 }

@@ -478,4 +478,40 @@ mod tests {
             stored.reason
         );
     }
+
+    /// Only an applied import that skips invalid rows writes a rejects
+    /// file: not a dry run, and not an import its invalid rows refuse.
+    #[test]
+    fn only_an_applied_import_skipping_invalid_rows_writes_rejects() {
+        for (skip_invalid, dry_run, written) in [
+            (true, false, true),
+            (true, true, false),
+            (false, false, false),
+            (false, true, false),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("listings.csv");
+            std::fs::write(&path, "sku,title,price\nA-1,Lamp,1.00\nA-2,Mug,oops\n").unwrap();
+            let (tx, _rx) = mpsc::channel(64);
+            let req = ParseRequest {
+                path,
+                profile: None,
+                options: MapOptions::default(),
+                skip_invalid,
+                dry_run,
+                rejects_path: dir.path().join("rejects.csv"),
+                target: CopyTarget::Staging,
+            };
+            let summary = parse_file(req, tx, None, Instant::now());
+            let case = format!("skip_invalid {skip_invalid}, dry_run {dry_run}");
+            assert_eq!(summary.rejected, 1, "{case}");
+            assert_eq!(summary.rejects_file.is_some(), written, "{case}");
+            let files = std::fs::read_dir(dir.path()).unwrap().count();
+            assert_eq!(
+                files,
+                if written { 2 } else { 1 },
+                "{case}: files in the folder"
+            );
+        }
+    }
 }

@@ -538,4 +538,15 @@ mod tests {
         assert_eq!(detect_delimiter(b"\"a,b,c\";d\n"), b';');
         assert_eq!(detect_delimiter(b"\"a;b;c\"\td\n"), b'\t');
     }
+
+    /// A bare line feed inside a quoted header field of a CRLF file: the
+    /// header line's own ending, after the closing quote, says the file is
+    /// CRLF, and the records' line numbers follow from it.
+    #[test]
+    fn a_line_feed_inside_a_quoted_header_field_does_not_hide_the_files_crlf() {
+        let (headers, rows) = read_all(b"\"sku\nid\",title\r\nA,x\r\nB,y\r\n").unwrap();
+        assert_eq!(headers, ["sku\nid", "title"]);
+        let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
+        assert_eq!(lines, [3, 4]);
+    }
 }

@@ -418,4 +418,22 @@ mod tests {
         assert_eq!(amount("5, EUR"), "5");
         assert_eq!(currency("5. USD"), Some(CurrencyHint::Code("USD".into())));
     }
+
+    /// A code and a symbol together: the code says which currency the
+    /// symbol means, whether it comes first or last.
+    #[test]
+    fn a_code_next_to_a_symbol_names_the_currency_either_way() {
+        for price in ["CAD $5", "$5 CAD", "cad $ 5"] {
+            assert_eq!(
+                currency(price),
+                Some(CurrencyHint::Code("CAD".into())),
+                "{price}"
+            );
+            assert_eq!(
+                resolve(None, price, None, Some("USD")).unwrap(),
+                Some("CAD".into()),
+                "{price}"
+            );
+        }
+    }
 }

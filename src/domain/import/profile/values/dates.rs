@@ -407,4 +407,18 @@ mod tests {
         let e = parse_date("05/13/20x4").unwrap_err();
         assert!(!e.contains("is ambiguous"), "{e}");
     }
+
+    /// A slashed date valid in neither order (day and month both past 12,
+    /// or a day past the month's end either way) is not a date, not an
+    /// ambiguous one.
+    #[test]
+    fn a_slashed_date_valid_in_neither_order_is_not_called_ambiguous() {
+        for s in ["13/14/2024", "31/02/2024", "02/31/2024"] {
+            let e = parse_date(s).unwrap_err();
+            assert!(
+                e.contains("is not a date") && !e.contains("is ambiguous"),
+                "{s}: {e}"
+            );
+        }
+    }
 }
