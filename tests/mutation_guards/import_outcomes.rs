@@ -363,3 +363,36 @@ async fn a_reimport_updating_a_tenth_of_the_log_refreshes_its_statistics() {
         "analysed again: 400 log rows are over a tenth of 3000"
     );
 }
+
+/// A real import that skipped invalid rows says so in the past tense, in
+/// its outcome and in its history row: not the dry run's "would be".
+#[tokio::test]
+async fn an_applied_import_skipping_a_row_says_it_was_skipped_not_would_be() {
+    let t = TestDb::new().await;
+    let csv = format!(
+        "{NATIVE_HEADER}K-1,Lamp,,1.00,USD,1,active,new,,,\nK-2,Mug,,oops,USD,1,active,new,,,\n"
+    );
+    let (_dir, path) = csv_file("skip.csv", &csv);
+    let (outcome, _) = import_watched(&t, request(&path, "skipper", false, true)).await;
+    let said = "1 of 2 rows were rejected and skipped; the valid rows were imported";
+    assert_eq!(outcome.error_summary.as_deref(), Some(said));
+    let stored: Option<String> = t
+        .client()
+        .await
+        .query_one(
+            "SELECT error_summary FROM import_audit.imports WHERE seller_id = 'skipper'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored.as_deref(), Some(said));
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) FROM listings WHERE seller_id = 'skipper'"
+        )
+        .await,
+        1
+    );
+}

@@ -291,6 +291,16 @@ mod tests {
     }
 
     #[test]
+    fn a_file_of_no_bytes_is_not_shown_read_before_it_is() {
+        let empty = Progress {
+            total_bytes: 0,
+            ..at(Phase::Reading, 0)
+        };
+        assert_eq!(empty.fraction(false), 0.0);
+        assert_eq!(empty.fraction(true), 0.0);
+    }
+
+    #[test]
     fn every_phase_has_its_own_words_and_a_dry_run_works_the_changes_out() {
         let phases = [
             Phase::Reading,
