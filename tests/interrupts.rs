@@ -50,25 +50,11 @@ fn spawn_cli(t: &TestDb, args: &[&str]) -> Child {
 
 /// Waits until some session of the test database waits for a lock.
 async fn wait_for_a_lock_wait(t: &TestDb, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let waiting: i64 = t
-            .client()
-            .await
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity
-                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if waiting > 0 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{what} never waited");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let c = t.client().await;
+    assert!(
+        common::session::a_backend_waits_on_a_lock(&c).await,
+        "{what} never waited"
+    );
 }
 
 /// Waits for `child` to end, `limit` at most; panics (killing it) if not.

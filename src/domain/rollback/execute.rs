@@ -142,21 +142,7 @@ async fn record_refusal(
 ) {
     let details =
         serde_json::to_value(refused).unwrap_or_else(|_| json!({ "message": refused.message() }));
-    let recorded = async {
-        let client = db.client().await?;
-        audit::append(
-            &client,
-            &req.actor.label(),
-            action::ROLLBACK_REFUSED,
-            seller,
-            Some(req.import_id),
-            details,
-        )
-        .await
-    };
-    if let Err(e) = recorded.await {
-        tracing::warn!(error = %e, "cannot record the rollback's refusal");
-    }
+    append_on_own_connection(db, req, action::ROLLBACK_REFUSED, seller, details).await;
 }
 
 /// The rollback was stopped (its transaction rolled back): `rollback
@@ -172,20 +158,32 @@ async fn record_cancellation(db: &Database, req: &RollbackRequest, seller: &str)
             cause.describe(&req.actor.label())
         ),
     });
+    append_on_own_connection(db, req, action::ROLLBACK_CANCELLED, Some(seller), details).await;
+}
+
+/// An audit entry about this rollback from a pooled connection (best
+/// effort: a failure is logged, the rollback's own result stands).
+async fn append_on_own_connection(
+    db: &Database,
+    req: &RollbackRequest,
+    what: &str,
+    seller: Option<&str>,
+    details: serde_json::Value,
+) {
     let recorded = async {
         let client = db.client().await?;
         audit::append(
             &client,
             &req.actor.label(),
-            action::ROLLBACK_CANCELLED,
-            Some(seller),
+            what,
+            seller,
             Some(req.import_id),
             details,
         )
         .await
     };
     if let Err(e) = recorded.await {
-        tracing::warn!(error = %e, "cannot record the rollback's cancellation");
+        tracing::warn!(error = %e, action = what, "cannot record it in the audit log");
     }
 }
 
