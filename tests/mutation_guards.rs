@@ -20,6 +20,10 @@ mod database;
 mod import_outcomes;
 #[path = "mutation_guards/listings.rs"]
 mod listings;
+#[path = "mutation_guards/lookalikes.rs"]
+mod lookalikes;
+#[path = "mutation_guards/prune_refusal.rs"]
+mod prune_refusal;
 #[path = "mutation_guards/rollback_retry.rs"]
 mod rollback_retry;
 
