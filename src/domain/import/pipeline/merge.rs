@@ -33,9 +33,9 @@ pub(super) async fn merge(
     let (created, updated, changes) = if req.dry_run {
         // Counted, not done: a dry run writes nothing, not even in a
         // transaction it rolls back.
-        let (created, updated, first) =
+        let (created, updated, first_rows) =
             store::count_changes(tx, &req.seller, columns, KEPT_ERRORS as i32).await?;
-        let changes = store::preview_changes(tx, &req.seller, columns, &first).await?;
+        let changes = store::preview_changes(tx, &req.seller, columns, &first_rows).await?;
         (created, updated, Some(changes))
     } else {
         let Some(import_id) = import_id else {
