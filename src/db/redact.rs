@@ -213,4 +213,19 @@ mod tests {
         assert_eq!(redact("host=/tmp password="), "host=/tmp");
         assert_eq!(redact("host=/tmp password =  "), "host=/tmp");
     }
+
+    /// A `%` in a URI query key's first two characters is decoded like any
+    /// other (`%70assword` is `password`), and one without two characters
+    /// after it is kept as it is, never read past the key's end.
+    #[test]
+    fn a_percent_sign_at_either_end_of_a_query_key_is_read_within_the_key() {
+        assert_eq!(
+            redact("postgresql://db/x?%70assword=s3cret&user=bob"),
+            "postgresql://db/x?user=bob"
+        );
+        assert_eq!(
+            redact("postgresql://db/x?a%=1&bc%4=2&passwor%64=s3cret"),
+            "postgresql://db/x?a%=1&bc%4=2"
+        );
+    }
 }

@@ -228,14 +228,6 @@ impl Target {
         Ok(t)
     }
 
-    /// Starts the embedded cluster when it is the target; a no-op otherwise.
-    pub fn ensure_server(&self) -> Result<()> {
-        if let Some(cluster) = &self.cluster {
-            cluster.ensure_running()?;
-        }
-        Ok(())
-    }
-
     pub fn dbname(&self) -> &str {
         self.config.get_dbname().unwrap_or("")
     }

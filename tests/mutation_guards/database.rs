@@ -127,3 +127,56 @@ fn a_cluster_lock_wait_out_of_range_is_refused_by_name_not_a_panic() {
         );
     }
 }
+
+/// `IMPORTDESK_DATA_DIR` names the folder of importdesk's own files when
+/// `--data-dir` does not: a command's log is written there (as root the
+/// default would be /var/lib/importdesk).
+#[tokio::test]
+async fn the_data_directory_named_by_the_environment_gets_the_commands_log() {
+    let t = TestDb::new().await;
+    let top = tempfile::tempdir().unwrap();
+    let files = top.path().join("files");
+    let out = crate::common::cli_command(&t.url(), &["history"])
+        .env("IMPORTDESK_DATA_DIR", &files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read_to_string(files.join("logs").join("importdesk.log"))
+        .unwrap_or_else(|e| panic!("no log in {}: {e}", files.display()));
+    assert!(log.contains("importdesk started"), "{log}");
+}
+
+/// A database one migration behind is not current: `db status` names the
+/// pending migration instead of saying the schema is up to date.
+#[tokio::test]
+async fn a_database_one_migration_behind_is_not_current() {
+    let t = TestDb::new().await;
+    let status = importdesk::db::migrate::status(&t.db).await.unwrap();
+    assert!(status.is_current(), "{status:?}");
+    t.client()
+        .await
+        .execute(
+            "DELETE FROM importdesk_schema_history WHERE version = $1",
+            &[&(status.latest_version as i32)],
+        )
+        .await
+        .unwrap();
+    let behind = importdesk::db::migrate::status(&t.db).await.unwrap();
+    assert_eq!(behind.pending.len(), 1, "{behind:?}");
+    assert!(!behind.is_current(), "{behind:?}");
+
+    let run = t.cli(&["db", "status"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains(&format!("(pending: {})", behind.pending[0])),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("up to date"), "{}", run.stdout);
+}

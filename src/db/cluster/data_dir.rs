@@ -166,6 +166,33 @@ mod tests {
         user
     }
 
+    /// Someone neither the owner nor in the group.
+    fn outsider() -> User {
+        let mut user = group_member();
+        user.gid = Gid::from_raw(getgid().as_raw() + 54_321);
+        user
+    }
+
+    /// The server's user (`postgres` under root) is usually neither the
+    /// owner nor in the group of the folders above the cluster: the others'
+    /// search bit alone decides, and a folder without it is named.
+    #[test]
+    fn a_folder_is_reachable_by_others_through_the_others_search_bit_alone() {
+        let top = tempfile::tempdir().unwrap();
+        let inner = top.path().join("inner");
+        fs::create_dir(&inner).unwrap();
+        chmod(top.path(), 0o701);
+        chmod(&inner, 0o701);
+        check_reachable_by(&inner, &outsider()).unwrap();
+
+        chmod(&inner, 0o770);
+        let err = check_reachable_by(&inner, &outsider()).unwrap_err();
+        assert!(
+            err.to_string().contains(&inner.display().to_string()),
+            "names the folder: {err}"
+        );
+    }
+
     #[test]
     fn a_folder_is_reachable_through_its_groups_search_bit_alone() {
         let top = tempfile::tempdir().unwrap();

@@ -276,4 +276,17 @@ mod tests {
         let h = Header::new(&names);
         assert!(h.listing().ends_with("and 70 more"));
     }
+
+    /// A header of exactly as many names as are listed is quoted whole,
+    /// with no "and 0 more"; one name more is counted.
+    #[test]
+    fn a_header_of_exactly_the_listed_length_is_quoted_whole() {
+        let names: Vec<String> = (0..LISTED).map(|i| format!("c{i}")).collect();
+        let listing = Header::new(&names).listing();
+        assert!(listing.ends_with("\"c29\""), "{listing}");
+        assert!(!listing.contains("more"), "{listing}");
+        let names: Vec<String> = (0..=LISTED).map(|i| format!("c{i}")).collect();
+        let listing = Header::new(&names).listing();
+        assert!(listing.ends_with("\"c29\" and 1 more"), "{listing}");
+    }
 }

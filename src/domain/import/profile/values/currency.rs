@@ -419,6 +419,17 @@ mod tests {
         assert_eq!(currency("5. USD"), Some(CurrencyHint::Code("USD".into())));
     }
 
+    /// A code and a symbol, or two codes, that disagree in one place
+    /// (`EUR $`: the dollar is not the euro) are not a currency: the price
+    /// is refused.
+    #[test]
+    fn a_code_next_to_a_symbol_or_code_it_disagrees_with_is_refused() {
+        for bad in ["EUR $5", "eur $ 5", "EUR USD 5", "5 EUR $"] {
+            let e = parse_price(bad).unwrap_err();
+            assert!(e.contains("is not a currency"), "{bad}: {e}");
+        }
+    }
+
     /// A code and a symbol together: the code says which currency the
     /// symbol means, whether it comes first or last.
     #[test]
