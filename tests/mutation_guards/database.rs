@@ -74,12 +74,7 @@ async fn a_service_in_the_home_directorys_service_file_reaches_the_database() {
         .env("PGSERVICE", "guards")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
 }
 
 /// `importdesk db stop` on a data directory whose cluster looks created,
@@ -140,12 +135,7 @@ async fn the_data_directory_named_by_the_environment_gets_the_commands_log() {
         .env("IMPORTDESK_DATA_DIR", &files)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let log = std::fs::read_to_string(files.join("logs").join("importdesk.log"))
         .unwrap_or_else(|e| panic!("no log in {}: {e}", files.display()));
     assert!(log.contains("importdesk started"), "{log}");
@@ -179,4 +169,15 @@ async fn a_database_one_migration_behind_is_not_current() {
         run.stdout
     );
     assert!(!run.stdout.contains("up to date"), "{}", run.stdout);
+}
+
+/// Fails with the command's output unless it exited 0.
+#[track_caller]
+fn assert_succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
