@@ -183,11 +183,12 @@ const IMPORT_CHANGES: &str =
 /// What the merge would do, without doing it (dry run): staged keys the
 /// seller does not have (created) and listings whose provided columns would
 /// really change (updated), and the staged rows (`ctid`s, as text) of the
-/// first `$2` of those in key order (the preview's). One join, no writes. `$1` is the seller. The subquery
-/// compares each row once (`OFFSET 0` keeps the planner from pulling it up
-/// and repeating the comparison in every aggregate that reads it); the key
-/// hashes are summed as bigint (the sum is a numeric, the same text as
-/// [`TOUCHED_KEYS`]'s, which the plan fingerprint compares).
+/// first `$2` of those in key order (the preview's). One join, no writes.
+/// `$1` is the seller. The subquery compares each row once (`OFFSET 0`
+/// keeps the planner from pulling it up and repeating the comparison in
+/// every aggregate that reads it); the key hashes are summed as bigint
+/// (the sum is a numeric, the same text as [`TOUCHED_KEYS`]'s, which the
+/// plan fingerprint compares).
 fn count_changes_sql(fields: &[Field]) -> String {
     let changed = if fields.is_empty() {
         "false".to_string()
@@ -399,20 +400,20 @@ pub async fn delete_duplicates(tx: &Transaction<'_>) -> Result<u64> {
     Ok(tx.pg().execute(DELETE_DUPLICATES, &[]).await?)
 }
 
-/// The listings of the staged rows `rows` (found by [`count_changes`]) the
+/// The listings of the staged rows `row_ids` (found by [`count_changes`]) the
 /// merge would update, field by field.
 pub async fn preview_changes(
     tx: &Transaction<'_>,
     seller: &str,
     fields: &[Field],
-    rows: &[String],
+    row_ids: &[String],
 ) -> Result<Vec<FieldChanges>> {
-    if rows.is_empty() {
+    if row_ids.is_empty() {
         return Ok(Vec::new());
     }
     let rows = tx
         .pg()
-        .query(&preview_changes_sql(fields), &[&seller, &rows])
+        .query(&preview_changes_sql(fields), &[&seller, &row_ids])
         .await?;
     rows.iter()
         .map(|r| {
