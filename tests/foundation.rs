@@ -389,10 +389,124 @@ async fn embedded_cluster_survives_stop_start_and_a_killed_postmaster() {
     assert_eq!(title, "kept");
     db.pool.close();
     let c = cluster.clone();
+    assert!(
+        tokio::task::spawn_blocking(move || c.stop())
+            .await
+            .unwrap()
+            .unwrap()
+    );
+
+    // After a crash the pid in postmaster.pid can be reused by another
+    // program: PostgreSQL then refuses to start ("lock file already
+    // exists"); importdesk sees the pid is not a server, removes the file
+    // and starts again.
+    let mut other_program = std::process::Command::new("sleep");
+    other_program.arg("120");
+    if let Some(owner) = server_user() {
+        // Only a process the server may signal counts as alive to it.
+        std::os::unix::process::CommandExt::uid(&mut other_program, owner.as_raw());
+    }
+    let mut other_program = other_program.spawn().unwrap();
+    let pid_file = cluster.pgdata().join("postmaster.pid");
+    std::fs::write(
+        &pid_file,
+        format!("{}\n{}\n", other_program.id(), cluster.pgdata().display()),
+    )
+    .unwrap();
+    if let Some(owner) = server_user() {
+        std::os::unix::fs::chown(&pid_file, Some(owner.as_raw()), None).unwrap();
+    }
+    let started = Database::open(Target::embedded(cluster.clone()).unwrap()).await;
+    let still_running = other_program.try_wait().unwrap().is_none();
+    let _ = other_program.kill();
+    let _ = other_program.wait();
+    let db = started.expect("a start retried after removing a pid file naming another program");
+    assert!(still_running, "the other program was left alone");
+    let new_pid = std::fs::read_to_string(&pid_file).unwrap();
+    assert_ne!(
+        new_pid.lines().next(),
+        Some(other_program.id().to_string().as_str())
+    );
+    db.pool.close();
+    let c = cluster.clone();
     tokio::task::spawn_blocking(move || c.stop())
         .await
         .unwrap()
         .unwrap();
+}
+
+/// The user the embedded server runs as when the tests run as root.
+fn server_user() -> Option<nix::unistd::Uid> {
+    nix::unistd::Uid::effective().is_root().then(|| {
+        nix::unistd::User::from_name("postgres")
+            .unwrap()
+            .expect("a postgres system user")
+            .uid
+    })
+}
+
+/// A `postgres` that runs but never accepts connections (a hung start, a
+/// recovery longer than the wait) is stopped after `IMPORTDESK_START_TIMEOUT`
+/// and the start fails saying so, instead of waiting forever.
+#[test]
+fn a_server_that_never_accepts_connections_is_given_up_after_the_start_timeout() {
+    let dir = tempfile::Builder::new()
+        .prefix("idk-hung-")
+        .tempdir_in(std::env::temp_dir())
+        .unwrap();
+    let world_readable = |path: &std::path::Path| {
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap()
+    };
+    world_readable(dir.path());
+    let real = importdesk::db::cluster::find_server_bindir().unwrap();
+    let bindir = dir.path().join("bin");
+    std::fs::create_dir(&bindir).unwrap();
+    world_readable(&bindir);
+    for tool in ["initdb", "pg_ctl"] {
+        std::os::unix::fs::symlink(real.join(tool), bindir.join(tool)).unwrap();
+    }
+    // initdb asks postgres for its version; a start only sleeps.
+    let postgres = bindir.join("postgres");
+    std::fs::write(
+        &postgres,
+        format!(
+            "#!/bin/sh\ncase \"$1\" in -V|--version) exec '{}' \"$@\";; esac\necho hung postgres $$ >&2\nexec sleep 300\n",
+            real.join("postgres").display()
+        ),
+    )
+    .unwrap();
+    world_readable(&postgres);
+
+    let data_dir = dir.path().join("data");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
+        .args(["--data-dir", data_dir.to_str().unwrap(), "db", "start"])
+        .env("IMPORTDESK_PG_BINDIR", &bindir)
+        .env("IMPORTDESK_START_TIMEOUT", "2")
+        .env_remove("DATABASE_URL")
+        .env_remove("PGHOST")
+        .env_remove("PGDATABASE")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("did not start: it did not accept connections within 2 s")
+            && err.contains("IMPORTDESK_START_TIMEOUT"),
+        "{err}"
+    );
+    // Each try wrote its pid to the server log; none is left running.
+    let log = std::fs::read_to_string(data_dir.join("pg/server.log")).unwrap();
+    let pids: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("hung postgres "))
+        .collect();
+    assert!(!pids.is_empty(), "{log}");
+    for pid in pids {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "try {pid} still runs"
+        );
+    }
 }
 
 #[test]

@@ -312,6 +312,9 @@ pub enum DbCommand {
         json: bool,
     },
     /// Start the embedded cluster.
+    ///
+    /// Waits up to IMPORTDESK_START_TIMEOUT seconds (default 60) for the server to accept
+    /// connections, then stops it and fails; a crash recovery on a slow disk may need more.
     Start,
     /// Stop the embedded cluster.
     Stop,

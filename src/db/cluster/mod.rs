@@ -59,10 +59,14 @@ const MAX_SOCKET_PATH: usize = 107;
 /// cluster (`IMPORTDESK_CLUSTER_LOCK_WAIT`, seconds) before naming it.
 const CLUSTER_LOCK_WAIT_ENV: &str = "IMPORTDESK_CLUSTER_LOCK_WAIT";
 const DEFAULT_CLUSTER_LOCK_WAIT: Duration = Duration::from_secs(120);
-/// The longest wait accepted: a bound, and a deadline the clock can hold.
-const MAX_CLUSTER_LOCK_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
-/// How long a starting server may take to accept connections.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a start may take, retries after a crash included, before the
+/// server is stopped and the command fails (`IMPORTDESK_START_TIMEOUT`,
+/// seconds): crash recovery on a slow disk can need more than the default.
+const START_TIMEOUT_ENV: &str = "IMPORTDESK_START_TIMEOUT";
+const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest wait either variable accepts: a bound, and a deadline the
+/// clock can hold.
+const MAX_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
 
 #[derive(Debug, Clone)]
 pub struct Cluster {
@@ -143,13 +147,15 @@ impl Cluster {
     /// Creates the cluster if needed and starts it if it is not running.
     /// Safe to call from many processes at once.
     pub fn ensure_running(&self) -> Result<()> {
+        // A bad value is refused before anything is created or started.
+        let start_timeout = wait_from_env(START_TIMEOUT_ENV, DEFAULT_START_TIMEOUT)?;
         self.prepare_data_dir()?;
         let _lock = self.lock()?;
         if !self.is_initialised() {
             self.init()?;
         }
         if !self.is_running()? {
-            self.start_locked()?;
+            self.start_locked(start_timeout)?;
         }
         Ok(())
     }
@@ -197,7 +203,7 @@ impl Cluster {
     fn lock(&self) -> Result<Flock<File>> {
         let path = self.data_dir.join(".cluster.lock");
         let mut file = private_files::open_lock_file(&path)?;
-        let wait = cluster_lock_wait(std::env::var(CLUSTER_LOCK_WAIT_ENV).ok().as_deref())?;
+        let wait = wait_from_env(CLUSTER_LOCK_WAIT_ENV, DEFAULT_CLUSTER_LOCK_WAIT)?;
         let deadline = Instant::now() + wait;
         loop {
             match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
@@ -227,24 +233,29 @@ impl Cluster {
     }
 }
 
-/// The wait `IMPORTDESK_CLUSTER_LOCK_WAIT` asks for (`raw`, when set):
-/// seconds, fractions allowed, at most a day. Anything else is refused
-/// naming the variable: a typo used to wait the default silently, and a
-/// value too large for the clock (`1e30`) made the command panic.
-fn cluster_lock_wait(raw: Option<&str>) -> Result<Duration> {
+/// The wait the variable `name` asks for, `default` when it is unset.
+fn wait_from_env(name: &str, default: Duration) -> Result<Duration> {
+    parse_wait(name, std::env::var(name).ok().as_deref(), default)
+}
+
+/// A wait written in a variable (`raw`, when set): seconds, fractions
+/// allowed, at most a day. Anything else is refused naming the variable: a
+/// typo used to wait the default silently, and a value too large for the
+/// clock (`1e30`) made the command panic.
+fn parse_wait(name: &str, raw: Option<&str>, default: Duration) -> Result<Duration> {
     let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
-        return Ok(DEFAULT_CLUSTER_LOCK_WAIT);
+        return Ok(default);
     };
     raw.trim()
         .parse::<f64>()
         .ok()
         .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-        .filter(|wait| *wait <= MAX_CLUSTER_LOCK_WAIT)
+        .filter(|wait| *wait <= MAX_WAIT)
         .ok_or_else(|| {
             eyre!(
-                "{CLUSTER_LOCK_WAIT_ENV}={raw:?} is not a wait for the cluster lock: write a \
-                 number of seconds from 0 to {} (e.g. 120)",
-                MAX_CLUSTER_LOCK_WAIT.as_secs()
+                "{name}={raw:?} is not a wait: write a number of seconds from 0 to {} (e.g. {})",
+                MAX_WAIT.as_secs(),
+                default.as_secs()
             )
         })
 }
@@ -254,13 +265,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_cluster_lock_wait_is_seconds_up_to_a_day_and_anything_else_is_refused() {
-        let wait = |raw| cluster_lock_wait(raw).map_err(|e| e.to_string());
+    fn a_wait_is_seconds_up_to_a_day_and_anything_else_is_refused() {
+        let wait = |raw| {
+            parse_wait(CLUSTER_LOCK_WAIT_ENV, raw, DEFAULT_CLUSTER_LOCK_WAIT)
+                .map_err(|e| e.to_string())
+        };
         assert_eq!(wait(None), Ok(DEFAULT_CLUSTER_LOCK_WAIT));
         assert_eq!(wait(Some(" ")), Ok(DEFAULT_CLUSTER_LOCK_WAIT));
         assert_eq!(wait(Some("0")), Ok(Duration::ZERO));
         assert_eq!(wait(Some(" 2.5 ")), Ok(Duration::from_millis(2500)));
-        assert_eq!(wait(Some("86400")), Ok(MAX_CLUSTER_LOCK_WAIT));
+        assert_eq!(wait(Some("86400")), Ok(MAX_WAIT));
         // Past a day, past what Instant can add (1e19 s), past Duration
         // (1e30 s), negative, not a number.
         for bad in ["86400.5", "1e19", "1e30", "inf", "-1", "NaN", "2m", "soon"] {

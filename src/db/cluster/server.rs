@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use color_eyre::eyre::{Context, Result, bail};
 use nix::fcntl::OFlag;
 
-use super::{Cluster, PORT, SERVER_SETTINGS, START_TIMEOUT, SUPERUSER};
+use super::{Cluster, PORT, SERVER_SETTINGS, START_TIMEOUT_ENV, SUPERUSER};
 use crate::private_files;
 
 impl Cluster {
@@ -76,10 +76,12 @@ impl Cluster {
         Ok(())
     }
 
-    pub(super) fn start_locked(&self) -> Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
+    /// Starts the server, retrying after a crash's leftovers are cleaned,
+    /// until it accepts connections or the start timeout has passed.
+    pub(super) fn start_locked(&self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
         loop {
-            let failure = match self.spawn_server()? {
+            let failure = match self.spawn_server(deadline, timeout)? {
                 None => return Ok(()),
                 Some(failure) => failure,
             };
@@ -103,8 +105,9 @@ impl Cluster {
     /// Starts `postgres -D <pgdata>` directly (no shell: the path is an
     /// argument, never code), in its own session so that a hang-up of the
     /// terminal does not stop it, with its output appended to the server log.
-    /// `None` once it accepts connections; `Some(why)` if it exited.
-    fn spawn_server(&self) -> Result<Option<String>> {
+    /// `None` once it accepts connections; `Some(why)` if it exited or was
+    /// stopped at `deadline` (`timeout` after the first try) without accepting.
+    fn spawn_server(&self, deadline: Instant, timeout: Duration) -> Result<Option<String>> {
         let log_path = self.server_log();
         let log = fs::OpenOptions::new()
             .append(true)
@@ -135,7 +138,6 @@ impl Cluster {
             .spawn()
             .wrap_err_with(|| format!("cannot run {}", self.bindir.join("postgres").display()))?;
         let pid = child.id() as i32;
-        let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Some(status) = child.try_wait()? {
                 return Ok(Some(format!("the server exited ({status})")));
@@ -152,8 +154,9 @@ impl Cluster {
                 );
                 let _ = child.wait();
                 return Ok(Some(format!(
-                    "it did not accept connections within {} s",
-                    START_TIMEOUT.as_secs()
+                    "it did not accept connections within {:.0} s ({START_TIMEOUT_ENV} sets the \
+                     wait; a crash recovery on a slow disk can need more)",
+                    timeout.as_secs_f64()
                 )));
             }
             std::thread::sleep(Duration::from_millis(50));
