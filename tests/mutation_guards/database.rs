@@ -123,6 +123,32 @@ fn a_cluster_lock_wait_out_of_range_is_refused_by_name_not_a_panic() {
     }
 }
 
+/// A malformed start timeout is refused naming the variable before
+/// anything is created: no data directory, no cluster.
+#[test]
+fn a_malformed_start_timeout_is_refused_before_anything_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for bad in ["1e30", "-1", "2m"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
+            .args(["--data-dir", data.to_str().unwrap(), "db", "start"])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", dir.path())
+            .env("IMPORTDESK_SYSTEM_CONFIG", "")
+            .env("IMPORTDESK_START_TIMEOUT", bad)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{bad:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("IMPORTDESK_START_TIMEOUT={bad:?} is not a wait")),
+            "{bad:?}: {stderr}"
+        );
+        assert!(!data.join("pg").exists(), "{bad:?}: a cluster was made");
+    }
+}
+
 /// `IMPORTDESK_DATA_DIR` names the folder of importdesk's own files when
 /// `--data-dir` does not: a command's log is written there (as root the
 /// default would be /var/lib/importdesk).
