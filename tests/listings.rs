@@ -272,6 +272,42 @@ async fn the_timeline_tells_import_hand_edit_reimport_and_rollback_apart() {
     );
 }
 
+/// A rollback's change is restorable like any other: its before-image is
+/// the old row its statement logged among the rollback's rows (V15 keeps
+/// them apart from the hand edits).
+#[tokio::test]
+async fn a_listing_is_restored_to_before_a_rollbacks_change() {
+    let s = seeded(HAND_EDIT_A).await;
+    let t = &s.t;
+    let rb = t.cli(&["rollback", &s.second_id.to_string(), "--yes", "--json"]);
+    assert_eq!(rb.code, 0, "{}", rb.stderr);
+    let by_rollback = changes(&timeline(t, "A"))[0].clone();
+    assert_eq!(by_rollback["source"]["by"], "rollback");
+    let change = by_rollback["change_id"].as_i64().unwrap();
+
+    let preview = restore(t, "A", change, &["--preview", "--json"]);
+    assert_eq!(preview.code, 0, "{}{}", preview.stdout, preview.stderr);
+    let p = preview.json()["preview"].clone();
+    assert_eq!(diff_of(&p)["price"], pair("25.00", "30.00"));
+    let fp = p["fingerprint"].as_str().unwrap().to_string();
+    let run = restore(t, "A", change, &["--yes", "--expect", &fp, "--json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let row = t
+        .client()
+        .await
+        .query_one(
+            "SELECT title, price::text FROM listings WHERE seller_id = 'acme' AND sku = 'A'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, String>(1)),
+        ("LAMP!!!".to_string(), "30.00".to_string()),
+        "the values the re-import wrote, which the rollback had undone"
+    );
+}
+
 fn restore(t: &TestDb, sku: &str, change: i64, extra: &[&str]) -> common::CliRun {
     let change = change.to_string();
     let mut args = vec![

@@ -63,7 +63,9 @@ impl ChangeRow {
 /// or an update that moved the key away); `ROW_IS_MAIN` tells them apart
 /// among untagged rows. The old row of an update is found through the
 /// by-import b-tree for an import's row, else as the key's nearest older
-/// untagged row of the same statement (`log_listings_untagged_by_key`, V9).
+/// row of the same statement among its rollback's rows
+/// (`log_listings_by_rollback`) or the hand edits
+/// (`log_listings_hand_edits_by_key`, V15).
 fn changes(source: &str, order_limit: &str) -> String {
     let before: Vec<String> = value_columns()
         .map(|c| {
@@ -102,7 +104,18 @@ fn changes(source: &str, order_limit: &str) -> String {
                 UNION ALL
                 (SELECT * FROM import_audit.log_listings o
                   WHERE m.audit_image = 'N' AND m.audit_op = 'U' AND m.audit_import_id IS NULL
-                    AND o.audit_import_id IS NULL AND o.seller_id = m.seller_id AND o.sku = m.sku
+                    AND m.audit_rollback_of IS NOT NULL
+                    AND o.audit_rollback_of = m.audit_rollback_of AND o.audit_import_id IS NULL
+                    AND o.seller_id = m.seller_id AND o.sku = m.sku
+                    AND o.audit_change_id < m.audit_change_id
+                    AND o.audit_stmt_id = m.audit_stmt_id AND o.audit_image = 'O'
+                  ORDER BY o.audit_change_id DESC LIMIT 1)
+                UNION ALL
+                (SELECT * FROM import_audit.log_listings o
+                  WHERE m.audit_image = 'N' AND m.audit_op = 'U' AND m.audit_import_id IS NULL
+                    AND m.audit_rollback_of IS NULL
+                    AND o.audit_import_id IS NULL AND o.audit_rollback_of IS NULL
+                    AND o.seller_id = m.seller_id AND o.sku = m.sku
                     AND o.audit_change_id < m.audit_change_id
                     AND o.audit_stmt_id = m.audit_stmt_id AND o.audit_image = 'O'
                   ORDER BY o.audit_change_id DESC LIMIT 1)) o ON true
@@ -118,21 +131,45 @@ fn changes(source: &str, order_limit: &str) -> String {
 }
 
 /// Whether untagged log row `u` is a change's main row (see `changes`).
+/// Rows of one statement share its tag, so the new row is looked for among
+/// the rows of `u`'s own rollback, or among the hand edits (each through its
+/// partial index, V15).
 const ROW_IS_MAIN: &str = "(u.audit_image = 'N' OR u.audit_op <> 'U' OR NOT EXISTS (
         SELECT 1 FROM import_audit.log_listings n
-         WHERE n.audit_import_id IS NULL AND n.seller_id = u.seller_id AND n.sku = u.sku
+         WHERE u.audit_rollback_of IS NOT NULL
+           AND n.audit_rollback_of = u.audit_rollback_of AND n.audit_import_id IS NULL
+           AND n.seller_id = u.seller_id AND n.sku = u.sku
+           AND n.audit_change_id > u.audit_change_id
+           AND n.audit_stmt_id = u.audit_stmt_id AND n.audit_image = 'N'
+         UNION ALL
+        SELECT 1 FROM import_audit.log_listings n
+         WHERE u.audit_rollback_of IS NULL
+           AND n.audit_import_id IS NULL AND n.audit_rollback_of IS NULL
+           AND n.seller_id = u.seller_id AND n.sku = u.sku
            AND n.audit_change_id > u.audit_change_id
            AND n.audit_stmt_id = u.audit_stmt_id AND n.audit_image = 'N'))";
 
 /// The main rows of listing (`$1`, `$2`) whose change number satisfies
-/// `condition` (on `audit_change_id`): untagged rows through their partial
-/// index, and the import rows through one probe of the by-import index per
-/// import of the seller that wrote rows its before-images still hold (an
-/// import only inserts and updates, so its main rows are its new rows).
+/// `condition` (on `audit_change_id`): hand edits through their partial
+/// index by key; a rollback's rows through one probe of the by-rollback
+/// index per rolled-back import of the seller (a rollback changes only its
+/// import's seller's listings); and the import rows through one probe of
+/// the by-import index per import of the seller that wrote rows its
+/// before-images still hold (an import only inserts and updates, so its
+/// main rows are its new rows).
 fn key_rows(condition: &str) -> String {
     format!(
         "SELECT u.* FROM import_audit.log_listings u
-          WHERE u.audit_import_id IS NULL AND u.seller_id = $1 AND u.sku = $2
+          WHERE u.audit_import_id IS NULL AND u.audit_rollback_of IS NULL
+            AND u.seller_id = $1 AND u.sku = $2
+            AND u.{condition} AND {ROW_IS_MAIN}
+         UNION ALL
+         SELECT u.* FROM import_audit.log_listings u
+          WHERE u.audit_import_id IS NULL AND u.audit_rollback_of IS NOT NULL
+            AND u.audit_rollback_of = ANY (ARRAY(
+                SELECT id FROM import_audit.imports
+                 WHERE seller_id = $1 AND status = 'rolled_back'))
+            AND u.seller_id = $1 AND u.sku = $2
             AND u.{condition} AND {ROW_IS_MAIN}
          UNION ALL
          SELECT t.* FROM import_audit.log_listings t
@@ -202,8 +239,8 @@ pub struct EditQuery<'a> {
 }
 
 /// Changes made neither by an import nor by a rollback, newest first,
-/// through the partial index `log_listings_hand_edits` (V9), or the
-/// untagged rows by key when a SKU is given.
+/// through the partial index `log_listings_hand_edits` (V9), or
+/// `log_listings_hand_edits_by_key` (V15) when a SKU is given.
 pub async fn hand_edits(conn: &impl Conn, q: &EditQuery<'_>) -> Result<Vec<ChangeRow>> {
     let source = format!(
         "SELECT u.* FROM import_audit.log_listings u
