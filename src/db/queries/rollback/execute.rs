@@ -108,6 +108,15 @@ fn restore_unchanged(referenced: &str) -> String {
 /// made the DELETE slower (docs/performance.md, 2026-12-01).
 const MERGE_JOIN_ONLY: &str =
     "SET LOCAL enable_nestloop = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_sort = off";
+/// The restore reads the import's after- and before-images side by side
+/// (both from the by-import b-tree, in key order: a merge join) and probes
+/// each listing by its primary key. Left to itself the planner hashed the
+/// after-images and read every listing of the seller: measured by hand at 1M
+/// listings with 299,576 updated (EXPLAIN ANALYZE, the UPDATE without its
+/// capture trigger), the joins took 5.8 s that way and 3.8 s this way. A
+/// few updates of a large seller are probed the same way, so no size check.
+const MERGED_IMAGES_THEN_PROBES: &str =
+    "SET LOCAL enable_hashjoin = off; SET LOCAL enable_sort = off";
 /// Back to the planner's own choices for the rest of the transaction.
 const DEFAULT_JOINS: &str = "RESET enable_nestloop; RESET enable_hashjoin; RESET enable_sort";
 
@@ -213,11 +222,14 @@ pub async fn restore_updated_listings(
     seller: &str,
     import_id: i64,
 ) -> Result<i64> {
-    Ok(tx
+    tx.pg().batch_execute(MERGED_IMAGES_THEN_PROBES).await?;
+    let restored = tx
         .pg()
         .query_one(&restore_unchanged(&refs.0), &[&seller, &import_id])
         .await?
-        .try_get("rows")?)
+        .try_get("rows")?;
+    tx.pg().batch_execute(DEFAULT_JOINS).await?;
+    Ok(restored)
 }
 
 /// Marks where [`back_to_savepoint`] returns to.
