@@ -154,9 +154,10 @@ impl Cluster {
                 );
                 let _ = child.wait();
                 return Ok(Some(format!(
-                    "it did not accept connections within {:.0} s ({START_TIMEOUT_ENV} sets the \
+                    "it did not accept connections within {} s ({START_TIMEOUT_ENV} sets the \
                      wait; a crash recovery on a slow disk can need more)",
-                    timeout.as_secs_f64()
+                    // As given: 0.05 s is not "0 s".
+                    (timeout.as_secs_f64() * 100.0).round() / 100.0
                 )));
             }
             std::thread::sleep(Duration::from_millis(50));
