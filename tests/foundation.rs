@@ -454,39 +454,10 @@ fn a_server_that_never_accepts_connections_is_given_up_after_the_start_timeout()
         .prefix("idk-hung-")
         .tempdir_in(std::env::temp_dir())
         .unwrap();
-    let world_readable = |path: &std::path::Path| {
-        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap()
-    };
-    world_readable(dir.path());
-    let real = importdesk::db::cluster::find_server_bindir().unwrap();
-    let bindir = dir.path().join("bin");
-    std::fs::create_dir(&bindir).unwrap();
-    world_readable(&bindir);
-    for tool in ["initdb", "pg_ctl"] {
-        std::os::unix::fs::symlink(real.join(tool), bindir.join(tool)).unwrap();
-    }
-    // initdb asks postgres for its version; a start only sleeps.
-    let postgres = bindir.join("postgres");
-    std::fs::write(
-        &postgres,
-        format!(
-            "#!/bin/sh\ncase \"$1\" in -V|--version) exec '{}' \"$@\";; esac\necho hung postgres $$ >&2\nexec sleep 300\n",
-            real.join("postgres").display()
-        ),
-    )
-    .unwrap();
-    world_readable(&postgres);
-
+    let bindir =
+        server_tools_with_postgres(dir.path(), "echo hung postgres $$ >&2\nexec sleep 300");
     let data_dir = dir.path().join("data");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
-        .args(["--data-dir", data_dir.to_str().unwrap(), "db", "start"])
-        .env("IMPORTDESK_PG_BINDIR", &bindir)
-        .env("IMPORTDESK_START_TIMEOUT", "2")
-        .env_remove("DATABASE_URL")
-        .env_remove("PGHOST")
-        .env_remove("PGDATABASE")
-        .output()
-        .unwrap();
+    let out = db_start_within_two_seconds(&bindir, &data_dir);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -507,6 +478,73 @@ fn a_server_that_never_accepts_connections_is_given_up_after_the_start_timeout()
             "try {pid} still runs"
         );
     }
+}
+
+/// A `postgres` that exits at once (a bad setting, a full disk) is tried
+/// again until the start timeout with a pause between tries: a handful of
+/// failed starts in the server log in 2 s, not one every 50 ms.
+#[test]
+fn a_server_that_exits_at_once_is_tried_again_after_a_pause_until_the_start_timeout() {
+    let dir = tempfile::Builder::new()
+        .prefix("idk-exits-")
+        .tempdir_in(std::env::temp_dir())
+        .unwrap();
+    let bindir = server_tools_with_postgres(dir.path(), "echo failed postgres >&2\nexit 1");
+    let data_dir = dir.path().join("data");
+    let out = db_start_within_two_seconds(&bindir, &data_dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("did not start"), "{err}");
+    let log = std::fs::read_to_string(data_dir.join("pg/server.log")).unwrap();
+    let tries = log.lines().filter(|l| *l == "failed postgres").count();
+    // One try per 0.3 s or more: 7 at most in 2 s.
+    assert!((2..=10).contains(&tries), "{tries} tries in 2 s:\n{log}");
+}
+
+/// A folder of server tools: the real `initdb` and `pg_ctl`, and a
+/// `postgres` that answers initdb's version question with the real one and
+/// runs `start` (shell) for a server start. Readable by `postgres` under
+/// root.
+fn server_tools_with_postgres(dir: &std::path::Path, start: &str) -> std::path::PathBuf {
+    let world_readable = |path: &std::path::Path| {
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap()
+    };
+    world_readable(dir);
+    let real = importdesk::db::cluster::find_server_bindir().unwrap();
+    let bindir = dir.join("bin");
+    std::fs::create_dir(&bindir).unwrap();
+    world_readable(&bindir);
+    for tool in ["initdb", "pg_ctl"] {
+        std::os::unix::fs::symlink(real.join(tool), bindir.join(tool)).unwrap();
+    }
+    let postgres = bindir.join("postgres");
+    std::fs::write(
+        &postgres,
+        format!(
+            "#!/bin/sh\ncase \"$1\" in -V|--version) exec '{}' \"$@\";; esac\n{start}\n",
+            real.join("postgres").display()
+        ),
+    )
+    .unwrap();
+    world_readable(&postgres);
+    bindir
+}
+
+/// `importdesk db start` of a new cluster in `data_dir` with the server
+/// tools in `bindir` and a start timeout of 2 s.
+fn db_start_within_two_seconds(
+    bindir: &std::path::Path,
+    data_dir: &std::path::Path,
+) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
+        .args(["--data-dir", data_dir.to_str().unwrap(), "db", "start"])
+        .env("IMPORTDESK_PG_BINDIR", bindir)
+        .env("IMPORTDESK_START_TIMEOUT", "2")
+        .env_remove("DATABASE_URL")
+        .env_remove("PGHOST")
+        .env_remove("PGDATABASE")
+        .output()
+        .unwrap()
 }
 
 #[test]

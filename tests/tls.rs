@@ -466,5 +466,16 @@ async fn service_files_and_the_password_file() {
     let (ok, stdout, stderr) = cli(&["db", "status"], &with_service);
     assert!(!ok, "{stdout}");
     assert!(stderr.contains("has group or world access"), "{stderr}");
-    assert!(stderr.contains("password"), "{stderr}");
+    let hint = "hint: give the password in the password file";
+    assert!(stderr.contains(hint), "{stderr}");
+
+    // A wrong password is refused by the server, with the same hint.
+    let mut wrong = with_service.clone();
+    wrong.push(("PGPASSWORD", "not-the-password"));
+    let (ok, stdout, stderr) = cli(&["db", "status"], &wrong);
+    assert!(!ok, "{stdout}");
+    assert!(
+        stderr.contains("password authentication failed") && stderr.contains(hint),
+        "{stderr}"
+    );
 }

@@ -336,4 +336,22 @@ mod tests {
             assert!(e.to_string().contains("\"ssl\""), "{other}: {e}");
         }
     }
+
+    /// A bracketed IPv6 address may come without a port (libpq's
+    /// `postgresql://[::1]/shop`); anything else after the bracket is refused.
+    #[test]
+    fn an_ipv6_address_without_a_port_is_a_host_alone() {
+        let o = parse("postgresql://[::1]/shop").unwrap();
+        assert_eq!(get(&o, "host"), Some("::1"));
+        assert_eq!(get(&o, "port"), None);
+        let o = parse("postgresql://[2001:db8::2],db.example:6432/shop").unwrap();
+        assert_eq!(get(&o, "host"), Some("2001:db8::2,db.example"));
+        assert_eq!(get(&o, "port"), Some(",6432"));
+        let e = parse("postgresql://[::1]x/shop").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unexpected \"x\" after the IPv6 address"),
+            "{e}"
+        );
+    }
 }

@@ -262,4 +262,21 @@ mod tests {
         let e = find_service("missing", &[a]).unwrap_err();
         assert!(e.to_string().contains("\"missing\" not found"), "{e}");
     }
+
+    /// A line of fewer than five fields is no entry: skipped, as libpq
+    /// skips it, and never read past its end.
+    #[test]
+    fn pgpass_lines_of_fewer_than_five_fields_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = write(
+            dir.path(),
+            "pgpass",
+            "db.example:5432\n*:*:*:bob\n*:*:*:bob:right\n",
+            0o600,
+        );
+        assert_eq!(
+            lookup_password(&f, "db.example", "5432", "shop", "bob"),
+            PassLookup::Found("right".into())
+        );
+    }
 }

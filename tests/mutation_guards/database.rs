@@ -207,3 +207,29 @@ fn assert_succeeded(out: &std::process::Output) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `db status` says where the database was named: `--database-url`, or
+/// `DATABASE_URL` in the environment.
+#[tokio::test]
+async fn db_status_says_where_the_database_was_named() {
+    let t = TestDb::new().await;
+    let run = t.cli(&["db", "status"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("(from --database-url)"),
+        "{}",
+        run.stdout
+    );
+
+    let files = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_importdesk"))
+        .args(["db", "status"])
+        .env("DATABASE_URL", t.url())
+        .env("IMPORTDESK_SYSTEM_CONFIG", "")
+        .env("IMPORTDESK_DATA_DIR", files.path())
+        .output()
+        .unwrap();
+    assert_succeeded(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("(from DATABASE_URL)"), "{stdout}");
+}

@@ -263,4 +263,26 @@ mod tests {
             );
         }
     }
+
+    /// Where the cluster's folder goes, a file or a link is refused as what
+    /// it is, before anything is opened through it.
+    #[test]
+    fn a_file_or_a_link_in_place_of_the_clusters_folder_is_refused_as_what_it_is() {
+        let top = tempfile::tempdir().unwrap();
+        chmod(top.path(), 0o711);
+        let cluster = Cluster::new(top.path().join("data")).unwrap();
+        cluster.prepare_data_dir().unwrap();
+        let pgdata = cluster.pgdata();
+        fs::remove_dir(&pgdata).unwrap();
+        fs::write(&pgdata, "").unwrap();
+        let err = cluster.prepare_data_dir().unwrap_err().to_string();
+        assert!(err.contains("is not a folder but a file"), "{err}");
+
+        fs::remove_file(&pgdata).unwrap();
+        let elsewhere = top.path().join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &pgdata).unwrap();
+        let err = cluster.prepare_data_dir().unwrap_err().to_string();
+        assert!(err.contains("is not a folder but a symbolic link"), "{err}");
+    }
 }
