@@ -437,6 +437,20 @@ mod tests {
         assert_eq!(summary.error_count, 1);
     }
 
+    /// A file offers the columns it maps, and currency always (from a
+    /// price's symbol or `--currency`); a column it lacks is not offered,
+    /// so the import leaves that value as it is.
+    #[test]
+    fn a_file_offers_the_columns_it_maps_and_currency_always() {
+        let (header, _, _) = parse("sku,title,price\nA-1,Lamp,1.00\n");
+        assert_eq!(
+            header.columns,
+            [Field::Title, Field::Price, Field::Currency],
+            "{:?}",
+            header.columns
+        );
+    }
+
     #[test]
     fn an_unknown_columns_name_is_cut_to_twice_a_quoted_value() {
         let long = "n".repeat(100);
