@@ -656,3 +656,139 @@ async fn the_preview_after_rolling_back_a_newer_import_matches_the_execution() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(run.json()["skipped"], 2);
 }
+
+/// `n` native rows `{prefix}0..`, titled `{title} i`.
+fn numbered_rows(prefix: &str, title: &str, range: std::ops::Range<usize>) -> String {
+    let mut csv = String::from(NATIVE_HEADER);
+    for i in range {
+        csv.push_str(&format!(
+            "{prefix}{i:06},{title} {i},,10.00,USD,1,active,,,,\n"
+        ));
+    }
+    csv
+}
+
+/// Entries read from the change log's by-import b-tree so far, once every
+/// backend of this database but `ours` has ended (a backend's counts reach
+/// the statistics when it exits).
+async fn by_import_index_reads(c: &tokio_postgres::Client, ours: &[i32]) -> i64 {
+    for _ in 0..400 {
+        let others: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                  WHERE datname = current_database() AND pid <> ALL ($1)",
+                &[&ours],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if others == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    c.query_one(
+        "SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'log_listings_by_import'",
+        &[],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}
+
+/// Right after a large re-import into a large change log, the planner's
+/// statistics know neither the import's rows (the import analyses the log
+/// only when it wrote a tenth of it) nor the seller's listings (autovacuum
+/// has not come by). The restore then expected one after-image and one
+/// before-image and read every before-image once per after-image: at 1M
+/// listings a rollback ran for 14 minutes. Each image must be read about
+/// once, whatever the statistics say: with many restores (merge joins) and
+/// with few restores of a larger seller (probes by key).
+#[tokio::test]
+async fn a_rollback_reads_each_image_once_when_statistics_have_not_seen_the_import() {
+    let t = TestDb::new().await;
+    let admin = t.db.connect_dedicated().await.unwrap();
+    admin
+        .batch_execute(
+            "ALTER TABLE listings SET (autovacuum_enabled = false);
+             ALTER TABLE import_audit.log_listings SET (autovacuum_enabled = false);
+             INSERT INTO listings (seller_id, sku, title, price, currency, quantity, status)
+             SELECT 'others', 'K' || g, 'other ' || g, 1, 'USD', 1, 'active'
+               FROM generate_series(1, 130000) g;
+             ANALYZE listings; ANALYZE import_audit.log_listings;",
+        )
+        .await
+        .unwrap();
+    // The test's own connections: every backend of its database so far
+    // (the pool's one is open while `pool` holds it, then reused).
+    let pool = t.client().await;
+    let ours: Vec<i32> = admin
+        .query_one(
+            "SELECT array_agg(pid) FROM pg_stat_activity WHERE datname = current_database()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    drop(pool);
+    let rows = 2000;
+    // Many: every listing of seller "many" updated (the merge joins).
+    let (_d1, first) = csv_file("first.csv", &numbered_rows("M", "first", 0..rows));
+    import_json(&t, &first, "many", &[], 0);
+    let (_d2, changed) = csv_file("changed.csv", &numbered_rows("M", "changed", 0..rows));
+    let many = import_json(&t, &changed, "many", &[], 0);
+    assert_eq!(many["counts"]["updated"], rows);
+    // Few: a sixth of seller "few"'s listings updated (the probes).
+    let (_d3, large) = csv_file("large.csv", &numbered_rows("F", "first", 0..6 * rows));
+    import_json(&t, &large, "few", &[], 0);
+    let (_d4, part) = csv_file("part.csv", &numbered_rows("F", "changed", 0..rows));
+    let few = import_json(&t, &part, "few", &[], 0);
+    assert_eq!(few["counts"]["updated"], rows);
+    let analysed: i64 = count(
+        &t,
+        "SELECT count(*) FROM pg_stat_user_tables
+          WHERE relname IN ('listings', 'log_listings') AND analyze_count + autoanalyze_count > 1",
+    )
+    .await;
+    assert_eq!(
+        analysed, 0,
+        "the statistics were refreshed: the test no longer shows the case"
+    );
+
+    let rolled_back = |outcome: &serde_json::Value, what: &str| {
+        let id = outcome["import_id"].as_i64().unwrap().to_string();
+        let run = t.cli(&["rollback", &id, "--yes", "--json"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.json()[what], rows, "{}", run.stdout);
+    };
+    for (seller, outcome) in [("many", &many), ("few", &few)] {
+        let before = by_import_index_reads(&admin, &ours).await;
+        rolled_back(outcome, "restored");
+        let read = by_import_index_reads(&admin, &ours).await - before;
+        assert!(
+            read < 10 * rows as i64,
+            "the rollback of {seller}'s {rows} updates read {read} entries of the by-import index"
+        );
+        let still_changed = count(
+            &t,
+            &format!("SELECT count(*) FROM listings WHERE seller_id = '{seller}' AND title LIKE 'changed%'"),
+        )
+        .await;
+        assert_eq!(still_changed, 0, "{seller}");
+    }
+    // A seventh of seller "few"'s listings created, then deleted (probes).
+    let (_d5, more) = csv_file("more.csv", &numbered_rows("F", "more", 6 * rows..7 * rows));
+    let created = import_json(&t, &more, "few", &[], 0);
+    assert_eq!(created["counts"]["created"], rows);
+    let before = by_import_index_reads(&admin, &ours).await;
+    rolled_back(&created, "deleted");
+    let read = by_import_index_reads(&admin, &ours).await - before;
+    assert!(
+        read < 10 * rows as i64,
+        "the rollback of few's {rows} creations read {read} entries of the by-import index"
+    );
+    assert_eq!(
+        count(&t, "SELECT count(*) FROM listings WHERE seller_id = 'few'").await,
+        6 * rows as i64
+    );
+}

@@ -49,47 +49,122 @@ fn unchanged_since(referenced: &str) -> String {
     )
 }
 
+/// How a rollback statement reaches the import's images and the listings.
+#[derive(Clone, Copy)]
+enum Joins {
+    /// Merge joins of key-ordered runs: the import's images from the
+    /// by-import b-tree, the seller's listings from the primary key
+    /// ([`MERGE_JOIN_ONLY`]).
+    Merged,
+    /// The import's after-images drive; each before-image and each listing
+    /// is probed by its key.
+    Probed,
+}
+
+/// The listing each after-image `a` belongs to, found by its key and
+/// matched by its row address, whatever the planner believes about the
+/// sizes involved (`LIMIT 1` keeps the subquery from being flattened). With
+/// `l.seller_id = $1 AND l.sku = a.sku` instead, statistics that had not
+/// seen the seller yet (a new seller's first tens of thousands of listings
+/// in a larger table: autovacuum waits for a tenth of the table) made the
+/// planner expect one listing, read the seller's listings first and every
+/// after-image once per listing: 2,000 restores among 12,000 listings read
+/// 24M index entries (tests/rollback.rs). The row address is safe inside
+/// the rollback's snapshot transaction: a listing changed since fails the
+/// statement instead of being skipped.
+const LISTING_PROBED: &str = "CROSS JOIN LATERAL (
+                SELECT p.ctid AS listing FROM listings p
+                 WHERE p.seller_id = $1 AND p.sku = a.sku LIMIT 1) k";
+
+impl Joins {
+    /// What the statement adds to the import's after-images `a`.
+    fn lateral(self) -> &'static str {
+        match self {
+            Joins::Merged => "",
+            Joins::Probed => LISTING_PROBED,
+        }
+    }
+
+    /// The condition tying the listing `l` to its after-image `a`.
+    fn listing(self) -> &'static str {
+        match self {
+            Joins::Merged => "l.seller_id = $1 AND l.sku = a.sku",
+            Joins::Probed => "l.ctid = k.listing",
+        }
+    }
+
+    /// The before-image `b` of the after-image `a`.
+    fn before_image(self) -> &'static str {
+        match self {
+            Joins::Merged => IMAGES_MERGED,
+            Joins::Probed => BEFORE_IMAGE_PROBED,
+        }
+    }
+}
+
 /// Deletes the listings the import created that still equal its
 /// after-image and no other row references; counts them. `$1` seller, `$2`
 /// import. Driven by the import's own rows and compared there: every
-/// listing it deletes is checked, whatever the plan said. Run as a merge
-/// join ([`MERGE_JOIN_ONLY`]).
-fn delete_unchanged(referenced: &str) -> String {
+/// listing it deletes is checked, whatever the plan said.
+fn delete_unchanged(referenced: &str, joins: Joins) -> String {
     format!(
         "WITH gone AS (
-            DELETE FROM listings l USING import_audit.log_listings a
+            DELETE FROM listings l USING import_audit.log_listings a {lateral}
              WHERE a.audit_import_id = $2 AND a.audit_image = 'N' AND a.audit_op = 'I'
-               AND a.seller_id = $1 AND l.seller_id = $1 AND l.sku = a.sku
-               AND {}
+               AND a.seller_id = $1 AND {listing}
+               AND {unchanged}
             RETURNING 1)
          SELECT count(*) AS rows FROM gone",
-        unchanged_since(referenced)
+        lateral = joins.lateral(),
+        listing = joins.listing(),
+        unchanged = unchanged_since(referenced)
     )
 }
 
 /// Restores the before-image `b` of the listings the import updated that
 /// still equal its after-image `a`; counts them. `$1` seller, `$2` import.
-fn restore_unchanged(referenced: &str) -> String {
+fn restore_unchanged(referenced: &str, joins: Joins) -> String {
     let set: Vec<String> = restored_columns()
         .iter()
         .map(|c| format!("{c} = b.{c}"))
         .collect();
     format!(
         "WITH restored AS (
-            UPDATE listings l SET {}
-              FROM import_audit.log_listings a
-              JOIN import_audit.log_listings b
-                ON b.audit_import_id = $2 AND b.audit_image = 'O' AND b.audit_op = 'U'
-               AND b.seller_id = $1 AND b.sku = a.sku
+            UPDATE listings l SET {set}
+              FROM {images} {lateral}
              WHERE a.audit_import_id = $2 AND a.audit_image = 'N' AND a.audit_op = 'U'
-               AND a.seller_id = $1 AND l.seller_id = $1 AND l.sku = a.sku
-               AND {}
+               AND a.seller_id = $1 AND {listing}
+               AND {unchanged}
             RETURNING 1)
          SELECT count(*) AS rows FROM restored",
-        set.join(", "),
-        unchanged_since(referenced)
+        set = set.join(", "),
+        images = joins.before_image(),
+        lateral = joins.lateral(),
+        listing = joins.listing(),
+        unchanged = unchanged_since(referenced)
     )
 }
+
+/// The import's after- and before-images side by side, for a merge join of
+/// the two key-ordered runs of the by-import b-tree.
+const IMAGES_MERGED: &str = "import_audit.log_listings a
+              JOIN import_audit.log_listings b
+                ON b.audit_import_id = $2 AND b.audit_image = 'O' AND b.audit_op = 'U'
+               AND b.seller_id = $1 AND b.sku = a.sku";
+
+/// Each after-image's before-image probed by its key (an import writes one
+/// before-image per key). As a plain join, with statistics that did not
+/// know the import yet (a large re-import into a large change log, which
+/// the import does not analyse), the planner expected one row on each side
+/// and read every before-image of the import once per after-image: a
+/// 1M-listing rollback of 299,576 updates ran for 14 minutes before it was
+/// cancelled (docs/performance.md, 2026-12-01 evening).
+const BEFORE_IMAGE_PROBED: &str = "import_audit.log_listings a
+              CROSS JOIN LATERAL (
+                SELECT * FROM import_audit.log_listings b
+                 WHERE b.audit_import_id = $2 AND b.audit_image = 'O' AND b.audit_op = 'U'
+                   AND b.seller_id = $1 AND b.sku = a.sku
+                 LIMIT 1) b";
 
 /// The deletion joins the import's after-images (the log's by-import
 /// b-tree, in key order) with the seller's listings (the primary key, in key
@@ -101,22 +176,26 @@ fn restore_unchanged(referenced: &str) -> String {
 /// A merge join reads every listing of the seller in the import's key range,
 /// so it is chosen only when the import created at least half of the
 /// seller's listings ([`CREATED_MOST`]); a few new listings of a large seller
-/// are probed one by one as before. No sort either: when the log's
+/// are probed one by one ([`Joins::Probed`]). No sort either: when the log's
 /// statistics predate the import (right after a large one) the planner
 /// sorted the after-images instead of reading the by-import b-tree in key
 /// order, an external sort (111 MB of temporary file at 300,000 rows) that
-/// made the DELETE slower (docs/performance.md, 2026-12-01).
+/// made the DELETE slower (docs/performance.md, 2026-12-01). Many restores
+/// run the same way ([`UPDATED_MANY`]).
 const MERGE_JOIN_ONLY: &str =
     "SET LOCAL enable_nestloop = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_sort = off";
-/// The restore reads the import's after- and before-images side by side
-/// (both from the by-import b-tree, in key order: a merge join) and probes
-/// each listing by its primary key. Left to itself the planner hashed the
-/// after-images and read every listing of the seller: measured by hand at 1M
-/// listings with 299,576 updated (EXPLAIN ANALYZE, the UPDATE without its
-/// capture trigger), the joins took 5.8 s that way and 3.8 s this way. A
-/// few updates of a large seller are probed the same way, so no size check.
-const MERGED_IMAGES_THEN_PROBES: &str =
-    "SET LOCAL enable_hashjoin = off; SET LOCAL enable_sort = off";
+/// Restores of at least a quarter of the seller's listings run as merge
+/// joins only ([`MERGE_JOIN_ONLY`]): the after- and before-images from the
+/// by-import b-tree and the seller's listings from the primary key, each
+/// read once in key order, so no estimate can make the statement
+/// quadratic. Measured by hand at 1M listings with 299,576 updated (EXPLAIN
+/// ANALYZE, the UPDATE without its capture trigger, statistics that had not
+/// seen the import): 6.0-6.6 s, against 7.8-8.7 s with each listing and
+/// before-image probed by key. Fewer restores probe ([`Joins::Probed`]),
+/// so a small rollback of a large seller does not read all of its listings.
+const UPDATED_MANY: &str = "SELECT (SELECT count(*) FROM (
+            SELECT 1 FROM listings WHERE seller_id = $1 LIMIT 4 * i.updated + 1) s) <= 4 * i.updated AS many
+       FROM import_audit.imports i WHERE i.id = $2";
 /// Back to the planner's own choices for the rest of the transaction.
 const DEFAULT_JOINS: &str = "RESET enable_nestloop; RESET enable_hashjoin; RESET enable_sort";
 
@@ -200,12 +279,15 @@ pub async fn delete_created(
         .query_one(CREATED_MOST, &[&seller, &import_id])
         .await?
         .try_get("most")?;
-    if merge_join {
+    let joins = if merge_join {
         tx.pg().batch_execute(MERGE_JOIN_ONLY).await?;
-    }
+        Joins::Merged
+    } else {
+        Joins::Probed
+    };
     let deleted = tx
         .pg()
-        .query_one(&delete_unchanged(&refs.0), &[&seller, &import_id])
+        .query_one(&delete_unchanged(&refs.0, joins), &[&seller, &import_id])
         .await?
         .try_get("rows")?;
     if merge_join {
@@ -222,13 +304,25 @@ pub async fn restore_updated_listings(
     seller: &str,
     import_id: i64,
 ) -> Result<i64> {
-    tx.pg().batch_execute(MERGED_IMAGES_THEN_PROBES).await?;
+    let merge_join: bool = tx
+        .pg()
+        .query_one(UPDATED_MANY, &[&seller, &import_id])
+        .await?
+        .try_get("many")?;
+    let joins = if merge_join {
+        tx.pg().batch_execute(MERGE_JOIN_ONLY).await?;
+        Joins::Merged
+    } else {
+        Joins::Probed
+    };
     let restored = tx
         .pg()
-        .query_one(&restore_unchanged(&refs.0), &[&seller, &import_id])
+        .query_one(&restore_unchanged(&refs.0, joins), &[&seller, &import_id])
         .await?
         .try_get("rows")?;
-    tx.pg().batch_execute(DEFAULT_JOINS).await?;
+    if merge_join {
+        tx.pg().batch_execute(DEFAULT_JOINS).await?;
+    }
     Ok(restored)
 }
 
