@@ -79,3 +79,31 @@ async fn a_rollback_leaves_another_sellers_lookalike_of_its_after_images() {
         "globex's lookalikes are not acme's listings"
     );
 }
+
+/// acme's first import creates all of acme's listings (the deletion's merge
+/// joins, where the seller's listings are read in key order); globex then
+/// holds lookalikes of both. Rolling it back deletes acme's two and leaves
+/// globex's.
+#[tokio::test]
+async fn rolling_back_a_first_import_leaves_another_sellers_lookalikes() {
+    let t = TestDb::new().await;
+    let (_d1, first) = csv_file(
+        "acme1.csv",
+        &priced(&[("S1", "lamp", "1.00"), ("S2", "mug", "2.00")]),
+    );
+    let first = import_json(&t, &first, "acme", &[], 0)["import_id"]
+        .as_i64()
+        .unwrap();
+    copy_listings(&t, "acme", "globex", &["S1", "S2"]).await;
+    let globex = rows_by_sku(&t, "globex").await;
+    assert_eq!(globex.len(), 2);
+
+    let run = t.cli(&["rollback", &first.to_string(), "--yes", "--json"]);
+    assert_eq!(rollback_counts(&run), (0, 2, 0), "acme's S1 and S2 deleted");
+    assert!(rows_by_sku(&t, "acme").await.is_empty());
+    assert_eq!(
+        rows_by_sku(&t, "globex").await,
+        globex,
+        "globex's lookalikes are not acme's listings"
+    );
+}
