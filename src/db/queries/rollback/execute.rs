@@ -194,7 +194,7 @@ const MERGE_JOIN_ONLY: &str =
 /// before-image probed by key. Fewer restores probe ([`Joins::Probed`]),
 /// so a small rollback of a large seller does not read all of its listings.
 const UPDATED_MANY: &str = "SELECT (SELECT count(*) FROM (
-            SELECT 1 FROM listings WHERE seller_id = $1 LIMIT 4 * i.updated + 1) s) <= 4 * i.updated AS many
+            SELECT 1 FROM listings WHERE seller_id = $1 LIMIT 4 * i.updated + 1) s) <= 4 * i.updated AS merge
        FROM import_audit.imports i WHERE i.id = $2";
 /// Back to the planner's own choices for the rest of the transaction.
 const DEFAULT_JOINS: &str = "RESET enable_nestloop; RESET enable_hashjoin; RESET enable_sort";
@@ -202,7 +202,7 @@ const DEFAULT_JOINS: &str = "RESET enable_nestloop; RESET enable_hashjoin; RESET
 /// True when import `$2` created at least half of seller `$1`'s listings;
 /// counts at most twice its creations (an index-only scan of bounded length).
 const CREATED_MOST: &str = "SELECT (SELECT count(*) FROM (
-            SELECT 1 FROM listings WHERE seller_id = $1 LIMIT 2 * i.created + 1) s) <= 2 * i.created AS most
+            SELECT 1 FROM listings WHERE seller_id = $1 LIMIT 2 * i.created + 1) s) <= 2 * i.created AS merge
        FROM import_audit.imports i WHERE i.id = $2";
 
 const MARK_ROLLED_BACK: &str = "SELECT import_audit.mark_rolled_back($1, $2, $3, $4, $5) AS marked";
@@ -274,26 +274,8 @@ pub async fn delete_created(
     seller: &str,
     import_id: i64,
 ) -> Result<i64> {
-    let merge_join: bool = tx
-        .pg()
-        .query_one(CREATED_MOST, &[&seller, &import_id])
-        .await?
-        .try_get("most")?;
-    let joins = if merge_join {
-        tx.pg().batch_execute(MERGE_JOIN_ONLY).await?;
-        Joins::Merged
-    } else {
-        Joins::Probed
-    };
-    let deleted = tx
-        .pg()
-        .query_one(&delete_unchanged(&refs.0, joins), &[&seller, &import_id])
-        .await?
-        .try_get("rows")?;
-    if merge_join {
-        tx.pg().batch_execute(DEFAULT_JOINS).await?;
-    }
-    Ok(deleted)
+    let statement = |joins| delete_unchanged(&refs.0, joins);
+    counted_change(tx, CREATED_MOST, statement, seller, import_id).await
 }
 
 /// Restores the before-images of the updated listings nobody changed since
@@ -304,26 +286,40 @@ pub async fn restore_updated_listings(
     seller: &str,
     import_id: i64,
 ) -> Result<i64> {
+    let statement = |joins| restore_unchanged(&refs.0, joins);
+    counted_change(tx, UPDATED_MANY, statement, seller, import_id).await
+}
+
+/// Runs the counting `statement` with merge joins only when `size_check`
+/// (`$1` seller, `$2` import) says `merge`, else with probes; returns its
+/// count.
+async fn counted_change(
+    tx: &Transaction<'_>,
+    size_check: &str,
+    statement: impl Fn(Joins) -> String,
+    seller: &str,
+    import_id: i64,
+) -> Result<i64> {
     let merge_join: bool = tx
         .pg()
-        .query_one(UPDATED_MANY, &[&seller, &import_id])
+        .query_one(size_check, &[&seller, &import_id])
         .await?
-        .try_get("many")?;
+        .try_get("merge")?;
     let joins = if merge_join {
         tx.pg().batch_execute(MERGE_JOIN_ONLY).await?;
         Joins::Merged
     } else {
         Joins::Probed
     };
-    let restored = tx
+    let rows = tx
         .pg()
-        .query_one(&restore_unchanged(&refs.0, joins), &[&seller, &import_id])
+        .query_one(&statement(joins), &[&seller, &import_id])
         .await?
         .try_get("rows")?;
     if merge_join {
         tx.pg().batch_execute(DEFAULT_JOINS).await?;
     }
-    Ok(restored)
+    Ok(rows)
 }
 
 /// Marks where [`back_to_savepoint`] returns to.
