@@ -78,6 +78,18 @@ impl std::fmt::Display for RecordTooLarge {
 
 impl std::error::Error for RecordTooLarge {}
 
+fn record_too_large(line: u64) -> FileError {
+    file_error(
+        Some(line),
+        None,
+        format!(
+            "the record starting here is larger than {} MiB: \
+             is a quote left open, or is this not a CSV file?",
+            MAX_RECORD_BYTES / 1024 / 1024
+        ),
+    )
+}
+
 /// One data record: its fields (valid UTF-8) and the line it starts on.
 pub struct Record {
     pub line: u64,
@@ -208,8 +220,15 @@ impl CsvFile {
             self.crlf_line_shift
         };
         let start_line = self.reader.position().line() + shift;
+        let start_byte = self.reader.position().byte();
         self.record_start.set(self.consumed.get());
         match self.reader.read_byte_record(&mut self.raw) {
+            // The metered reader stops a record somewhere past the limit
+            // (it counts what the parser buffered, up to 256 KiB ahead);
+            // the limit itself is the record's own bytes, line break included.
+            Ok(true) if self.reader.position().byte() - start_byte > MAX_RECORD_BYTES => {
+                Err(record_too_large(start_line))
+            }
             Ok(more) => Ok(more),
             Err(e) => {
                 if let csv::ErrorKind::Io(io) = e.kind()
@@ -217,15 +236,7 @@ impl CsvFile {
                         .get_ref()
                         .is_some_and(|inner| inner.is::<RecordTooLarge>())
                 {
-                    return Err(file_error(
-                        Some(start_line),
-                        None,
-                        format!(
-                            "the record starting here is larger than {} MiB: \
-                             is a quote left open, or is this not a CSV file?",
-                            MAX_RECORD_BYTES / 1024 / 1024
-                        ),
-                    ));
+                    return Err(record_too_large(start_line));
                 }
                 Err(file_error(
                     Some(start_line),
@@ -445,6 +456,27 @@ mod tests {
         let err = read_all(&data).unwrap_err();
         assert_eq!(err.line, Some(2));
         assert!(err.message.contains("quote left open"), "{err}");
+    }
+
+    #[test]
+    fn a_record_of_exactly_the_limit_is_read_and_one_byte_more_is_refused() {
+        // "A," + the title + "\n": the record's bytes, line break included.
+        let record = |bytes: u64| {
+            let mut data = b"sku,title\n".to_vec();
+            data.extend_from_slice(b"A,");
+            data.extend(std::iter::repeat_n(b'x', (bytes - 3) as usize));
+            data.extend_from_slice(b"\nB,short\n");
+            data
+        };
+        let (_, read) = read_all(&record(MAX_RECORD_BYTES)).expect("a record of the limit is read");
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].1[1].len() as u64, MAX_RECORD_BYTES - 3);
+        // Not `expect_err`: a failure must not print the 16 MiB it read.
+        let Err(err) = read_all(&record(MAX_RECORD_BYTES + 1)) else {
+            panic!("a record one byte over the limit was read");
+        };
+        assert_eq!(err.line, Some(2));
+        assert!(err.message.contains("larger than 16 MiB"), "{err}");
     }
 
     #[test]
