@@ -53,10 +53,6 @@ impl Connector {
         })
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     /// The TLS connector connections are made with (a cancel request
     /// reaches the server the same way).
     pub fn tls(&self) -> MakeRustlsConnect {

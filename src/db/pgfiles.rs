@@ -168,7 +168,9 @@ pub fn lookup_password(file: &Path, host: &str, port: &str, db: &str, user: &str
             && matches(&fields[2], db)
             && matches(&fields[3], user)
         {
-            return PassLookup::Found(fields[4..].join(":"));
+            // The password ends at its first unescaped `:`, as libpq
+            // reads it (anything after is ignored).
+            return PassLookup::Found(fields[4].clone());
         }
     }
     PassLookup::NotFound
@@ -185,7 +187,7 @@ fn split_pgpass_line(line: &str) -> Vec<String> {
                     fields.last_mut().expect("one field").push(n);
                 }
             }
-            ':' if fields.len() < 5 => fields.push(String::new()),
+            ':' => fields.push(String::new()),
             _ => fields.last_mut().expect("one field").push(c),
         }
     }
@@ -277,6 +279,70 @@ mod tests {
         assert_eq!(
             lookup_password(&f, "db.example", "5432", "shop", "bob"),
             PassLookup::Found("right".into())
+        );
+    }
+
+    /// libpq's password is the fifth field up to its first unescaped `:`
+    /// (`\:` stands for a `:` in it); anything after is ignored, so the
+    /// password sent is the one psql sends.
+    #[test]
+    fn a_pgpass_password_ends_at_its_first_unescaped_colon() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = write(
+            dir.path(),
+            "pgpass",
+            "*:*:*:bob:pw:ignored\n*:*:*:sue:p\\:w:x\\:y\n",
+            0o600,
+        );
+        assert_eq!(
+            lookup_password(&f, "db.example", "5432", "shop", "bob"),
+            PassLookup::Found("pw".into())
+        );
+        assert_eq!(
+            lookup_password(&f, "db.example", "5432", "shop", "sue"),
+            PassLookup::Found("p:w".into())
+        );
+    }
+
+    /// Blank lines and comments inside a service's section are skipped, as
+    /// libpq skips them, not read as options.
+    #[test]
+    fn comments_and_blank_lines_inside_a_service_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = write(
+            dir.path(),
+            "pg_service.conf",
+            "[shop]\n# the shop's socket\n\n   \nhost=/var/run/postgresql\n  # port=6432\ndbname=shop\n",
+            0o644,
+        );
+        let s = find_service("shop", &[f]).unwrap();
+        assert_eq!(
+            s.options,
+            vec![
+                ("host".to_string(), "/var/run/postgresql".to_string()),
+                ("dbname".to_string(), "shop".to_string())
+            ]
+        );
+    }
+
+    /// A service file that does not exist is skipped (libpq skips it too);
+    /// one that exists but cannot be read is an error naming it, not
+    /// silently passed over (a folder in its place: the tests may run as
+    /// root, who reads any file).
+    #[test]
+    fn a_missing_service_file_is_skipped_and_an_unreadable_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no-such.conf");
+        let b = write(dir.path(), "b.conf", "[shop]\ndbname=shop\n", 0o644);
+        let s = find_service("shop", &[missing, b.clone()]).unwrap();
+        assert_eq!(s.file, b);
+        let folder = dir.path().join("folder.conf");
+        std::fs::create_dir(&folder).unwrap();
+        let e = find_service("shop", &[folder.clone(), b]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(&format!("cannot read {}", folder.display())),
+            "{e}"
         );
     }
 }

@@ -76,11 +76,15 @@ fn key_value(s: &str) -> String {
             i += 1;
         }
         let key: String = chars[start..i].iter().collect();
+        let key_end = i;
         while i < chars.len() && chars[i].is_whitespace() {
             i += 1;
         }
         if i >= chars.len() || chars[i] != '=' {
+            // A word that is no pair (libpq refuses it): shown as written,
+            // with the blanks after it.
             out.push_str(&key);
+            i = key_end;
             continue;
         }
         i += 1;
@@ -227,5 +231,40 @@ mod tests {
             redact("postgresql://db/x?a%=1&bc%4=2&passwor%64=s3cret"),
             "postgresql://db/x?a%=1&bc%4=2"
         );
+    }
+
+    /// Text that is neither a URI nor `key=value` pairs (a bare database
+    /// name or socket folder) has no password to remove: shown exactly as
+    /// given, blanks included.
+    #[test]
+    fn text_that_is_neither_a_uri_nor_key_value_pairs_is_shown_as_given() {
+        for s in ["shop", " /var/run/postgresql ", "my shop\t", ""] {
+            assert_eq!(redact(s), s);
+        }
+    }
+
+    /// A string libpq would refuse is still shown as written, less its
+    /// password: a word with no `=` (last, before blanks, or before another
+    /// pair) and an unterminated quote are read within the string's end.
+    #[test]
+    fn a_malformed_key_value_string_is_shown_as_written_without_its_password() {
+        assert_eq!(redact("host=db dbname"), "host=db dbname");
+        assert_eq!(redact("host=db dbname  "), "host=db dbname");
+        assert_eq!(redact("password=s3cret oops user=bob"), "oops user=bob");
+        assert_eq!(redact("host=db oops  user=bob"), "host=db oops  user=bob");
+        assert_eq!(redact("host=db password='s3cret"), "host=db");
+        assert_eq!(redact("host=db password='s3cret\\"), "host=db");
+    }
+
+    /// libpq reads `\` as an escape in unquoted values too
+    /// (`password=top\ secret` is one value, `top secret`): the whole value
+    /// goes, not just its first word.
+    #[test]
+    fn an_escaped_blank_in_an_unquoted_password_does_not_end_it() {
+        assert_eq!(
+            redact("host=db password=top\\ secret user=bob"),
+            "host=db user=bob"
+        );
+        assert_eq!(redact("password=a\\\\ b=c"), "b=c");
     }
 }

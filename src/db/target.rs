@@ -408,4 +408,73 @@ mod tests {
             account_name("-un", nix::unistd::Uid::effective())
         );
     }
+
+    /// The source of a target named by a configuration file, with no
+    /// environment: `db status` says which file named the database.
+    fn source_from(files: &Files) -> Source {
+        let env = |_: &str| None;
+        let cx = settings::Context {
+            env: &env,
+            home: None,
+            os_user: "osuser".into(),
+        };
+        Target::select_with(&Selection::default(), files, &cx)
+            .unwrap()
+            .source
+    }
+
+    /// A database named in the user's file is said to come from the
+    /// user's file, one named only in the system file from the system
+    /// file; with both, the user's wins.
+    #[test]
+    fn a_database_named_in_a_configuration_file_is_said_to_come_from_that_file() {
+        let file = |path: &str, db: &str| crate::config::LoadedFile {
+            path: PathBuf::from(path),
+            config: crate::config::FileConfig {
+                database_url: Some(format!("postgresql://%2Ftmp/{db}")),
+                ..Default::default()
+            },
+        };
+        let user = file("/home/sue/.config/importdesk/config.toml", "mine");
+        let system = file("/etc/importdesk/config.toml", "shared");
+        let only_user = Files {
+            user: Some(user.clone()),
+            system: None,
+        };
+        assert_eq!(
+            source_from(&only_user),
+            Source::UserConfig(user.path.clone())
+        );
+        let only_system = Files {
+            user: None,
+            system: Some(system.clone()),
+        };
+        assert_eq!(
+            source_from(&only_system),
+            Source::SystemConfig(system.path.clone())
+        );
+        let both = Files {
+            user: Some(user.clone()),
+            system: Some(system),
+        };
+        assert_eq!(source_from(&both), Source::UserConfig(user.path));
+    }
+
+    /// importdesk's files folder is private (0700) unless it holds an
+    /// embedded cluster; then it keeps the mode that cluster needs (0711
+    /// as root, so the server's `postgres` user reaches its own files).
+    #[test]
+    fn the_files_folder_is_private_unless_it_holds_a_private_cluster() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(files_dir_mode(d.path()), 0o700);
+        std::fs::create_dir(d.path().join("pg")).unwrap();
+        std::fs::write(d.path().join("pg").join("PG_VERSION"), "15\n").unwrap();
+        let cluster_mode = Cluster::new(d.path().to_path_buf())
+            .unwrap()
+            .data_dir_mode();
+        assert_eq!(files_dir_mode(d.path()), cluster_mode);
+        if nix::unistd::Uid::effective().is_root() {
+            assert_eq!(cluster_mode, 0o711);
+        }
+    }
 }

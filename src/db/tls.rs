@@ -337,6 +337,29 @@ mod tests {
         assert!(e.to_string().contains("verify-full"), "{e}");
     }
 
+    /// The refusals name the sslmode as libpq spells it (a weak mode with
+    /// the system's roots; a verifying mode with no certificate
+    /// authority), and verify-full with `sslrootcert=system` loads the
+    /// system's roots (where the machine has them: ca-certificates).
+    #[test]
+    fn refusals_name_the_sslmode_as_libpq_spells_it_and_verify_full_takes_the_system_roots() {
+        let mut s = settings(SslMode::Require);
+        s.root = Some(RootCert::System);
+        let e = s.connector().err().unwrap().to_string();
+        assert!(e.contains("weak sslmode \"require\""), "{e}");
+        let mut s = settings(SslMode::VerifyCa);
+        s.root = None;
+        let e = s.connector().err().unwrap().to_string();
+        assert!(e.contains("sslmode=verify-ca needs"), "{e}");
+        if std::path::Path::new("/etc/ssl/certs/ca-certificates.crt").exists() {
+            let mut s = settings(SslMode::VerifyFull);
+            s.root = Some(RootCert::System);
+            if let Err(e) = s.connector() {
+                panic!("{e:#}");
+            }
+        }
+    }
+
     #[test]
     fn sslmode_names_are_libpqs() {
         for (name, mode) in [
