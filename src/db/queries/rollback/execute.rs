@@ -93,8 +93,9 @@ impl Joins {
         }
     }
 
-    /// The before-image `b` of the after-image `a`.
-    fn before_image(self) -> &'static str {
+    /// The import's after-images `a`, each with its before-image `b`
+    /// (the restore's `FROM`).
+    fn images(self) -> &'static str {
         match self {
             Joins::Merged => IMAGES_MERGED,
             Joins::Probed => BEFORE_IMAGE_PROBED,
@@ -138,7 +139,7 @@ fn restore_unchanged(referenced: &str, joins: Joins) -> String {
             RETURNING 1)
          SELECT count(*) AS rows FROM restored",
         set = set.join(", "),
-        images = joins.before_image(),
+        images = joins.images(),
         lateral = joins.lateral(),
         listing = joins.listing(),
         unchanged = unchanged_since(referenced)
