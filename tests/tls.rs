@@ -136,7 +136,8 @@ async fn start_server() -> Server {
     // Over TCP only TLS, and certuser only with its certificate.
     set_hba(
         &server,
-        "local all all trust\n\
+        "local all pwuser scram-sha-256\n\
+         local all all trust\n\
          hostssl all certuser 127.0.0.1/32 cert\n\
          hostssl all pwuser 127.0.0.1/32 scram-sha-256\n\
          hostssl all all 127.0.0.1/32 trust\n",
@@ -477,5 +478,41 @@ async fn service_files_and_the_password_file() {
     assert!(
         stderr.contains("password authentication failed") && stderr.contains(hint),
         "{stderr}"
+    );
+
+    // Over the Unix socket, a `localhost` line is for libpq's default socket
+    // directory only; this server's own directory is named as written.
+    // importdesk and psql agree on both.
+    let socket_url = format!(
+        "postgresql:///postgres?host={}&port={}&user=pwuser",
+        s.cluster.socket_dir().display(),
+        s.port
+    );
+    let by_socket = [("HOME", home_s.as_str()), ("PGPASSFILE", pgpass.as_str())];
+    let psql_connects = || {
+        std::process::Command::new("psql")
+            .args(["-X", "-w", "-d", &socket_url, "-c", "SELECT 1"])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .envs(by_socket)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    let line = format!("localhost:{}:postgres:pwuser:pw-secret\n", s.port);
+    write(h, "pgpass", &line, 0o600);
+    let (ok, stdout, stderr) = cli(&["--database-url", &socket_url, "db", "status"], &by_socket);
+    assert!(!ok, "a localhost line used for {socket_url}: {stdout}");
+    assert!(stderr.contains("password missing"), "{stderr}");
+    assert!(!psql_connects(), "psql used the localhost line");
+    let dir = s.cluster.socket_dir().display().to_string();
+    let line = format!("{dir}:{}:postgres:pwuser:pw-secret\n", s.port);
+    write(h, "pgpass", &line, 0o600);
+    let (ok, stdout, stderr) = cli(&["--database-url", &socket_url, "db", "status"], &by_socket);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(
+        psql_connects(),
+        "psql did not use the socket directory's line"
     );
 }

@@ -128,8 +128,14 @@ pub enum PassLookup {
     Ignored(String),
 }
 
+/// The socket directory a `.pgpass` line names `localhost`: libpq's
+/// compiled-in default (Debian's, the libpq psql uses here). Any other
+/// socket directory is matched as written, as libpq does.
+const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
+
 /// Looks up `host:port:db:user` as libpq does: the first matching line
-/// wins, `*` matches anything, a Unix-socket host matches `localhost`.
+/// wins, a field of just `*` matches anything (`\*` is a literal `*`), no
+/// host or the default socket directory matches `localhost`.
 pub fn lookup_password(file: &Path, host: &str, port: &str, db: &str, user: &str) -> PassLookup {
     let Ok(meta) = std::fs::metadata(file) else {
         return PassLookup::NotFound;
@@ -149,7 +155,7 @@ pub fn lookup_password(file: &Path, host: &str, port: &str, db: &str, user: &str
     let Ok(text) = std::fs::read_to_string(file) else {
         return PassLookup::NotFound;
     };
-    let host = if host.is_empty() || host.starts_with('/') || host.starts_with('@') {
+    let host = if host.is_empty() || host == DEFAULT_SOCKET_DIR {
         "localhost"
     } else {
         host
@@ -162,33 +168,48 @@ pub fn lookup_password(file: &Path, host: &str, port: &str, db: &str, user: &str
         if fields.len() < 5 {
             continue;
         }
-        let matches = |pattern: &str, value: &str| pattern == "*" || pattern == value;
-        if matches(&fields[0], host)
-            && matches(&fields[1], port)
-            && matches(&fields[2], db)
-            && matches(&fields[3], user)
+        if fields[0].matches(host)
+            && fields[1].matches(port)
+            && fields[2].matches(db)
+            && fields[3].matches(user)
         {
             // The password ends at its first unescaped `:`, as libpq
             // reads it (anything after is ignored).
-            return PassLookup::Found(fields[4].clone());
+            return PassLookup::Found(fields[4].text.clone());
         }
     }
     PassLookup::NotFound
 }
 
-/// Splits on unescaped `:`; `\:` and `\\` stand for `:` and `\`.
-fn split_pgpass_line(line: &str) -> Vec<String> {
-    let mut fields = vec![String::new()];
+/// One `:`-separated field of a `.pgpass` line, its escapes undone.
+#[derive(Default)]
+struct PgpassField {
+    text: String,
+    escaped: bool,
+}
+
+impl PgpassField {
+    /// libpq's wildcard is the field written as a bare `*`; `\*` is a
+    /// literal star.
+    fn matches(&self, value: &str) -> bool {
+        (self.text == "*" && !self.escaped) || self.text == value
+    }
+}
+
+/// Splits on unescaped `:`; `\:` and `\\` stand for `:` and `\`; a
+/// backslash that ends the line is kept, as libpq keeps it.
+fn split_pgpass_line(line: &str) -> Vec<PgpassField> {
+    let mut fields = vec![PgpassField::default()];
     let mut chars = line.chars();
     while let Some(c) = chars.next() {
+        let field = fields.last_mut().expect("one field");
         match c {
             '\\' => {
-                if let Some(n) = chars.next() {
-                    fields.last_mut().expect("one field").push(n);
-                }
+                field.escaped = true;
+                field.text.push(chars.next().unwrap_or('\\'));
             }
-            ':' => fields.push(String::new()),
-            _ => fields.last_mut().expect("one field").push(c),
+            ':' => fields.push(PgpassField::default()),
+            _ => field.text.push(c),
         }
     }
     fields
@@ -322,6 +343,59 @@ mod tests {
                 ("host".to_string(), "/var/run/postgresql".to_string()),
                 ("dbname".to_string(), "shop".to_string())
             ]
+        );
+    }
+
+    /// libpq calls only its default socket directory `localhost`; a line
+    /// for another socket directory names it (psql 15 here: a `localhost`
+    /// line gives no password for `host=/tmp/pw`, a `/tmp/pw` line does).
+    #[test]
+    fn a_socket_directory_is_matched_as_written_and_only_the_default_one_as_localhost() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = write(
+            dir.path(),
+            "pgpass",
+            "localhost:5432:*:sue:local\n/srv/pg\\:1:5432:*:sue:in-srv\n",
+            0o600,
+        );
+        for host in ["", "/var/run/postgresql", "localhost"] {
+            assert_eq!(
+                lookup_password(&f, host, "5432", "shop", "sue"),
+                PassLookup::Found("local".into()),
+                "{host}"
+            );
+        }
+        assert_eq!(
+            lookup_password(&f, "/srv/pg:1", "5432", "shop", "sue"),
+            PassLookup::Found("in-srv".into())
+        );
+        for host in ["/tmp", "/srv/pg", "@abstract"] {
+            assert_eq!(
+                lookup_password(&f, host, "5432", "shop", "sue"),
+                PassLookup::NotFound,
+                "{host}"
+            );
+        }
+    }
+
+    /// Only a bare `*` is a wildcard: libpq reads `\*` as a star to match
+    /// (a database named `*`). A backslash ending the password stays.
+    #[test]
+    fn an_escaped_star_matches_only_a_star() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = write(
+            dir.path(),
+            "pgpass",
+            "*:*:\\*:bob:star\n*:*:*:bob:any\\\n",
+            0o600,
+        );
+        assert_eq!(
+            lookup_password(&f, "h", "5432", "*", "bob"),
+            PassLookup::Found("star".into())
+        );
+        assert_eq!(
+            lookup_password(&f, "h", "5432", "shop", "bob"),
+            PassLookup::Found("any\\".into())
         );
     }
 
