@@ -112,6 +112,40 @@ async fn seller_ids_are_checked_before_any_history_row_is_written() {
     );
 }
 
+/// The database's own check of a seller id (behind the CLI's) refuses blanks
+/// around it and control characters, and nothing else: V12's trim list
+/// held `\v`, which PostgreSQL reads as the letter v, so "vendor" and
+/// "dev" could not begin an import.
+#[tokio::test]
+async fn seller_ids_beginning_or_ending_in_v_are_imported() {
+    let t = TestDb::new().await;
+    let (_d, file) = csv_file(
+        "v.csv",
+        &format!("{NATIVE_HEADER}V1,One,,1.00,USD,1,active,,,,\n"),
+    );
+    for seller in ["vendor", "dev", "v"] {
+        let run = import(&t, file.to_str().unwrap(), seller, &[]);
+        assert_eq!(run.code, Some(0), "{seller}: {}", run.all());
+        let sql = format!("SELECT count(*) FROM listings WHERE seller_id = '{seller}'");
+        assert_eq!(count(&t, &sql).await, 1, "{seller}");
+    }
+    let c = t.client().await;
+    for refused in [" vendor", "vendor ", "\u{b}vendor", "ven\tdor", ""] {
+        let err = c
+            .execute(
+                "SELECT import_audit.require_seller_id_shape($1)",
+                &[&refused],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION),
+            "{refused:?}: {err}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_history_quotes_only_a_short_neutralised_prefix_of_the_file() {
     let t = TestDb::new().await;
