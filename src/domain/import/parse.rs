@@ -399,27 +399,39 @@ mod tests {
     /// Runs the parser over `csv` (a dry run into staging): the header it
     /// sends, the COPY text of its chunks, and its summary.
     fn parse(csv: &str) -> (HeaderInfo, Vec<String>, ParseSummary) {
+        parse_with(csv, None, None)
+    }
+
+    /// [`parse`] with a profile chosen and a progress callback.
+    fn parse_with(
+        csv: &str,
+        profile: Option<ProfileKind>,
+        progress: Option<ProgressFn>,
+    ) -> (HeaderInfo, Vec<String>, ParseSummary) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("listings.csv");
         std::fs::write(&path, csv).unwrap();
         let (tx, mut rx) = mpsc::channel(64);
         let req = ParseRequest {
             path,
-            profile: None,
+            profile,
             options: MapOptions::default(),
             skip_invalid: false,
             dry_run: true,
             rejects_path: dir.path().join("rejects.csv"),
             target: CopyTarget::Staging,
         };
-        let summary = parse_file(req, tx, None, Instant::now());
+        // Read while the parser runs: a parser sending more chunks than the
+        // channel holds must not wait forever.
+        let parser = std::thread::spawn(move || parse_file(req, tx, progress, Instant::now()));
         let (mut header, mut chunks) = (None, Vec::new());
-        while let Ok(event) = rx.try_recv() {
+        while let Some(event) = rx.blocking_recv() {
             match event {
                 Event::Header(h) => header = Some(h),
                 Event::Chunk(c) => chunks.push(c),
             }
         }
+        let summary = parser.join().expect("the parser ends");
         (header.expect("the header is sent"), chunks, summary)
     }
 
@@ -527,5 +539,102 @@ mod tests {
                 "{case}: files in the folder"
             );
         }
+    }
+
+    /// The keys are SipHash values already: the set's hasher takes each as
+    /// it is (hashing it again costs time; a constant would make every key
+    /// collide, and each lookup a walk through all of them).
+    #[test]
+    fn an_already_hashed_key_is_its_own_hash() {
+        use std::hash::BuildHasher;
+        let build = BuildHasherDefault::<AlreadyHashed>::default();
+        for n in [0, 1, 42, u64::MAX] {
+            assert_eq!(build.hash_one(n), n);
+        }
+    }
+
+    #[test]
+    fn a_few_hundred_rows_are_sent_as_one_chunk() {
+        let mut csv = String::from("sku,title,price\n");
+        for i in 0..600 {
+            csv.push_str(&format!("A-{i},Lamp with a long enough title,1.00\n"));
+        }
+        let (_, chunks, summary) = parse(&csv);
+        assert_eq!(summary.rows_read, 600);
+        assert_eq!(chunks.len(), 1, "{} chunks", chunks.len());
+        assert!(chunks[0].len() > 32 * 1024, "{}", chunks[0].len());
+    }
+
+    /// The history keeps the first [`KEPT_ERRORS`] errors and counts all.
+    #[test]
+    fn the_first_errors_are_kept_and_every_one_is_counted() {
+        let mut csv = String::from("sku,title,price\n");
+        for i in 0..KEPT_ERRORS + 5 {
+            csv.push_str(&format!("A-{i},Lamp,oops\n"));
+        }
+        let (_, _, summary) = parse(&csv);
+        assert_eq!(summary.error_count, KEPT_ERRORS as u64 + 5);
+        assert_eq!(summary.errors.len(), KEPT_ERRORS);
+        assert_eq!(summary.errors[0].line, Some(2));
+        assert_eq!(
+            summary.errors[KEPT_ERRORS - 1].line,
+            Some(KEPT_ERRORS as u64 + 1)
+        );
+    }
+
+    /// Empty fields past the header are forgiven; a row with fewer fields,
+    /// or with a value past the header, is refused for its shape.
+    #[test]
+    fn a_row_of_another_width_is_refused_unless_only_empty_fields_overhang() {
+        let (_, chunks, summary) =
+            parse("sku,title,price\nA-1,Lamp,1.00,,\nA-2,Mug\nA-3,Bike,3.00,x\n");
+        assert_eq!((summary.rows_read, summary.rejected), (3, 2));
+        assert!(chunks.concat().contains("A-1"), "{chunks:?}");
+        let reasons: Vec<_> = summary
+            .errors
+            .iter()
+            .map(|e| (e.line, e.reason.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                (Some(3), "the row has 2 fields but the header has 3"),
+                (Some(4), "the row has 4 fields but the header has 3"),
+            ]
+        );
+    }
+
+    /// A key may be a duplicate (the database looks) only when one was
+    /// seen twice.
+    #[test]
+    fn only_a_key_seen_twice_may_be_a_duplicate() {
+        let (_, _, summary) = parse("sku,title\nA-1,Lamp\nA-2,Mug\n");
+        assert!(!summary.maybe_duplicates);
+        let (_, _, summary) = parse("sku,title\nA-1,Lamp\nA-2,Mug\nA-1,Bike\n");
+        assert!(summary.maybe_duplicates);
+    }
+
+    /// Progress is reported every [`PROGRESS_EVERY`] records seen, ignored
+    /// ones included, and once at the end; ignored rows are counted apart.
+    #[test]
+    fn progress_is_reported_every_so_many_records_and_at_the_end() {
+        let mut csv = String::from("Item number,Title,Variation details,Custom label (SKU)\n");
+        // A multi-variation listing's summary row (ignored), then its variations.
+        csv.push_str("1,Paint,Color=Red;Blue,\n");
+        for i in 0..PROGRESS_EVERY {
+            csv.push_str(&format!("1,Paint,Color=C{i},P-{i}\n"));
+        }
+        let reported = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let progress: ProgressFn = {
+            let reported = reported.clone();
+            std::sync::Arc::new(move |p: Progress| reported.lock().unwrap().push(p.rows_read))
+        };
+        let (_, _, summary) = parse_with(&csv, Some(ProfileKind::Ebay), Some(progress));
+        assert_eq!((summary.rows_read, summary.ignored), (PROGRESS_EVERY, 1));
+        // The record seen 20,000th is the 19,999th listing.
+        assert_eq!(
+            *reported.lock().unwrap(),
+            [PROGRESS_EVERY - 1, PROGRESS_EVERY]
+        );
     }
 }

@@ -581,4 +581,106 @@ mod tests {
         let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
         assert_eq!(lines, [3, 4]);
     }
+
+    /// One record may be fed the limit and one read more (to see where it
+    /// ends); the read after that is refused, and the next record counts
+    /// afresh. The reads here divide the limit, so a check that refused at
+    /// the limit itself, or only exactly there, would show.
+    #[test]
+    fn the_metered_reader_refuses_a_read_only_once_a_record_is_past_the_limit() {
+        let consumed = Rc::new(Cell::new(0));
+        let record_start = Rc::new(Cell::new(0));
+        let mut metered = MeteredReader {
+            inner: io::repeat(b'x'),
+            hasher: Sha256::new(),
+            consumed: consumed.clone(),
+            record_start: record_start.clone(),
+        };
+        let mut buf = vec![0; 64 * 1024];
+        while consumed.get() < MAX_RECORD_BYTES {
+            let n = metered
+                .read(&mut buf)
+                .expect("a record under the limit is fed");
+            assert_eq!(n, buf.len());
+        }
+        assert_eq!(consumed.get(), MAX_RECORD_BYTES);
+        assert_eq!(
+            metered.read(&mut buf).unwrap(),
+            buf.len(),
+            "one read at the limit"
+        );
+        let e = metered.read(&mut buf).unwrap_err();
+        assert!(
+            e.get_ref()
+                .is_some_and(|inner| inner.is::<RecordTooLarge>()),
+            "{e}"
+        );
+        assert_eq!(consumed.get(), MAX_RECORD_BYTES + buf.len() as u64);
+        record_start.set(consumed.get());
+        assert!(metered.read(&mut buf).is_ok(), "a new record is fed");
+    }
+
+    #[test]
+    fn a_header_of_more_columns_than_supported_is_refused() {
+        let header = |columns: usize| {
+            let names: Vec<String> = (0..columns).map(|i| format!("c{i}")).collect();
+            format!("{}\n", names.join(","))
+        };
+        let (headers, _) = read_all(header(MAX_COLUMNS).as_bytes()).unwrap();
+        assert_eq!(headers.len(), MAX_COLUMNS);
+        let e = read_all(header(MAX_COLUMNS + 1).as_bytes()).err().unwrap();
+        assert_eq!(e.line, Some(1));
+        assert!(
+            e.message
+                .contains("the header has 2001 columns; at most 2000 are supported"),
+            "{e}"
+        );
+    }
+
+    /// Only a line of one empty field is passed over: a one-column file's
+    /// rows are records, and so is a row whose first field (its key) is
+    /// empty, which the profile then refuses for it.
+    #[test]
+    fn a_row_with_an_empty_first_field_or_a_single_field_is_a_record() {
+        let (_, rows) = read_all(b"sku,title\n,Lamp\nA,x\n").unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (2, vec![String::new(), "Lamp".to_string()]),
+                (3, vec!["A".to_string(), "x".to_string()]),
+            ]
+        );
+        let (_, rows) = read_all(b"sku\nA\nB\n").unwrap();
+        assert_eq!(
+            rows,
+            vec![(2, vec!["A".to_string()]), (3, vec!["B".to_string()])]
+        );
+    }
+
+    /// A CRLF file's records read one line low in the csv crate: an error
+    /// about a record names the line it starts on all the same.
+    #[test]
+    fn a_record_too_large_in_a_crlf_file_names_the_line_it_starts_on() {
+        let mut data = b"sku,title\r\nA,x\r\nB,\"open quote\r\n".to_vec();
+        data.extend(std::iter::repeat_n(
+            b'x',
+            (MAX_RECORD_BYTES + 1024) as usize,
+        ));
+        let Err(err) = read_all(&data) else {
+            panic!("an open quote over the limit was read");
+        };
+        assert_eq!(err.line, Some(3), "{err}");
+        assert!(err.message.contains("quote left open"), "{err}");
+    }
+
+    /// A file that starts with a line break: its first line is empty (LF,
+    /// nothing before it to look at), and the header is the next line.
+    #[test]
+    fn a_file_starting_with_a_line_break_has_an_empty_lf_first_line() {
+        assert!(!first_line_ends_with_crlf(b"\nsku,title\r\n"));
+        assert!(first_line_ends_with_crlf(b"\r\nsku,title\r\n"));
+        let (headers, rows) = read_all(b"\nsku,title\nA,x\n").unwrap();
+        assert_eq!(headers, ["sku", "title"]);
+        assert_eq!(rows, vec![(3, vec!["A".to_string(), "x".to_string()])]);
+    }
 }

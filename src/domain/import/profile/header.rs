@@ -289,4 +289,15 @@ mod tests {
         let listing = Header::new(&names).listing();
         assert!(listing.ends_with("\"c29\" and 1 more"), "{listing}");
     }
+
+    /// An empty `--key` names no column, not a column whose header is empty.
+    #[test]
+    fn an_empty_key_option_matches_no_column_not_an_unnamed_one() {
+        let mut h = header(&["sku", "", "Title"]);
+        for requested in ["", "  "] {
+            let e = h.key_column(requested).unwrap_err().message;
+            assert!(e.contains("the file has no such column"), "{e}");
+        }
+        assert_eq!(h.unknown(), ["sku", "", "Title"], "no column taken");
+    }
 }

@@ -233,4 +233,20 @@ mod tests {
         let errors = rejected(&mut m, "CAF\u{FFFD}-1,Cafe,,1,USD,1,,,,,");
         assert!(errors[0].reason.contains("U+FFFD"));
     }
+
+    /// With `--key`, the key column stands in for the SKU column only: the
+    /// file's other columns still feed their fields (an import updates
+    /// only the columns a file has).
+    #[test]
+    fn the_key_option_replaces_only_the_sku_column_among_the_columns() {
+        let m = mapping("sku,title,price", None, &key("Title"));
+        assert_eq!(
+            m.columns(),
+            [
+                (Field::Sku, "title".to_string()),
+                (Field::Title, "title".to_string()),
+                (Field::Price, "price".to_string()),
+            ]
+        );
+    }
 }

@@ -430,4 +430,24 @@ mod tests {
         assert_eq!(row.sku, "200");
         ignored(&mut m, "tee,,,,,,,,,,,,,,,,,https://cdn.example/x.jpg,2,");
     }
+
+    /// A file with a SKU column and no handle column names that one
+    /// column when a row has no key.
+    #[test]
+    fn a_row_without_a_key_names_the_one_key_column_the_file_has() {
+        let mut m = mapping(
+            "Title,Variant SKU,Variant Price",
+            Some(ProfileKind::Shopify),
+            &MapOptions::default(),
+        );
+        let errors = rejected(&mut m, "Tee,,5");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0]
+                .reason
+                .contains("no key: \"Variant SKU\" is empty."),
+            "{}",
+            errors[0].reason
+        );
+    }
 }

@@ -447,4 +447,49 @@ mod tests {
             );
         }
     }
+
+    /// A code before the amount and a symbol after it: the code names the
+    /// currency (the symbol alone could be another dollar).
+    #[test]
+    fn a_code_before_the_amount_wins_over_a_symbol_after_it() {
+        for price in ["CAD 5$", "cad 5 $"] {
+            assert_eq!(
+                currency(price),
+                Some(CurrencyHint::Code("CAD".into())),
+                "{price}"
+            );
+            assert_eq!(
+                resolve(None, price, None, Some("USD")).unwrap(),
+                Some("CAD".into()),
+                "{price}"
+            );
+        }
+    }
+
+    /// A bad amount is quoted with the currency around it when it had one;
+    /// a cell that is only the number gets the number's own error.
+    #[test]
+    fn a_bad_amount_is_quoted_whole_when_a_currency_was_around_it() {
+        let bare = parse_decimal("1..5").unwrap_err();
+        assert_eq!(parse_price("1..5").unwrap_err(), bare);
+        assert_eq!(
+            parse_price("$1..5").unwrap_err(),
+            format!("\"$1..5\": {bare}")
+        );
+    }
+
+    /// Anything but three letters is not a code at all; three letters ISO
+    /// 4217 does not know are an unknown code: the messages tell them apart.
+    #[test]
+    fn a_code_of_the_wrong_shape_is_told_apart_from_an_unknown_one() {
+        for bad in ["US", "EURO", "U5D", "€"] {
+            let e = parse_currency(bad).unwrap_err();
+            assert!(e.contains("three letters"), "{bad}: {e}");
+        }
+        let e = parse_currency("ABC").unwrap_err();
+        assert!(
+            e.contains("not an ISO 4217") && !e.contains("three letters"),
+            "{e}"
+        );
+    }
 }

@@ -393,6 +393,18 @@ mod tests {
         assert!(parse_date("05/013/2024").is_err());
     }
 
+    /// 12 is as much a month as a day, on either side of the slash.
+    #[test]
+    fn twelve_on_either_side_of_the_slash_leaves_the_order_open() {
+        for s in ["12/05/2024", "05/12/2024"] {
+            let e = parse_date(s).unwrap_err();
+            assert!(e.contains("is ambiguous"), "{s}: {e}");
+        }
+        assert_eq!(date("12/12/2024"), "2024-12-12T00:00:00+00:00");
+        assert_eq!(date("13/12/2024"), "2024-12-13T00:00:00+00:00");
+        assert_eq!(date("12/13/2024"), "2024-12-13T00:00:00+00:00");
+    }
+
     #[test]
     fn a_slashed_date_of_either_order_is_refused_as_ambiguous() {
         for s in ["05/06/2024", "05/06/2024 10:00"] {

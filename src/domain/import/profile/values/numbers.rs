@@ -250,4 +250,26 @@ mod tests {
             assert!(parse_decimal(bad).is_err(), "{bad:?}");
         }
     }
+
+    /// A number that starts with its decimal mark is a fraction: nothing
+    /// may follow the fraction's digits, neither a mark nor more digits.
+    #[test]
+    fn a_number_starting_with_its_decimal_mark_has_one_run_of_digits() {
+        assert_eq!(amount(",25"), "0.25");
+        for bad in [".5.5", ".5.", ",5,", ".5 000", ".1.234"] {
+            assert!(parse_decimal(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// The digit limit counts the integer and the fraction together, and
+    /// a number of exactly the limit is read.
+    #[test]
+    fn a_number_of_exactly_the_digit_limit_is_read() {
+        let thirty = "9".repeat(MAX_DIGITS);
+        assert_eq!(amount(&thirty), thirty);
+        let (int, frac) = ("1".repeat(20), "5".repeat(MAX_DIGITS - 20));
+        assert_eq!(amount(&format!("{int}.{frac}")), format!("{int}.{frac}"));
+        let e = parse_decimal(&format!("{int}.{frac}5")).unwrap_err();
+        assert!(e.contains("too many digits"), "{e}");
+    }
 }
