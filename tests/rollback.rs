@@ -3,7 +3,9 @@
 mod common;
 
 use common::session::a_backend_waits_on_a_lock;
-use common::{NATIVE_HEADER, TestDb, count, csv_file, dump_listings, import_json};
+use common::{
+    NATIVE_HEADER, TestDb, count, csv_file, dump_listings, import_json, stat_once_others_ended,
+};
 
 /// A seller with three listings, as a first import leaves them.
 fn base() -> String {
@@ -688,32 +690,14 @@ fn numbered_rows(prefix: &str, title: &str, range: std::ops::Range<usize>) -> St
     csv
 }
 
-/// Entries read from the change log's by-import b-tree so far, once every
-/// backend of this database but `ours` has ended (a backend's counts reach
-/// the statistics when it exits).
+/// Entries read from the change log's by-import b-tree so far.
 async fn by_import_index_reads(c: &tokio_postgres::Client, ours: &[i32]) -> i64 {
-    for _ in 0..400 {
-        let others: i64 = c
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity
-                  WHERE datname = current_database() AND pid <> ALL ($1)",
-                &[&ours],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if others == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    c.query_one(
+    stat_once_others_ended(
+        c,
+        ours,
         "SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'log_listings_by_import'",
-        &[],
     )
     .await
-    .unwrap()
-    .get(0)
 }
 
 /// Right after a large re-import into a large change log, the planner's

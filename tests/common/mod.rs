@@ -411,3 +411,25 @@ pub async fn connect_as_role(t: &TestDb, role: &str) -> tokio_postgres::Client {
         .await
         .expect("connect as role")
 }
+
+/// A statistics counter (`sql` selects one bigint) once every backend of
+/// this database but `ours` has ended: a backend's counts reach the
+/// statistics when it exits.
+pub async fn stat_once_others_ended(c: &tokio_postgres::Client, ours: &[i32], sql: &str) -> i64 {
+    for _ in 0..400 {
+        let others: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                  WHERE datname = current_database() AND pid <> ALL ($1)",
+                &[&ours],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if others == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    c.query_one(sql, &[]).await.unwrap().get(0)
+}

@@ -218,11 +218,19 @@ fn count_changes_sql(fields: &[Field]) -> String {
 /// 0.3 s at 1M rows), each listing then found by its primary key. The
 /// `ctid`s hold: nothing changes the staging table between the two
 /// statements, in one transaction no other session sees.
+///
+/// The listing is a lateral subquery kept apart by `OFFSET 0`, so it can
+/// only be probed once per staged row: left to join freely, the planner
+/// started from the seller's listings when `listings`' statistics predated
+/// them (another seller's listings analysed, then rolled back) and ran the
+/// TID scan once per listing: 21-43 s for a 1M-listing seller's dry run
+/// instead of a few milliseconds (docs/performance.md, 2026-12-01 late night).
 fn preview_changes_sql(fields: &[Field]) -> String {
     format!(
         "SELECT s.sku, {} AS changes
            FROM import_staging s
-           JOIN listings l ON l.seller_id = $1 AND l.sku = s.sku
+          CROSS JOIN LATERAL (SELECT * FROM listings l
+                               WHERE l.seller_id = $1 AND l.sku = s.sku OFFSET 0) l
           WHERE s.ctid = ANY($2::text[]::tid[])
             AND {}
           ORDER BY s.sku",
