@@ -104,6 +104,14 @@ fn timeval_seconds(t: libc::timeval) -> f64 {
     t.tv_sec as f64 + t.tv_usec as f64 / 1e6
 }
 
+/// psql's `\copy` of a generated file into `table` (its columns named).
+pub fn copy_command(table: &str, file: &Path) -> String {
+    format!(
+        "\\copy {table} ({COLUMNS}) FROM '{}' WITH (FORMAT csv, HEADER true)",
+        file.display().to_string().replace('\'', "''")
+    )
+}
+
 /// A command with no database selection leaking in from the environment.
 pub fn clean_command(program: &str) -> Command {
     let mut cmd = Command::new(program);
@@ -156,12 +164,32 @@ impl Bench {
     }
 
     pub fn psql_command(&self, sql: &str) -> Command {
+        self.psql_commands(&[sql])
+    }
+
+    /// psql running each of `commands` (SQL, or one meta-command such as
+    /// `\copy`) in order; with `-1` they make one transaction.
+    fn psql_commands(&self, commands: &[&str]) -> Command {
         let mut cmd = clean_command("psql");
         cmd.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d"])
-            .arg(&self.url)
-            .arg("-c")
-            .arg(sql);
+            .arg(&self.url);
+        for c in commands {
+            cmd.arg("-c").arg(c);
+        }
         cmd
+    }
+
+    /// Timed: `commands` in one transaction (`psql -1`).
+    pub fn psql_transaction(&self, commands: &[&str]) -> Result<Run> {
+        let mut cmd = self.psql_commands(commands);
+        cmd.arg("-1");
+        let r = run(cmd, &self.scratch)?;
+        if !r.ok() {
+            return Err(r
+                .describe_failure(&format!("psql -1 -c {commands:?}"))
+                .into());
+        }
+        Ok(r)
     }
 
     /// Runs SQL (or a psql meta-command) and returns its unaligned output.
@@ -175,11 +203,7 @@ impl Bench {
 
     /// Timed `\copy` of `file` into `table`.
     pub fn copy(&self, table: &str, file: &Path) -> Result<Run> {
-        let sql = format!(
-            "\\copy {table} ({COLUMNS}) FROM '{}' WITH (FORMAT csv, HEADER true)",
-            file.display().to_string().replace('\'', "''")
-        );
-        let r = run(self.psql_command(&sql), &self.scratch)?;
+        let r = run(self.psql_command(&copy_command(table, file)), &self.scratch)?;
         if !r.ok() {
             return Err(r.describe_failure("psql \\copy").into());
         }

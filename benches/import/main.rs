@@ -28,6 +28,7 @@
 
 mod child;
 mod data;
+mod floors;
 mod report;
 mod scale;
 mod steps;
@@ -46,6 +47,8 @@ type Result<T> = std::result::Result<T, Box<dyn Error>>;
 const SELLER: &str = "bench";
 const BENCH_LISTINGS: &str = "listings WHERE seller_id = 'bench'";
 const COLUMNS: &str = "sku,title,description,price,currency,quantity,status,condition,category,listing_number,end_date";
+const ROLLBACK_OF_CHANGED: &str = "re-import";
+const ROLLBACK_OF_NEW: &str = "all-new import, down the chain";
 /// Statements slower than this (ms) are logged by the server, per step.
 const SLOW_STATEMENT_MS: u32 = 250;
 
@@ -202,12 +205,24 @@ fn main_run(o: &Options) -> Result<()> {
         .transpose()?;
     let mut report = Report::default();
 
+    // The floors, in the state importdesk's steps start from.
+    let floors = floors::run(
+        b,
+        &new,
+        &changed,
+        o.rows as i64,
+        n_changed as i64,
+        &mut report,
+    )?;
+
     // 3. Imports.
     let rows = o.rows as i64;
     let n_changed = n_changed as i64;
     let pct = o.changed * 100.0;
+    let step_import_new = "import, all new".to_string();
+    let step_import_changed = format!("re-import, {pct:.0}% changed");
     let import_new = ImportStep {
-        step: "import, all new".into(),
+        step: step_import_new.clone(),
         file: &new,
         copy: &copy_new,
         target: 1.5,
@@ -216,8 +231,10 @@ fn main_run(o: &Options) -> Result<()> {
     }
     .run(b, &mut report)?;
     report.check(b, "after the import", &expect_new)?;
+    let step_dry_run = format!("dry run of the re-import, {pct:.0}% changed");
+    let step_import_same = "re-import, nothing changed".to_string();
     ImportStep {
-        step: format!("dry run of the re-import, {pct:.0}% changed"),
+        step: step_dry_run.clone(),
         file: &changed,
         copy: &copy_changed,
         target: 1.0,
@@ -227,7 +244,7 @@ fn main_run(o: &Options) -> Result<()> {
     .run(b, &mut report)?;
     report.check(b, "after the dry run", &expect_new)?;
     let import_changed = ImportStep {
-        step: format!("re-import, {pct:.0}% changed"),
+        step: step_import_changed.clone(),
         file: &changed,
         copy: &copy_changed,
         target: 1.6,
@@ -237,7 +254,7 @@ fn main_run(o: &Options) -> Result<()> {
     .run(b, &mut report)?;
     report.check(b, "after the re-import", &expect_changed)?;
     let import_same = ImportStep {
-        step: "re-import, nothing changed".into(),
+        step: step_import_same.clone(),
         file: &changed,
         copy: &copy_changed,
         target: 1.0,
@@ -256,13 +273,13 @@ fn main_run(o: &Options) -> Result<()> {
             after: &expect_changed,
         },
         RollbackStep {
-            name: "re-import",
+            name: ROLLBACK_OF_CHANGED,
             import: &import_changed,
             expect: (n_changed, 0),
             after: &expect_new,
         },
         RollbackStep {
-            name: "all-new import, down the chain",
+            name: ROLLBACK_OF_NEW,
             import: &import_new,
             expect: (0, rows),
             after: &None,
@@ -282,7 +299,51 @@ fn main_run(o: &Options) -> Result<()> {
         }
     }
 
-    // 5. Report.
+    // 5. Each floor next to the step it bounds.
+    const COMPARED: &str =
+        "`\\copy` of the file into a temporary table, then one join counting the rows that differ";
+    for (step, what, seconds, reference) in [
+        (
+            &step_import_new,
+            "`\\copy` of the file into `listings`, captured",
+            floors.import_new,
+            copy_new.seconds,
+        ),
+        (
+            &step_dry_run,
+            COMPARED,
+            floors.compare,
+            copy_changed.seconds,
+        ),
+        (
+            &step_import_same,
+            COMPARED,
+            floors.compare,
+            copy_changed.seconds,
+        ),
+        (
+            &step_import_changed,
+            "`\\copy` of the file into a temporary table, then one `UPDATE` of the rows that differ (picked out beforehand), captured",
+            floors.import_changed,
+            copy_changed.seconds,
+        ),
+        (
+            &steps::rollback_line(ROLLBACK_OF_CHANGED),
+            "one `UPDATE` from the before-images in the log, captured",
+            floors.rollback_changed,
+            import_changed.seconds,
+        ),
+        (
+            &steps::rollback_line(ROLLBACK_OF_NEW),
+            "one `DELETE` of the listings, captured",
+            floors.rollback_new,
+            import_new.seconds,
+        ),
+    ] {
+        report.floor(step, what, seconds, reference);
+    }
+
+    // 6. Report.
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!();
     println!(
@@ -302,7 +363,9 @@ fn main_run(o: &Options) -> Result<()> {
         report::MAX_RSS_MB
     );
     println!();
-    report::print_verdict(&report.lines);
+    report.print_floors();
+    println!();
+    report.print_verdict();
     report::print_slow(&report.lines);
     report.finish()
 }

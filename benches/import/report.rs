@@ -103,25 +103,6 @@ pub fn print_table(lines: &[Line]) {
     }
 }
 
-/// The targets met and missed, in one line.
-pub fn print_verdict(lines: &[Line]) {
-    let missed: Vec<&str> = lines
-        .iter()
-        .filter(|l| !l.met() || l.rss_mb >= MAX_RSS_MB)
-        .map(|l| l.step.as_str())
-        .collect();
-    if missed.is_empty() {
-        println!("All {} targets met.", lines.len());
-    } else {
-        println!(
-            "{} of {} targets met; missed: {}.",
-            lines.len() - missed.len(),
-            lines.len(),
-            missed.join("; ")
-        );
-    }
-}
-
 /// The slowest statements of each step, from the server log.
 pub fn print_slow(lines: &[Line]) {
     let mut slow_text = String::new();
@@ -144,13 +125,112 @@ pub fn print_slow(lines: &[Line]) {
     }
 }
 
+/// The least work a step's guarantees need, timed in the same run
+/// (`floors.rs`).
+pub struct Floor {
+    /// The step it bounds, as its line names it.
+    pub step: String,
+    pub what: &'static str,
+    pub seconds: f64,
+    /// The step's own reference (its `\copy`, or the import it undoes).
+    pub reference: f64,
+}
+
+impl Floor {
+    pub fn ratio(&self) -> f64 {
+        self.seconds / self.reference
+    }
+}
+
 #[derive(Default)]
 pub struct Report {
     pub lines: Vec<Line>,
+    pub floors: Vec<Floor>,
     pub problems: Vec<String>,
 }
 
 impl Report {
+    pub fn floor(&mut self, step: &str, what: &'static str, seconds: f64, reference: f64) {
+        let f = Floor {
+            step: step.into(),
+            what,
+            seconds,
+            reference,
+        };
+        eprintln!(
+            "# floor of {step}: {what}: {seconds:.2} s, {:.2}x",
+            f.ratio()
+        );
+        self.floors.push(f);
+    }
+
+    fn floor_of(&self, step: &str) -> Option<&Floor> {
+        self.floors.iter().find(|f| f.step == step)
+    }
+
+    /// Each floor next to the step it bounds and that step's target.
+    pub fn print_floors(&self) {
+        if self.floors.is_empty() {
+            return;
+        }
+        println!(
+            "Floors, timed in this run before importdesk's steps, from the same empty tables (psql, a seller of their own, tagged like an import or rollback so the capture logs every row):"
+        );
+        println!();
+        println!("| step | target | importdesk | floor | floor s | floor ratio |");
+        println!("|---|---:|---:|---|---:|---:|");
+        for f in &self.floors {
+            let Some(l) = self.lines.iter().find(|l| l.step == f.step) else {
+                continue;
+            };
+            let Target::Ratio { reference, of, max } = l.target else {
+                continue;
+            };
+            println!(
+                "| {} | ≤ {max}x {of} | {:.2}x | {} | {:.2} | {:.2}x |",
+                f.step,
+                l.seconds / reference,
+                f.what,
+                f.seconds,
+                f.ratio()
+            );
+        }
+    }
+
+    /// The targets met and missed, in one line; a missed one with its floor.
+    pub fn print_verdict(&self) {
+        let missed: Vec<String> = self
+            .lines
+            .iter()
+            .filter(|l| !l.met() || l.rss_mb >= MAX_RSS_MB)
+            .map(|l| match (self.floor_of(&l.step), l.target) {
+                (Some(f), Target::Ratio { reference, max, .. }) => format!(
+                    "{} ({:.2}x; its floor {:.2}x, {} the target {max}x{})",
+                    l.step,
+                    l.seconds / reference,
+                    f.ratio(),
+                    if f.ratio() > max { "above" } else { "within" },
+                    if l.seconds <= f.seconds {
+                        ", importdesk at or below it"
+                    } else {
+                        ""
+                    }
+                ),
+                _ => l.step.clone(),
+            })
+            .collect();
+        if missed.is_empty() {
+            println!("All {} targets met.", self.lines.len());
+        } else {
+            println!(
+                "{} of {} targets met; missed: {}.",
+                self.lines.len() - missed.len(),
+                self.lines.len(),
+                missed.join("; ")
+            );
+        }
+    }
+
     pub fn problem(&mut self, msg: String) {
         eprintln!("# CHECK FAILED {msg}");
         self.problems.push(msg);

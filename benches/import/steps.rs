@@ -156,7 +156,7 @@ impl RollbackStep<'_> {
             ));
         }
         report.lines.push(Line {
-            step: format!("rollback of the {name}"),
+            step: rollback_line(name),
             rows: (restore + delete) as u64,
             file_mb: None,
             copy_s: None,
@@ -173,6 +173,11 @@ impl RollbackStep<'_> {
         });
         report.check(b, &format!("after the rollback of the {name}"), self.after)
     }
+}
+
+/// The table's name of a rollback's line.
+pub fn rollback_line(name: &str) -> String {
+    format!("rollback of the {name}")
 }
 
 /// A timed `rollback --last --preview --json`, cancelled by the server after
