@@ -12,12 +12,15 @@
 //!    rows, a fraction with a changed price, quantity or title), deterministic;
 //! 2. baseline: `psql \copy` of each file into an empty table created
 //!    `LIKE listings INCLUDING ALL` (same keys and indexes, no triggers);
-//! 3. `importdesk import` of `new.csv`; a dry run of `changed.csv`; the
+//! 3. the floors (`floors.rs`): the least SQL each step's guarantees need,
+//!    with the capture, timed from the same empty tables, then removed;
+//! 4. `importdesk import` of `new.csv`; a dry run of `changed.csv`; the
 //!    re-import of `changed.csv`; the same file again (nothing changed);
-//! 4. rollback preview and rollback, newest import first, of all three (the
+//! 5. rollback preview and rollback, newest import first, of all three (the
 //!    last preview is the one down a chain of rolled-back imports);
-//! 5. a Markdown table on stdout: wall time, ratio, target, rows/s, child
-//!    peak RSS; then the statements the server logged as slow, per step.
+//! 6. a Markdown table on stdout: wall time, ratio, target, rows/s, child
+//!    peak RSS; each floor next to its step; the verdict; then the
+//!    statements the server logged as slow, per step.
 //!
 //! The scale run (`--scale`, see `scale.rs`) measures a new seller's import,
 //! preview and rollback in front of 0, 1M and 10M other sellers' listings.
