@@ -4,7 +4,8 @@ mod common;
 
 use common::session::wait_for_running_import;
 use common::{
-    NATIVE_HEADER, TestDb, count, csv_file, dump_listings, import_json, stat_once_others_ended,
+    NATIVE_HEADER, TestDb, count, csv_file, dump_listings, import_json, our_backends,
+    stat_once_others_ended,
 };
 
 fn sample() -> String {
@@ -350,16 +351,7 @@ async fn a_dry_run_previews_by_key_when_statistics_predate_the_sellers_listings(
         )
         .await
         .unwrap();
-    let pool = t.client().await;
-    let ours: Vec<i32> = admin
-        .query_one(
-            "SELECT array_agg(pid) FROM pg_stat_activity WHERE datname = current_database()",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    drop(pool);
+    let ours = our_backends(&t, &admin).await;
     let rows = 2000u32;
     let file = |changed: bool| {
         let body: String = (0..rows)

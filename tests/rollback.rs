@@ -4,7 +4,8 @@ mod common;
 
 use common::session::a_backend_waits_on_a_lock;
 use common::{
-    NATIVE_HEADER, TestDb, count, csv_file, dump_listings, import_json, stat_once_others_ended,
+    NATIVE_HEADER, TestDb, count, csv_file, dump_listings, import_json, our_backends,
+    stat_once_others_ended,
 };
 
 /// A seller with three listings, as a first import leaves them.
@@ -723,18 +724,7 @@ async fn a_rollback_reads_each_image_once_when_statistics_have_not_seen_the_impo
         )
         .await
         .unwrap();
-    // The test's own connections: every backend of its database so far
-    // (the pool's one is open while `pool` holds it, then reused).
-    let pool = t.client().await;
-    let ours: Vec<i32> = admin
-        .query_one(
-            "SELECT array_agg(pid) FROM pg_stat_activity WHERE datname = current_database()",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    drop(pool);
+    let ours = our_backends(&t, &admin).await;
     let rows = 2000;
     // Many: every listing of seller "many" updated (the merge joins).
     let (_d1, first) = csv_file("first.csv", &numbered_rows("M", "first", 0..rows));

@@ -412,6 +412,23 @@ pub async fn connect_as_role(t: &TestDb, role: &str) -> tokio_postgres::Client {
         .expect("connect as role")
 }
 
+/// The test's own connections to its database: `admin` and the pool's one
+/// (opened here, then returned to the pool and reused), for
+/// [`stat_once_others_ended`].
+pub async fn our_backends(t: &TestDb, admin: &tokio_postgres::Client) -> Vec<i32> {
+    let pool = t.client().await;
+    let ours: Vec<i32> = admin
+        .query_one(
+            "SELECT array_agg(pid) FROM pg_stat_activity WHERE datname = current_database()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    drop(pool);
+    ours
+}
+
 /// A statistics counter (`sql` selects one bigint) once every backend of
 /// this database but `ours` has ended: a backend's counts reach the
 /// statistics when it exits.
