@@ -29,11 +29,9 @@
 //! rewritten (`VACUUM FULL`), so importdesk's steps start as they would
 //! without them.
 
-use crate::child::{Bench, copy_command};
+use crate::child::{Bench, Run, copy_command};
 use crate::report::Report;
 use crate::{COLUMNS, DataFile, Result};
-
-const FLOOR_SELLER: &str = "bench-floor";
 
 /// An import row for the floors' statements to be tagged with.
 const NEW_IMPORT_ROW: &str = "INSERT INTO import_audit.imports (seller_id, file_name, profile, actor) \
@@ -99,13 +97,18 @@ const REWRITE_TABLES: &str = "VACUUM FULL listings, import_audit.log_listings";
 const LOGGED_FOR_IMPORT: &str = "SELECT count(*) FROM import_audit.log_listings WHERE audit_import_id = {id} AND audit_image = 'N'";
 const LOGGED_FOR_ROLLBACK: &str = "SELECT count(*) FROM import_audit.log_listings WHERE audit_rollback_of = {id} AND audit_image = 'O'";
 
-/// Each floor's time, seconds.
+/// One floor: what ran, and its wall time in seconds (psql's start-up included).
+pub struct Timed {
+    pub what: &'static str,
+    pub seconds: f64,
+}
+
 pub struct Floors {
-    pub import_new: f64,
-    pub compare: f64,
-    pub import_changed: f64,
-    pub rollback_changed: f64,
-    pub rollback_new: f64,
+    pub import_new: Timed,
+    pub compare: Timed,
+    pub import_changed: Timed,
+    pub rollback_changed: Timed,
+    pub rollback_new: Timed,
 }
 
 /// Runs the floors on the files (the `\copy` tables `bench_copy` and
@@ -131,7 +134,7 @@ pub fn run(
     b.psql(DELETE_ALL)?;
     let new_import = b.psql(&NEW_IMPORT_ROW.replace("{file}", "new.csv"))?;
     let changed_import = b.psql(&NEW_IMPORT_ROW.replace("{file}", "changed.csv"))?;
-    eprintln!("# floors: seller {FLOOR_SELLER}, imports #{new_import} and #{changed_import}");
+    eprintln!("# floors: seller bench-floor, imports #{new_import} and #{changed_import}");
 
     // 1. The all-new import: the file straight into the audited table.
     b.settle()?;
@@ -196,20 +199,33 @@ pub fn run(
 
     b.psql(&REMOVE_FLOORS.replace("{ids}", &format!("{new_import}, {changed_import}")))?;
     b.psql(REWRITE_TABLES)?;
+    let timed = |what, run: Run| Timed {
+        what,
+        seconds: run.seconds,
+    };
     let floors = Floors {
-        import_new: inserted.seconds,
-        compare: compared.seconds,
-        import_changed: updated.seconds,
-        rollback_changed: restored.seconds,
-        rollback_new: deleted.seconds,
+        import_new: timed("`\\copy` of the file into `listings`, captured", inserted),
+        compare: timed(
+            "`\\copy` of the file into a temporary table, then one join counting the rows that differ",
+            compared,
+        ),
+        import_changed: timed(
+            "`\\copy` of the file into a temporary table, then one `UPDATE` of the rows that differ (picked out beforehand), captured",
+            updated,
+        ),
+        rollback_changed: timed(
+            "one `UPDATE` from the before-images in the log, captured",
+            restored,
+        ),
+        rollback_new: timed("one `DELETE` of the listings, captured", deleted),
     };
     eprintln!(
         "# floors: captured \\copy {:.2} s, trip and comparison {:.2} s, trip and UPDATE {:.2} s, restoring UPDATE {:.2} s, DELETE {:.2} s; removed, tables rewritten",
-        floors.import_new,
-        floors.compare,
-        floors.import_changed,
-        floors.rollback_changed,
-        floors.rollback_new
+        floors.import_new.seconds,
+        floors.compare.seconds,
+        floors.import_changed.seconds,
+        floors.rollback_changed.seconds,
+        floors.rollback_new.seconds
     );
     Ok(floors)
 }

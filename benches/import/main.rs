@@ -303,47 +303,27 @@ fn main_run(o: &Options) -> Result<()> {
     }
 
     // 5. Each floor next to the step it bounds.
-    const COMPARED: &str =
-        "`\\copy` of the file into a temporary table, then one join counting the rows that differ";
-    for (step, what, seconds, reference) in [
-        (
-            &step_import_new,
-            "`\\copy` of the file into `listings`, captured",
-            floors.import_new,
-            copy_new.seconds,
-        ),
-        (
-            &step_dry_run,
-            COMPARED,
-            floors.compare,
-            copy_changed.seconds,
-        ),
-        (
-            &step_import_same,
-            COMPARED,
-            floors.compare,
-            copy_changed.seconds,
-        ),
+    for (step, floor, reference) in [
+        (&step_import_new, &floors.import_new, copy_new.seconds),
+        (&step_dry_run, &floors.compare, copy_changed.seconds),
+        (&step_import_same, &floors.compare, copy_changed.seconds),
         (
             &step_import_changed,
-            "`\\copy` of the file into a temporary table, then one `UPDATE` of the rows that differ (picked out beforehand), captured",
-            floors.import_changed,
+            &floors.import_changed,
             copy_changed.seconds,
         ),
         (
             &steps::rollback_line(ROLLBACK_OF_CHANGED),
-            "one `UPDATE` from the before-images in the log, captured",
-            floors.rollback_changed,
+            &floors.rollback_changed,
             import_changed.seconds,
         ),
         (
             &steps::rollback_line(ROLLBACK_OF_NEW),
-            "one `DELETE` of the listings, captured",
-            floors.rollback_new,
+            &floors.rollback_new,
             import_new.seconds,
         ),
     ] {
-        report.floor(step, what, seconds, reference);
+        report.floor(step, floor.what, floor.seconds, reference);
     }
 
     // 6. Report.
